@@ -1,0 +1,48 @@
+import { defineConfig } from "@playwright/test";
+
+// The server under test: the debug build from `cargo leptos build`, run from the workspace
+// root (its site root `target/site` is relative) with a fresh database and its built-in
+// simulator on a fixed port, so tests can switch faults on.
+export const BASE_URL = "http://127.0.0.1:3100";
+export const SIM_URL = "http://127.0.0.1:3110";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: BASE_URL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  webServer: {
+    command: "rm -rf target/e2e && exec target/debug/server",
+    cwd: "..",
+    url: `${BASE_URL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      PICKY_FLEET_ADDR: "127.0.0.1:3100",
+      PICKY_FLEET_SIM_ADDR: "127.0.0.1:3110",
+      PICKY_FLEET_DATABASE_URL: "sqlite:target/e2e/picky-fleet.db",
+      RUST_LOG: "info",
+    },
+  },
+});

@@ -1,0 +1,148 @@
+//! Settings, from the environment with defaults that make `./x run` work out of the box.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context};
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `PICKY_FLEET_ADDR`, default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// `PICKY_FLEET_DATABASE_URL`, default `sqlite:data/picky-fleet.db`.
+    pub database_url: String,
+    /// `PICKY_FLEET_UPSTREAM_URL`: the PickyAssist API base. Unset: the built-in simulator.
+    pub upstream_url: Option<Url>,
+    /// `PICKY_FLEET_SECRET_KEY`: base64 of 32 bytes. Unset: a key file next to the database.
+    pub secret_key: Option<String>,
+    /// `PICKY_FLEET_POLL_INTERVAL_SECS`, default 30.
+    pub poll_interval: Duration,
+    /// `PICKY_FLEET_SIM_ADDR`: where the built-in simulator listens, default `127.0.0.1:8910`
+    /// (an ephemeral port if that one is taken).
+    pub sim_addr: SocketAddr,
+    /// `PICKY_FLEET_STATUS_CHECKS_PER_MINUTE`: upstream's limit per token, default 3.
+    pub status_checks_per_minute: u32,
+    /// `PICKY_FLEET_UPSTREAM_TIMEOUT_SECS`: per-request timeout, default 10.
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite:data/picky-fleet.db".into(),
+            upstream_url: None,
+            secret_key: None,
+            poll_interval: Duration::from_secs(30),
+            sim_addr: SocketAddr::from(([127, 0, 0, 1], 8910)),
+            status_checks_per_minute: 3,
+            upstream_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut s = Settings::default();
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        if let Some(v) = get("PICKY_FLEET_ADDR") {
+            s.addr = v.parse().with_context(|| format!("PICKY_FLEET_ADDR={v:?} is not HOST:PORT"))?;
+        }
+        if let Some(v) = get("PICKY_FLEET_DATABASE_URL") {
+            s.database_url = v;
+        }
+        if let Some(v) = get("PICKY_FLEET_UPSTREAM_URL") {
+            let url = Url::parse(&v).with_context(|| format!("PICKY_FLEET_UPSTREAM_URL={v:?} is not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("PICKY_FLEET_UPSTREAM_URL must be http or https");
+            }
+            s.upstream_url = Some(url);
+        }
+        s.secret_key = get("PICKY_FLEET_SECRET_KEY");
+        if let Some(v) = get("PICKY_FLEET_POLL_INTERVAL_SECS") {
+            let secs: u64 = v.parse().with_context(|| format!("PICKY_FLEET_POLL_INTERVAL_SECS={v:?} is not a number"))?;
+            if secs == 0 {
+                bail!("PICKY_FLEET_POLL_INTERVAL_SECS must be at least 1");
+            }
+            s.poll_interval = Duration::from_secs(secs);
+        }
+        if let Some(v) = get("PICKY_FLEET_SIM_ADDR") {
+            s.sim_addr = v.parse().with_context(|| format!("PICKY_FLEET_SIM_ADDR={v:?} is not HOST:PORT"))?;
+        }
+        if let Some(v) = get("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE") {
+            s.status_checks_per_minute = v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .with_context(|| format!("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE={v:?} must be a number of at least 1"))?;
+        }
+        if let Some(v) = get("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS") {
+            let secs: u64 = v.parse().with_context(|| format!("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS={v:?} is not a number"))?;
+            s.upstream_timeout = Duration::from_secs(secs.max(1));
+        }
+        Ok(s)
+    }
+
+    /// The database file, for the key file beside it (`None` for in-memory databases).
+    pub fn database_path(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_against_the_simulator() {
+        let s = settings(&[]).unwrap();
+        assert!(s.upstream_url.is_none());
+        assert_eq!(s.poll_interval, Duration::from_secs(30));
+        assert_eq!(s.status_checks_per_minute, 3);
+        assert_eq!(s.database_path(), Some(PathBuf::from("data/picky-fleet.db")));
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let s = settings(&[
+            ("PICKY_FLEET_ADDR", "0.0.0.0:8080"),
+            ("PICKY_FLEET_DATABASE_URL", "sqlite:///var/lib/fleet.db?mode=rwc"),
+            ("PICKY_FLEET_UPSTREAM_URL", "https://app.pickyassist.com/api/v2"),
+            ("PICKY_FLEET_POLL_INTERVAL_SECS", "45"),
+        ])
+        .unwrap();
+        assert_eq!(s.addr.port(), 8080);
+        assert_eq!(s.database_path(), Some(PathBuf::from("/var/lib/fleet.db")));
+        assert_eq!(s.upstream_url.unwrap().host_str(), Some("app.pickyassist.com"));
+        assert_eq!(s.poll_interval, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn bad_values_are_errors_that_name_the_variable() {
+        for (name, value) in [
+            ("PICKY_FLEET_ADDR", "localhost"),
+            ("PICKY_FLEET_UPSTREAM_URL", "ftp://example.com"),
+            ("PICKY_FLEET_POLL_INTERVAL_SECS", "0"),
+            ("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE", "zero"),
+        ] {
+            let err = settings(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+    }
+}

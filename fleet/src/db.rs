@@ -1,0 +1,97 @@
+//! The SQLite database: one pool, WAL mode, a busy timeout, migrations from `migrations/`.
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context;
+use chrono::Utc;
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    SqlitePool,
+};
+
+use crate::crypto::SealedToken;
+
+pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(database_url)
+        .with_context(|| format!("bad database URL {database_url:?}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("could not open the database {database_url:?}"))?;
+    sqlx::migrate!("../migrations")
+        .run(&pool)
+        .await
+        .context("could not apply database migrations")?;
+    Ok(pool)
+}
+
+pub fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub name: String,
+    pub upstream_project_id: Option<String>,
+    pub token_nonce: Vec<u8>,
+    pub token_ciphertext: Vec<u8>,
+    pub token_last4: String,
+}
+
+impl ProjectRow {
+    pub fn sealed_token(&self) -> SealedToken {
+        SealedToken {
+            nonce: self.token_nonce.clone(),
+            ciphertext: self.token_ciphertext.clone(),
+        }
+    }
+}
+
+pub async fn list_projects(pool: &SqlitePool) -> sqlx::Result<Vec<ProjectRow>> {
+    sqlx::query_as(
+        "SELECT id, name, upstream_project_id, token_nonce, token_ciphertext, token_last4
+         FROM projects ORDER BY name COLLATE NOCASE",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn insert_project(pool: &SqlitePool, name: &str, sealed: &SealedToken, last4: &str) -> sqlx::Result<i64> {
+    let result = sqlx::query(
+        "INSERT INTO projects (name, token_nonce, token_ciphertext, token_last4, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(&sealed.nonce)
+    .bind(&sealed.ciphertext)
+    .bind(last4)
+    .bind(now_text())
+    .execute(pool)
+    .await?;
+    Ok(result.last_insert_rowid())
+}
+
+pub async fn set_upstream_project_id(pool: &SqlitePool, id: i64, upstream_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE projects SET upstream_project_id = ? WHERE id = ? AND upstream_project_id IS NOT ?")
+        .bind(upstream_id)
+        .bind(id)
+        .bind(upstream_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// True for a UNIQUE constraint violation (a duplicate name, say).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}

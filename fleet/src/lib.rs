@@ -1,0 +1,26 @@
+//! picky-fleet's domain and service layer.
+//!
+//! * [`model`] — the view types that cross to the browser (also built for wasm).
+//! * with the `ssr` feature: configuration, the database, token encryption, the status
+//!   board and poller, and [`service::Fleet`], the one service every adapter (pages, server
+//!   functions, REST API, CLI) calls. The rules live there and nowhere else.
+
+pub mod model;
+
+#[cfg(feature = "ssr")]
+pub mod board;
+#[cfg(feature = "ssr")]
+pub mod budget;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod poller;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+#[cfg(feature = "ssr")]
+pub use service::{Fleet, FleetError};

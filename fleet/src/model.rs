@@ -1,0 +1,308 @@
+//! Types sent to the browser. None of them can hold a token: the server keeps only its last
+//! four characters for display.
+
+use chrono::{DateTime, Utc};
+use pickyassist::{ErrorKind, DeviceState, DeviceStatus};
+use serde::{Deserialize, Serialize};
+
+/// What a status card shows. One colour per variant, the same everywhere (see style/main.css).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Not polled yet since the dashboard started.
+    Checking,
+    Connected,
+    Timeout,
+    Unpaired,
+    /// Upstream answered with a state the docs do not list.
+    UnknownState,
+    /// Connection refused, reset or dropped.
+    Unreachable,
+    /// No answer within the request timeout.
+    TimedOut,
+    /// Upstream refused the token or the request (`status` code other than 100).
+    Rejected,
+    /// An answer we could not read, or an HTTP error status.
+    Malformed,
+}
+
+impl Health {
+    pub const ALL: [Health; 9] = [
+        Health::Connected,
+        Health::Timeout,
+        Health::Unpaired,
+        Health::UnknownState,
+        Health::Unreachable,
+        Health::TimedOut,
+        Health::Rejected,
+        Health::Malformed,
+        Health::Checking,
+    ];
+
+    pub fn from_state(state: &DeviceState) -> Self {
+        match state {
+            DeviceState::Connected => Health::Connected,
+            DeviceState::Timeout => Health::Timeout,
+            DeviceState::Unpaired => Health::Unpaired,
+            DeviceState::Unknown(_) => Health::UnknownState,
+        }
+    }
+
+    pub fn from_error(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Unreachable => Health::Unreachable,
+            ErrorKind::TimedOut => Health::TimedOut,
+            ErrorKind::Rejected => Health::Rejected,
+            ErrorKind::HttpStatus | ErrorKind::Malformed => Health::Malformed,
+        }
+    }
+
+    /// Stable identifier, used as a CSS modifier and in filters.
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Health::Checking => "checking",
+            Health::Connected => "connected",
+            Health::Timeout => "timeout",
+            Health::Unpaired => "unpaired",
+            Health::UnknownState => "unknown",
+            Health::Unreachable => "unreachable",
+            Health::TimedOut => "timed-out",
+            Health::Rejected => "rejected",
+            Health::Malformed => "malformed",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Health::Checking => "Checking…",
+            Health::Connected => "Connected",
+            Health::Timeout => "Phone offline",
+            Health::Unpaired => "Unpaired",
+            Health::UnknownState => "Unknown state",
+            Health::Unreachable => "Unreachable",
+            Health::TimedOut => "Timed out",
+            Health::Rejected => "Rejected",
+            Health::Malformed => "Bad answer",
+        }
+    }
+
+    /// True when the problem is between us and PickyAssist rather than on the phone.
+    pub const fn is_upstream_problem(self) -> bool {
+        matches!(self, Health::Unreachable | Health::TimedOut | Health::Rejected | Health::Malformed)
+    }
+}
+
+/// The last device data upstream gave us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSnapshot {
+    pub state: String,
+    pub connected_number: Option<String>,
+    pub version: Option<String>,
+    pub message_queue_count: Option<u64>,
+    /// Upstream's clock as it sent it, with its UTC offset (RFC 3339).
+    pub upstream_time: Option<String>,
+}
+
+impl From<&DeviceStatus> for DeviceSnapshot {
+    fn from(s: &DeviceStatus) -> Self {
+        Self {
+            state: s.state.wire_name().to_owned(),
+            connected_number: s.connected_number.clone(),
+            version: s.version.clone(),
+            message_queue_count: s.message_queue_count,
+            upstream_time: s.time.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// The latest known status of one project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub health: Health,
+    /// Upstream's message or the reason a check failed.
+    pub detail: Option<String>,
+    /// The last successful answer, kept while later checks fail.
+    pub device: Option<DeviceSnapshot>,
+    /// When the last check finished, successful or not.
+    pub checked_at: Option<DateTime<Utc>>,
+    /// When `device` was fetched.
+    pub device_at: Option<DateTime<Utc>>,
+}
+
+impl StatusView {
+    pub fn checking() -> Self {
+        Self {
+            health: Health::Checking,
+            detail: None,
+            device: None,
+            checked_at: None,
+            device_at: None,
+        }
+    }
+}
+
+/// A project as the fleet page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectCard {
+    pub id: i64,
+    pub name: String,
+    /// `••••1f29`: all of the token the browser ever sees.
+    pub token_hint: String,
+    pub status: StatusView,
+}
+
+/// Everything the fleet page needs in one answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetView {
+    pub cards: Vec<ProjectCard>,
+    pub poll_interval_secs: u64,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl FleetView {
+    /// A status is stale when it is older than two poll intervals.
+    pub fn is_stale(&self, status: &StatusView, now: DateTime<Utc>) -> bool {
+        match status.checked_at {
+            Some(at) => (now - at).num_seconds() > 2 * self.poll_interval_secs as i64,
+            None => false,
+        }
+    }
+}
+
+/// The answer to "refresh now".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RefreshOutcome {
+    /// Upstream was asked; here is the new status.
+    Refreshed { status: StatusView },
+    /// The per-token budget (3 checks a minute) is spent; nothing was sent.
+    Throttled { retry_after_secs: u64, status: StatusView },
+}
+
+/// A token shown as `••••` plus its last four characters.
+pub fn token_hint(last4: &str) -> String {
+    format!("••••{last4}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_health_has_a_distinct_slug_and_label() {
+        let slugs: std::collections::HashSet<_> = Health::ALL.iter().map(|h| h.slug()).collect();
+        let labels: std::collections::HashSet<_> = Health::ALL.iter().map(|h| h.label()).collect();
+        assert_eq!(slugs.len(), Health::ALL.len());
+        assert_eq!(labels.len(), Health::ALL.len());
+    }
+
+    #[test]
+    fn upstream_failures_map_to_their_own_health() {
+        assert_eq!(Health::from_error(ErrorKind::Unreachable), Health::Unreachable);
+        assert_eq!(Health::from_error(ErrorKind::TimedOut), Health::TimedOut);
+        assert_eq!(Health::from_error(ErrorKind::Rejected), Health::Rejected);
+        assert_eq!(Health::from_error(ErrorKind::Malformed), Health::Malformed);
+        assert!(Health::Rejected.is_upstream_problem());
+        assert!(!Health::Timeout.is_upstream_problem());
+    }
+
+    #[test]
+    fn a_status_is_stale_after_two_intervals() {
+        let now = Utc::now();
+        let view = FleetView { cards: vec![], poll_interval_secs: 30, generated_at: now };
+        let mut status = StatusView::checking();
+        assert!(!view.is_stale(&status, now), "never checked is 'checking', not stale");
+        status.checked_at = Some(now - chrono::Duration::seconds(59));
+        assert!(!view.is_stale(&status, now));
+        status.checked_at = Some(now - chrono::Duration::seconds(61));
+        assert!(view.is_stale(&status, now));
+    }
+}
+
+/// One card's new status, as pushed to browsers over Server-Sent Events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEvent {
+    pub project_id: i64,
+    pub status: StatusView,
+}
+
+/// A project's display name: trimmed, 1–80 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProjectName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidProjectName {
+    #[error("the project name is empty")]
+    Empty,
+    #[error("the project name is longer than {0} characters")]
+    TooLong(usize),
+    #[error("the project name contains control characters")]
+    ControlCharacters,
+}
+
+impl ProjectName {
+    pub const MAX_CHARS: usize = 80;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidProjectName> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(InvalidProjectName::Empty);
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidProjectName::TooLong(Self::MAX_CHARS));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(InvalidProjectName::ControlCharacters);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProjectName {
+    type Error = InvalidProjectName;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<ProjectName> for String {
+    fn from(name: ProjectName) -> Self {
+        name.0
+    }
+}
+
+impl std::fmt::Display for ProjectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(ProjectName::parse("  Acme Support ").unwrap().as_str(), "Acme Support");
+        assert_eq!(ProjectName::parse(" \t"), Err(InvalidProjectName::Empty));
+        assert_eq!(ProjectName::parse(&"x".repeat(81)), Err(InvalidProjectName::TooLong(80)));
+        assert_eq!(ProjectName::parse("a\u{0}b"), Err(InvalidProjectName::ControlCharacters));
+        assert!(ProjectName::parse("Café Ünïcode 📱").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn a_parsed_name_always_parses_again_to_itself(raw in ".{0,100}") {
+            if let Ok(name) = ProjectName::parse(&raw) {
+                prop_assert_eq!(ProjectName::parse(name.as_str()), Ok(name.clone()));
+                prop_assert!(!name.as_str().is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! [`Fleet`]: the service layer. Pages, server functions, the REST API and the CLI are thin
+//! adapters over these methods; checks, audit and upstream calls happen here only.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use chrono::Utc;
+use pickyassist::{ApiToken, Client};
+use sqlx::SqlitePool;
+use tokio::sync::broadcast;
+
+use crate::{
+    board::StatusBoard,
+    budget::StatusBudget,
+    crypto::TokenCipher,
+    db,
+    model::{token_hint, FleetView, ProjectCard, ProjectName, RefreshOutcome, StatusEvent, StatusView},
+};
+
+/// What went wrong, sorted by who can fix it. Adapters map these to status codes in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// Bad input: nothing was changed and nothing was sent upstream.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("there is no project with id {0}")]
+    ProjectNotFound(i64),
+    #[error("{0}")]
+    Conflict(String),
+    /// Our fault (database, key); details go to the log, not to the user.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A project as the server holds it: the token decrypted, in memory only.
+#[derive(Debug, Clone)]
+struct Project {
+    id: i64,
+    name: String,
+    token: ApiToken,
+    token_last4: String,
+}
+
+#[derive(Clone)]
+pub struct Fleet {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+    cipher: TokenCipher,
+    client: Client,
+    poll_interval: Duration,
+    board: StatusBoard,
+    budget: Mutex<StatusBudget>,
+    projects: RwLock<Vec<Project>>,
+    /// One lock per project so concurrent refreshes of one project make one upstream call.
+    in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+pub struct FleetDeps {
+    pub pool: SqlitePool,
+    pub cipher: TokenCipher,
+    pub client: Client,
+    pub poll_interval: Duration,
+    pub status_checks_per_minute: u32,
+}
+
+impl Fleet {
+    /// Builds the service and loads (and decrypts) every project.
+    pub async fn load(deps: FleetDeps) -> anyhow::Result<Self> {
+        let fleet = Fleet {
+            inner: Arc::new(Inner {
+                pool: deps.pool,
+                cipher: deps.cipher,
+                client: deps.client,
+                poll_interval: deps.poll_interval,
+                board: StatusBoard::default(),
+                budget: Mutex::new(StatusBudget::per_minute(deps.status_checks_per_minute)),
+                projects: RwLock::default(),
+                in_flight: Mutex::default(),
+            }),
+        };
+        fleet.reload_projects().await?;
+        Ok(fleet)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        self.inner.poll_interval
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<StatusEvent> {
+        self.inner.board.subscribe()
+    }
+
+    pub fn project_ids(&self) -> Vec<i64> {
+        self.projects_read().iter().map(|p| p.id).collect()
+    }
+
+    /// Every project with its latest status, sorted by name.
+    pub fn fleet_view(&self) -> FleetView {
+        let statuses = self.inner.board.snapshot();
+        let cards = self
+            .projects_read()
+            .iter()
+            .map(|p| ProjectCard {
+                id: p.id,
+                name: p.name.clone(),
+                token_hint: token_hint(&p.token_last4),
+                status: statuses.get(&p.id).cloned().unwrap_or_else(StatusView::checking),
+            })
+            .collect();
+        FleetView {
+            cards,
+            poll_interval_secs: self.inner.poll_interval.as_secs(),
+            generated_at: Utc::now(),
+        }
+    }
+
+    /// "Refresh now": one status call if the budget allows, coalesced with one in flight.
+    #[tracing::instrument(skip(self))]
+    pub async fn refresh(&self, project_id: i64) -> Result<RefreshOutcome, FleetError> {
+        if !self.projects_read().iter().any(|p| p.id == project_id) {
+            return Err(FleetError::ProjectNotFound(project_id));
+        }
+        match self.poll_project(project_id).await {
+            Ok(status) => Ok(RefreshOutcome::Refreshed { status }),
+            Err(wait) => Ok(RefreshOutcome::Throttled {
+                retry_after_secs: wait.as_secs().max(1),
+                status: self.inner.board.get(project_id),
+            }),
+        }
+    }
+
+    /// Asks upstream for one project's status, within its budget. `Err` carries how long until
+    /// the budget allows another call. If a call for the project is already in flight, waits for
+    /// it and returns its result instead of making a second one.
+    pub async fn poll_project(&self, project_id: i64) -> Result<StatusView, Duration> {
+        let lock = self.in_flight_lock(project_id);
+        let _guard = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let _finished = lock.lock().await;
+                return Ok(self.inner.board.get(project_id));
+            }
+        };
+        let Some(project) = self.project(project_id) else {
+            return Ok(self.inner.board.get(project_id));
+        };
+        self.budget().try_take(project_id, Instant::now())?;
+        let started = Instant::now();
+        let result = self.inner.client.device_status(&project.token).await;
+        tracing::debug!(
+            project_id,
+            latency_ms = started.elapsed().as_millis() as u64,
+            outcome = result.as_ref().map_or_else(|e| e.kind().as_str(), |_| "ok"),
+            "device-status"
+        );
+        if let Ok(Some(upstream_id)) = result.as_ref().map(|s| s.project_id.as_deref()) {
+            if let Err(e) = db::set_upstream_project_id(&self.inner.pool, project_id, upstream_id).await {
+                tracing::warn!(project_id, error = %e, "could not store the upstream project id");
+            }
+        }
+        Ok(self.inner.board.record(project_id, &result, Utc::now()))
+    }
+
+    /// Adds a project; its token is encrypted before it touches the database.
+    #[tracing::instrument(skip(self, token), fields(name = %name))]
+    pub async fn add_project(&self, name: ProjectName, token: ApiToken) -> Result<i64, FleetError> {
+        let sealed = self.inner.cipher.seal(&token)?;
+        let last4 = token.last4();
+        let id = db::insert_project(&self.inner.pool, name.as_str(), &sealed, &last4)
+            .await
+            .map_err(|e| {
+                if db::is_unique_violation(&e) {
+                    FleetError::Conflict(format!("a project named {:?} already exists", name.as_str()))
+                } else {
+                    FleetError::Internal(anyhow::Error::new(e).context("inserting a project"))
+                }
+            })?;
+        self.reload_projects().await?;
+        Ok(id)
+    }
+
+    async fn reload_projects(&self) -> anyhow::Result<()> {
+        let rows = db::list_projects(&self.inner.pool).await.context("loading projects")?;
+        let mut projects = Vec::with_capacity(rows.len());
+        for row in rows {
+            let token = self
+                .inner
+                .cipher
+                .open(&row.sealed_token())
+                .with_context(|| format!("project {:?}", row.name))?;
+            projects.push(Project {
+                id: row.id,
+                name: row.name,
+                token,
+                token_last4: row.token_last4,
+            });
+        }
+        *self.inner.projects.write().unwrap_or_else(|p| p.into_inner()) = projects;
+        Ok(())
+    }
+
+    fn project(&self, id: i64) -> Option<Project> {
+        self.projects_read().iter().find(|p| p.id == id).cloned()
+    }
+
+    fn projects_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Project>> {
+        self.inner.projects.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn budget(&self) -> std::sync::MutexGuard<'_, StatusBudget> {
+        self.inner.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn in_flight_lock(&self, project_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(project_id)
+            .or_default()
+            .clone()
+    }
+}

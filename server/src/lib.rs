@@ -1,0 +1,6 @@
+//! The picky-fleet server: builds the application from settings and serves it. A library so
+//! integration tests can start the real thing on port 0.
+
+pub mod events;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,226 @@
+//! Builds the application from [`Settings`]: database, key, upstream (real or the built-in
+//! simulator), the fleet service, the poller and the router.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use app::{shell, App};
+use axum::{routing::get, Router};
+use fleet::{
+    config::Settings,
+    crypto::TokenCipher,
+    db,
+    model::ProjectName,
+    poller,
+    service::FleetDeps,
+    Fleet,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use pickyassist::{ApiToken, Client, ClientConfig};
+use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
+use tokio::net::TcpListener;
+use url::Url;
+
+/// State shared by every handler.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub fleet: Fleet,
+    pub leptos_options: LeptosOptions,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    fleet: Fleet,
+    upstream: Url,
+    /// The built-in simulator when no upstream URL is set; it lives as long as the app.
+    simulator: Option<SimHandle>,
+    database_url: String,
+}
+
+/// Leptos settings: cargo-leptos's environment when present, our names otherwise, so the
+/// binary also runs when built by plain `cargo` (tests).
+pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let mut options = get_configuration(None).context("reading Leptos settings")?.leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "picky-fleet".into();
+    }
+    Ok(options)
+}
+
+impl Application {
+    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        let pool = db::connect(&settings.database_url).await?;
+        let cipher = match (&settings.secret_key, settings.database_path()) {
+            (Some(key), _) => TokenCipher::from_base64(key)?,
+            (None, Some(db_path)) => TokenCipher::load_or_create_key_file(&key_file_for(&db_path))?,
+            (None, None) => anyhow::bail!("an in-memory database needs PICKY_FLEET_SECRET_KEY"),
+        };
+
+        let (upstream, simulator) = match &settings.upstream_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let handle = start_simulator(settings.sim_addr).await?;
+                (handle.base_url.clone(), Some(handle))
+            }
+        };
+        let client = Client::new(ClientConfig {
+            request_timeout: settings.upstream_timeout,
+            ..ClientConfig::new(upstream.clone())
+        })
+        .context("building the upstream client")?;
+
+        let fleet = Fleet::load(FleetDeps {
+            pool,
+            cipher,
+            client,
+            poll_interval: settings.poll_interval,
+            status_checks_per_minute: settings.status_checks_per_minute,
+        })
+        .await?;
+        if simulator.is_some() && fleet.project_ids().is_empty() {
+            seed_demo_fleet(&fleet).await?;
+        }
+
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("could not listen on {}", settings.addr))?;
+        let router = router(fleet.clone(), leptos_options);
+        Ok(Self {
+            listener,
+            router,
+            fleet,
+            upstream,
+            simulator,
+            database_url: settings.database_url,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr().port()
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// The built-in simulator's API base (`None` when pointed at a real upstream).
+    pub fn simulator_url(&self) -> Option<&Url> {
+        self.simulator.as_ref().map(|s| &s.base_url)
+    }
+
+    pub fn print_banner(&self) {
+        println!("picky-fleet is listening on http://{}", self.addr());
+        println!("  database: {}", self.database_url);
+        match &self.simulator {
+            Some(sim) => {
+                println!("  upstream: built-in PickyAssist simulator at {}", sim.base_url);
+                println!("            switch faults on with e.g.");
+                println!(
+                    "            curl -X PUT http://{}/_sim/faults/global -H 'content-type: application/json' -d '{{\"kind\":\"http500\"}}'",
+                    sim.addr
+                );
+            }
+            None => println!("  upstream: {}", self.upstream),
+        }
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, with the poller running beside the server.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let poller = tokio::spawn(poller::run(self.fleet.clone(), wait_for(stop_rx.clone())));
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        server.await.context("the HTTP server failed")?;
+        let _ = poller.await;
+        drop(self.simulator);
+        Ok(())
+    }
+}
+
+pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let state = AppState {
+        fleet: fleet.clone(),
+        leptos_options,
+    };
+    Router::new()
+        .route("/api/v1/events", get(crate::events::status_events))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(fleet.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// The key file sits next to the database: `data/picky-fleet.db` → `data/picky-fleet.key`.
+fn key_file_for(db_path: &std::path::Path) -> PathBuf {
+    db_path.with_extension("key")
+}
+
+async fn start_simulator(addr: SocketAddr) -> anyhow::Result<SimHandle> {
+    let sim = Simulator::new(SimConfig::default());
+    match pickyassist_sim::spawn(sim.clone(), addr).await {
+        Ok(handle) => Ok(handle),
+        Err(e) => {
+            tracing::warn!(%addr, error = %e, "simulator port taken; using an ephemeral port");
+            let any_port = SocketAddr::new(addr.ip(), 0);
+            pickyassist_sim::spawn(sim, any_port)
+                .await
+                .context("could not start the built-in simulator")
+        }
+    }
+}
+
+async fn seed_demo_fleet(fleet: &Fleet) -> anyhow::Result<()> {
+    for demo in DEMO_FLEET {
+        let name = ProjectName::parse(demo.name).context("demo project name")?;
+        let token = ApiToken::parse(demo.token).context("demo project token")?;
+        fleet
+            .add_project(name, token)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding demo project {}: {e}", demo.name))?;
+    }
+    tracing::info!(projects = DEMO_FLEET.len(), "added the demo fleet");
+    Ok(())
+}
+
+async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

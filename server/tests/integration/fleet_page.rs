@@ -1,0 +1,147 @@
+use std::time::Duration;
+
+use fleet::model::{Health, RefreshOutcome};
+use futures::StreamExt;
+use pickyassist_sim::DEMO_FLEET;
+
+use crate::helpers::{assert_no_token_in, spawn_app};
+
+#[tokio::test]
+async fn the_fleet_page_is_rendered_on_the_server_with_every_demo_project() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    for demo in DEMO_FLEET {
+        assert!(html.contains(demo.name), "{} missing from the page", demo.name);
+    }
+    assert!(html.contains("data-health=\"connected\""), "connected badges rendered");
+    assert!(html.contains("data-health=\"timeout\""), "the TIMEOUT demo project rendered");
+    assert!(html.contains("data-health=\"unpaired\""), "the UNPAIRED demo project rendered");
+    assert!(html.contains("••••"), "tokens shown masked");
+    assert_no_token_in(&html, "fleet page");
+}
+
+#[tokio::test]
+async fn the_first_poll_gives_each_demo_project_its_simulated_state() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    for demo in DEMO_FLEET {
+        let id = app.project_id(demo.name);
+        let card = app.fleet.fleet_view().cards.into_iter().find(|c| c.id == id).expect("card");
+        assert_eq!(card.status.health, Health::from_state(&demo.state), "{}", demo.name);
+        let device = card.status.device.expect("device data");
+        assert_eq!(device.connected_number.as_deref(), demo.connected_number, "{}", demo.name);
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_within_the_budget_calls_upstream_once_and_then_is_throttled() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let demo = &DEMO_FLEET[0];
+    let id = app.project_id(demo.name);
+    assert_eq!(app.status_calls(demo.project_id).await, 1, "the start-up poll");
+
+    for _ in 0..2 {
+        let outcome = app.fleet.refresh(id).await.expect("refresh");
+        assert!(matches!(outcome, RefreshOutcome::Refreshed { .. }), "{outcome:?}");
+    }
+    assert_eq!(app.status_calls(demo.project_id).await, 3);
+
+    match app.fleet.refresh(id).await.expect("refresh") {
+        RefreshOutcome::Throttled { retry_after_secs, status } => {
+            assert!((1..=61).contains(&retry_after_secs), "{retry_after_secs}");
+            assert_eq!(status.health, Health::Connected);
+        }
+        other => panic!("expected a throttled refresh, got {other:?}"),
+    }
+    assert_eq!(app.status_calls(demo.project_id).await, 3, "nothing sent over the budget");
+    assert_eq!(app.sim_stats().await.totals.dropped, 0, "upstream never had to drop a call");
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_project_make_one_upstream_call() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let demo = &DEMO_FLEET[1];
+    let id = app.project_id(demo.name);
+    // Slow upstream down so the refreshes overlap.
+    app.http
+        .put(app.sim_control.join(&format!("faults/projects/{}", demo.project_id)).expect("url"))
+        .json(&serde_json::json!({"kind": "latency", "ms": 300}))
+        .send()
+        .await
+        .expect("set fault")
+        .error_for_status()
+        .expect("fault accepted");
+    let refreshes = (0..10).map(|_| app.fleet.refresh(id));
+    let outcomes = futures::future::join_all(refreshes).await;
+    assert!(outcomes.iter().all(|o| matches!(o, Ok(RefreshOutcome::Refreshed { .. }))), "{outcomes:?}");
+    assert_eq!(app.status_calls(demo.project_id).await, 2, "start-up poll + one coalesced refresh");
+}
+
+#[tokio::test]
+async fn refreshing_an_unknown_project_is_an_error_and_sends_nothing() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let before = app.sim_stats().await.totals.device_status;
+    let error = app.fleet.refresh(999_999).await.expect_err("unknown project");
+    assert_eq!(error.to_string(), "there is no project with id 999999");
+    assert_eq!(app.sim_stats().await.totals.device_status, before);
+}
+
+#[tokio::test]
+async fn status_changes_are_pushed_as_server_sent_events() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let demo = &DEMO_FLEET[2];
+    let id = app.project_id(demo.name);
+    let response = app
+        .http
+        .get(format!("{}/api/v1/events", app.address))
+        .send()
+        .await
+        .expect("events request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let mut body = response.bytes_stream();
+    app.fleet.refresh(id).await.expect("refresh");
+    let mut received = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !received.contains(&format!("\"project_id\":{id}")) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("stream open")
+            .expect("chunk");
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(received.contains("event: status"), "{received}");
+    assert_no_token_in(&received, "event stream");
+}
+
+#[tokio::test]
+async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let demo = &DEMO_FLEET[3];
+    let id = app.project_id(demo.name);
+    app.http
+        .put(app.sim_control.join(&format!("faults/projects/{}", demo.project_id)).expect("url"))
+        .json(&serde_json::json!({"kind": "bad_token"}))
+        .send()
+        .await
+        .expect("set fault")
+        .error_for_status()
+        .expect("fault accepted");
+    let RefreshOutcome::Refreshed { status } = app.fleet.refresh(id).await.expect("refresh") else {
+        panic!("expected a refresh");
+    };
+    assert_eq!(status.health, Health::Rejected);
+    assert!(status.detail.as_deref().unwrap_or_default().contains("Invalid Token"), "{status:?}");
+    assert!(status.device.is_some(), "the last known values are kept");
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real server on port 0, a fresh SQLite file, the built-in simulator.
+//! One test binary (faster to link); one module per area.
+
+mod fleet_page;
+mod helpers;
