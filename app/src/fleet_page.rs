@@ -12,7 +12,10 @@ pub async fn get_fleet() -> Result<FleetView, ServerFnError> {
 
 #[server]
 pub async fn refresh_project(project_id: i64) -> Result<RefreshOutcome, ServerFnError> {
-    ssr::fleet()?.refresh(project_id).await.map_err(ssr::to_server_fn_error)
+    ssr::fleet()?
+        .refresh(project_id)
+        .await
+        .map_err(ssr::to_server_fn_error)
 }
 
 #[cfg(feature = "ssr")]
@@ -21,7 +24,8 @@ pub(crate) mod ssr {
     use leptos::prelude::*;
 
     pub fn fleet() -> Result<Fleet, ServerFnError> {
-        use_context::<Fleet>().ok_or_else(|| ServerFnError::new("the fleet service is not available"))
+        use_context::<Fleet>()
+            .ok_or_else(|| ServerFnError::new("the fleet service is not available"))
     }
 
     /// Users see what they can act on; internal details stay in the server log.
@@ -77,7 +81,7 @@ fn FleetGrid(
         .map(|(h, n)| {
             view! {
                 <li class=format!("count count--{}", h.slug())>
-                    <span class=format!("dot dot--{}", h.slug()) aria-hidden="true"></span>
+                    <span class=format!("dot dot--{}", h.slug()) aria-hidden="true" title=h.hint()></span>
                     <span class="count__n">{n}</span>
                     " "
                     {h.label()}
@@ -123,13 +127,17 @@ fn StatusCard(
     let id = card.id;
     let health = card.status.health;
     let slug = health.slug();
-    let device = card.status.device.clone().unwrap_or_else(|| fleet::model::DeviceSnapshot {
-        state: String::new(),
-        connected_number: None,
-        version: None,
-        message_queue_count: None,
-        upstream_time: None,
-    });
+    let device = card
+        .status
+        .device
+        .clone()
+        .unwrap_or_else(|| fleet::model::DeviceSnapshot {
+            state: String::new(),
+            connected_number: None,
+            version: None,
+            message_queue_count: None,
+            upstream_time: None,
+        });
     let last_known = health.is_upstream_problem() && card.status.device.is_some();
     let dash = || "—".to_owned();
     let checked = card
@@ -161,7 +169,7 @@ fn StatusCard(
         <article class=format!("card card--{slug}") data-project-id=id aria-labelledby=labelled_by>
             <header class="card__head">
                 <h2 class="card__name" id=name_id>{card.name.clone()}</h2>
-                <span class=format!("badge badge--{slug}") data-health=slug>{health.label()}</span>
+                <span class=format!("badge badge--{slug}") data-health=slug title=health.hint()>{health.label()}</span>
             </header>
             {card.status.detail.clone().map(|detail| view! { <p class="card__detail">{detail}</p> })}
             <dl class="card__facts" class:card__facts--last-known=last_known>

@@ -29,15 +29,29 @@ mod tests {
     #[test]
     fn ago_picks_a_readable_unit() {
         let now = Utc::now();
-        let cases = [(0, "just now"), (12, "12 s ago"), (125, "2 min ago"), (7300, "2 h ago"), (200_000, "2 d ago"), (-5, "just now")];
+        let cases = [
+            (0, "just now"),
+            (12, "12 s ago"),
+            (125, "2 min ago"),
+            (7300, "2 h ago"),
+            (200_000, "2 d ago"),
+            (-5, "just now"),
+        ];
         for (secs, want) in cases {
-            assert_eq!(ago(now - chrono::Duration::seconds(secs), now), want, "{secs}");
+            assert_eq!(
+                ago(now - chrono::Duration::seconds(secs), now),
+                want,
+                "{secs}"
+            );
         }
     }
 
     #[test]
     fn upstream_time_keeps_the_offset() {
-        assert_eq!(upstream_time("2021-06-01T14:05:26+05:30"), "2021-06-01 14:05:26 +05:30");
+        assert_eq!(
+            upstream_time("2021-06-01T14:05:26+05:30"),
+            "2021-06-01 14:05:26 +05:30"
+        );
         assert_eq!(upstream_time("garbage"), "garbage");
     }
 }

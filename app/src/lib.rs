@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
 mod fleet_page;
@@ -50,7 +50,7 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=FleetPage/>
+                    <Route path=StaticSegment("") view=FleetPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -62,7 +62,10 @@ pub fn App() -> impl IntoView {
 fn mark_hydrated() {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });

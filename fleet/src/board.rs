@@ -27,7 +27,10 @@ impl Default for StatusBoard {
 
 impl StatusBoard {
     pub fn get(&self, project_id: i64) -> StatusView {
-        self.read().get(&project_id).cloned().unwrap_or_else(StatusView::checking)
+        self.read()
+            .get(&project_id)
+            .cloned()
+            .unwrap_or_else(StatusView::checking)
     }
 
     pub fn snapshot(&self) -> HashMap<i64, StatusView> {
@@ -43,10 +46,21 @@ impl StatusBoard {
     }
 
     /// Records the result of one status call and tells every subscriber.
-    pub fn record(&self, project_id: i64, result: &Result<DeviceStatus, ClientError>, now: DateTime<Utc>) -> StatusView {
+    pub fn record(
+        &self,
+        project_id: i64,
+        result: &Result<DeviceStatus, ClientError>,
+        now: DateTime<Utc>,
+    ) -> StatusView {
         let view = {
-            let mut statuses = self.statuses.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let previous = statuses.get(&project_id).cloned().unwrap_or_else(StatusView::checking);
+            let mut statuses = self
+                .statuses
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let previous = statuses
+                .get(&project_id)
+                .cloned()
+                .unwrap_or_else(StatusView::checking);
             let view = next_status(&previous, result, now);
             statuses.insert(project_id, view.clone());
             view
@@ -68,18 +82,26 @@ impl StatusBoard {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, StatusView>> {
         // A panic elsewhere must not take every page down with it.
-        self.statuses.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.statuses
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// The next card status: a success replaces everything; a failure keeps the last device data
 /// (shown as "last known") and says what went wrong.
-pub fn next_status(previous: &StatusView, result: &Result<DeviceStatus, ClientError>, now: DateTime<Utc>) -> StatusView {
+pub fn next_status(
+    previous: &StatusView,
+    result: &Result<DeviceStatus, ClientError>,
+    now: DateTime<Utc>,
+) -> StatusView {
     match result {
         Ok(status) => StatusView {
             health: Health::from_state(&status.state),
             detail: match &status.state {
-                DeviceState::Unknown(raw) => Some(format!("PickyAssist reported the state {raw:?}, which its documentation does not list")),
+                DeviceState::Unknown(raw) => Some(format!(
+                    "PickyAssist reported the state {raw:?}, which its documentation does not list"
+                )),
                 _ => None,
             },
             device: Some(DeviceSnapshot::from(status)),
@@ -117,7 +139,14 @@ mod tests {
         let t1 = Utc::now();
         board.record(1, &Ok(connected(4)), t1);
         let t2 = t1 + chrono::Duration::seconds(30);
-        let view = board.record(1, &Err(ClientError::Rejected { code: 102, message: "Invalid Token".into() }), t2);
+        let view = board.record(
+            1,
+            &Err(ClientError::Rejected {
+                code: 102,
+                message: "Invalid Token".into(),
+            }),
+            t2,
+        );
         assert_eq!(view.health, Health::Rejected);
         assert!(view.detail.as_deref().unwrap().contains("Invalid Token"));
         assert_eq!(view.device.unwrap().message_queue_count, Some(4));

@@ -32,7 +32,10 @@ impl StatusBudget {
     /// Takes one call from the budget, or says how long until one is free.
     pub fn try_take(&mut self, project: i64, now: Instant) -> Result<(), Duration> {
         let calls = self.calls.entry(project).or_default();
-        while calls.front().is_some_and(|t| now.saturating_duration_since(*t) >= self.window) {
+        while calls
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
+        {
             calls.pop_front();
         }
         if calls.len() < self.per_window {
@@ -40,7 +43,9 @@ impl StatusBudget {
             Ok(())
         } else {
             let oldest = calls.front().copied().unwrap_or(now);
-            Err(self.window.saturating_sub(now.saturating_duration_since(oldest)))
+            Err(self
+                .window
+                .saturating_sub(now.saturating_duration_since(oldest)))
         }
     }
 
@@ -49,7 +54,11 @@ impl StatusBudget {
         let used = self
             .calls
             .get(&project)
-            .map(|c| c.iter().filter(|t| now.saturating_duration_since(**t) < self.window).count())
+            .map(|c| {
+                c.iter()
+                    .filter(|t| now.saturating_duration_since(**t) < self.window)
+                    .count()
+            })
             .unwrap_or(0);
         self.per_window.saturating_sub(used)
     }
@@ -71,9 +80,14 @@ mod tests {
         for i in 0..3 {
             assert!(budget.try_take(1, t0 + Duration::from_secs(i * 10)).is_ok());
         }
-        let wait = budget.try_take(1, t0 + Duration::from_secs(25)).unwrap_err();
+        let wait = budget
+            .try_take(1, t0 + Duration::from_secs(25))
+            .unwrap_err();
         assert_eq!(wait, Duration::from_secs(35));
-        assert!(budget.try_take(1, t0 + Duration::from_secs(60)).is_ok(), "the first call left the window");
+        assert!(
+            budget.try_take(1, t0 + Duration::from_secs(60)).is_ok(),
+            "the first call left the window"
+        );
     }
 
     #[test]

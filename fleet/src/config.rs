@@ -49,15 +49,22 @@ impl Settings {
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut s = Settings::default();
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         if let Some(v) = get("PICKY_FLEET_ADDR") {
-            s.addr = v.parse().with_context(|| format!("PICKY_FLEET_ADDR={v:?} is not HOST:PORT"))?;
+            s.addr = v
+                .parse()
+                .with_context(|| format!("PICKY_FLEET_ADDR={v:?} is not HOST:PORT"))?;
         }
         if let Some(v) = get("PICKY_FLEET_DATABASE_URL") {
             s.database_url = v;
         }
         if let Some(v) = get("PICKY_FLEET_UPSTREAM_URL") {
-            let url = Url::parse(&v).with_context(|| format!("PICKY_FLEET_UPSTREAM_URL={v:?} is not a URL"))?;
+            let url = Url::parse(&v)
+                .with_context(|| format!("PICKY_FLEET_UPSTREAM_URL={v:?} is not a URL"))?;
             if !matches!(url.scheme(), "http" | "https") {
                 bail!("PICKY_FLEET_UPSTREAM_URL must be http or https");
             }
@@ -65,24 +72,28 @@ impl Settings {
         }
         s.secret_key = get("PICKY_FLEET_SECRET_KEY");
         if let Some(v) = get("PICKY_FLEET_POLL_INTERVAL_SECS") {
-            let secs: u64 = v.parse().with_context(|| format!("PICKY_FLEET_POLL_INTERVAL_SECS={v:?} is not a number"))?;
+            let secs: u64 = v
+                .parse()
+                .with_context(|| format!("PICKY_FLEET_POLL_INTERVAL_SECS={v:?} is not a number"))?;
             if secs == 0 {
                 bail!("PICKY_FLEET_POLL_INTERVAL_SECS must be at least 1");
             }
             s.poll_interval = Duration::from_secs(secs);
         }
         if let Some(v) = get("PICKY_FLEET_SIM_ADDR") {
-            s.sim_addr = v.parse().with_context(|| format!("PICKY_FLEET_SIM_ADDR={v:?} is not HOST:PORT"))?;
+            s.sim_addr = v
+                .parse()
+                .with_context(|| format!("PICKY_FLEET_SIM_ADDR={v:?} is not HOST:PORT"))?;
         }
         if let Some(v) = get("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE") {
-            s.status_checks_per_minute = v
-                .parse()
-                .ok()
-                .filter(|n| *n >= 1)
-                .with_context(|| format!("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE={v:?} must be a number of at least 1"))?;
+            s.status_checks_per_minute = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE={v:?} must be a number of at least 1")
+            })?;
         }
         if let Some(v) = get("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS") {
-            let secs: u64 = v.parse().with_context(|| format!("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS={v:?} is not a number"))?;
+            let secs: u64 = v.parse().with_context(|| {
+                format!("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS={v:?} is not a number")
+            })?;
             s.upstream_timeout = Duration::from_secs(secs.max(1));
         }
         Ok(s)
@@ -105,7 +116,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -115,21 +129,33 @@ mod tests {
         assert!(s.upstream_url.is_none());
         assert_eq!(s.poll_interval, Duration::from_secs(30));
         assert_eq!(s.status_checks_per_minute, 3);
-        assert_eq!(s.database_path(), Some(PathBuf::from("data/picky-fleet.db")));
+        assert_eq!(
+            s.database_path(),
+            Some(PathBuf::from("data/picky-fleet.db"))
+        );
     }
 
     #[test]
     fn reads_every_variable() {
         let s = settings(&[
             ("PICKY_FLEET_ADDR", "0.0.0.0:8080"),
-            ("PICKY_FLEET_DATABASE_URL", "sqlite:///var/lib/fleet.db?mode=rwc"),
-            ("PICKY_FLEET_UPSTREAM_URL", "https://app.pickyassist.com/api/v2"),
+            (
+                "PICKY_FLEET_DATABASE_URL",
+                "sqlite:///var/lib/fleet.db?mode=rwc",
+            ),
+            (
+                "PICKY_FLEET_UPSTREAM_URL",
+                "https://app.pickyassist.com/api/v2",
+            ),
             ("PICKY_FLEET_POLL_INTERVAL_SECS", "45"),
         ])
         .unwrap();
         assert_eq!(s.addr.port(), 8080);
         assert_eq!(s.database_path(), Some(PathBuf::from("/var/lib/fleet.db")));
-        assert_eq!(s.upstream_url.unwrap().host_str(), Some("app.pickyassist.com"));
+        assert_eq!(
+            s.upstream_url.unwrap().host_str(),
+            Some("app.pickyassist.com")
+        );
         assert_eq!(s.poll_interval, Duration::from_secs(45));
     }
 

@@ -54,7 +54,9 @@ impl TokenCipher {
     /// Reads the key file, or creates it (mode 0600) with a fresh random key.
     pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(contents) => Self::from_base64(&contents).with_context(|| format!("key file {}", path.display())),
+            Ok(contents) => {
+                Self::from_base64(&contents).with_context(|| format!("key file {}", path.display()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut key);
@@ -72,7 +74,13 @@ impl TokenCipher {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: token.expose().as_bytes(), aad: AAD })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: token.expose().as_bytes(),
+                    aad: AAD,
+                },
+            )
             .map_err(|_| anyhow::anyhow!("token encryption failed"))?;
         Ok(SealedToken {
             nonce: nonce.to_vec(),
@@ -88,10 +96,18 @@ impl TokenCipher {
             .cipher
             .decrypt(
                 Nonce::from_slice(&sealed.nonce),
-                Payload { msg: &sealed.ciphertext, aad: AAD },
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: AAD,
+                },
             )
-            .map_err(|_| anyhow::anyhow!("a stored token could not be decrypted: wrong secret key or damaged row"))?;
-        let text = String::from_utf8(plain).map_err(|_| anyhow::anyhow!("a stored token is not text"))?;
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "a stored token could not be decrypted: wrong secret key or damaged row"
+                )
+            })?;
+        let text =
+            String::from_utf8(plain).map_err(|_| anyhow::anyhow!("a stored token is not text"))?;
         ApiToken::parse(&text).map_err(|e| anyhow::anyhow!("a stored token is invalid: {e}"))
     }
 }
@@ -140,7 +156,10 @@ mod tests {
         let b = cipher().seal(&token).unwrap();
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.ciphertext, b.ciphertext);
-        assert!(!a.ciphertext.windows(8).any(|w| TOKEN.as_bytes().windows(8).any(|t| t == w)));
+        assert!(!a
+            .ciphertext
+            .windows(8)
+            .any(|w| TOKEN.as_bytes().windows(8).any(|t| t == w)));
     }
 
     #[test]
@@ -166,7 +185,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("fleet.key");
         let token = ApiToken::parse(TOKEN).unwrap();
-        let sealed = TokenCipher::load_or_create_key_file(&path).unwrap().seal(&token).unwrap();
+        let sealed = TokenCipher::load_or_create_key_file(&path)
+            .unwrap()
+            .seal(&token)
+            .unwrap();
         let again = TokenCipher::load_or_create_key_file(&path).unwrap();
         assert_eq!(again.open(&sealed).unwrap(), token);
         #[cfg(unix)]

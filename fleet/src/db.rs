@@ -19,8 +19,13 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+    if let Some(parent) = options
+        .get_filename()
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("could not create {}", parent.display()))?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -66,7 +71,12 @@ pub async fn list_projects(pool: &SqlitePool) -> sqlx::Result<Vec<ProjectRow>> {
     .await
 }
 
-pub async fn insert_project(pool: &SqlitePool, name: &str, sealed: &SealedToken, last4: &str) -> sqlx::Result<i64> {
+pub async fn insert_project(
+    pool: &SqlitePool,
+    name: &str,
+    sealed: &SealedToken,
+    last4: &str,
+) -> sqlx::Result<i64> {
     let result = sqlx::query(
         "INSERT INTO projects (name, token_nonce, token_ciphertext, token_last4, created_at)
          VALUES (?, ?, ?, ?, ?)",
@@ -81,13 +91,19 @@ pub async fn insert_project(pool: &SqlitePool, name: &str, sealed: &SealedToken,
     Ok(result.last_insert_rowid())
 }
 
-pub async fn set_upstream_project_id(pool: &SqlitePool, id: i64, upstream_id: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE projects SET upstream_project_id = ? WHERE id = ? AND upstream_project_id IS NOT ?")
-        .bind(upstream_id)
-        .bind(id)
-        .bind(upstream_id)
-        .execute(pool)
-        .await?;
+pub async fn set_upstream_project_id(
+    pool: &SqlitePool,
+    id: i64,
+    upstream_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE projects SET upstream_project_id = ? WHERE id = ? AND upstream_project_id IS NOT ?",
+    )
+    .bind(upstream_id)
+    .bind(id)
+    .bind(upstream_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! four characters for display.
 
 use chrono::{DateTime, Utc};
-use pickyassist::{ErrorKind, DeviceState, DeviceStatus};
+use pickyassist::{DeviceState, DeviceStatus, ErrorKind};
 use serde::{Deserialize, Serialize};
 
 /// What a status card shows. One colour per variant, the same everywhere (see style/main.css).
@@ -76,7 +76,7 @@ impl Health {
         match self {
             Health::Checking => "Checking…",
             Health::Connected => "Connected",
-            Health::Timeout => "Phone offline",
+            Health::Timeout => "Timeout",
             Health::Unpaired => "Unpaired",
             Health::UnknownState => "Unknown state",
             Health::Unreachable => "Unreachable",
@@ -86,9 +86,29 @@ impl Health {
         }
     }
 
+    /// One sentence for a tooltip: what the state means and what to do.
+    pub const fn hint(self) -> &'static str {
+        match self {
+            Health::Checking => {
+                "The dashboard has not heard from PickyAssist about this project yet."
+            }
+            Health::Connected => "WhatsApp Web is connected to the automation server.",
+            Health::Timeout => "The phone does not answer: check its internet connection.",
+            Health::Unpaired => "WhatsApp Web is not paired with the automation server.",
+            Health::UnknownState => "PickyAssist reported a state its documentation does not list.",
+            Health::Unreachable => "PickyAssist could not be reached.",
+            Health::TimedOut => "PickyAssist did not answer in time.",
+            Health::Rejected => "PickyAssist refused the request: check the project's API token.",
+            Health::Malformed => "PickyAssist sent an answer the dashboard could not read.",
+        }
+    }
+
     /// True when the problem is between us and PickyAssist rather than on the phone.
     pub const fn is_upstream_problem(self) -> bool {
-        matches!(self, Health::Unreachable | Health::TimedOut | Health::Rejected | Health::Malformed)
+        matches!(
+            self,
+            Health::Unreachable | Health::TimedOut | Health::Rejected | Health::Malformed
+        )
     }
 }
 
@@ -176,7 +196,10 @@ pub enum RefreshOutcome {
     /// Upstream was asked; here is the new status.
     Refreshed { status: StatusView },
     /// The per-token budget (3 checks a minute) is spent; nothing was sent.
-    Throttled { retry_after_secs: u64, status: StatusView },
+    Throttled {
+        retry_after_secs: u64,
+        status: StatusView,
+    },
 }
 
 /// A token shown as `••••` plus its last four characters.
@@ -198,7 +221,10 @@ mod tests {
 
     #[test]
     fn upstream_failures_map_to_their_own_health() {
-        assert_eq!(Health::from_error(ErrorKind::Unreachable), Health::Unreachable);
+        assert_eq!(
+            Health::from_error(ErrorKind::Unreachable),
+            Health::Unreachable
+        );
         assert_eq!(Health::from_error(ErrorKind::TimedOut), Health::TimedOut);
         assert_eq!(Health::from_error(ErrorKind::Rejected), Health::Rejected);
         assert_eq!(Health::from_error(ErrorKind::Malformed), Health::Malformed);
@@ -209,9 +235,16 @@ mod tests {
     #[test]
     fn a_status_is_stale_after_two_intervals() {
         let now = Utc::now();
-        let view = FleetView { cards: vec![], poll_interval_secs: 30, generated_at: now };
+        let view = FleetView {
+            cards: vec![],
+            poll_interval_secs: 30,
+            generated_at: now,
+        };
         let mut status = StatusView::checking();
-        assert!(!view.is_stale(&status, now), "never checked is 'checking', not stale");
+        assert!(
+            !view.is_stale(&status, now),
+            "never checked is 'checking', not stale"
+        );
         status.checked_at = Some(now - chrono::Duration::seconds(59));
         assert!(!view.is_stale(&status, now));
         status.checked_at = Some(now - chrono::Duration::seconds(61));
@@ -289,10 +322,19 @@ mod name_tests {
 
     #[test]
     fn names_are_trimmed_and_checked() {
-        assert_eq!(ProjectName::parse("  Acme Support ").unwrap().as_str(), "Acme Support");
+        assert_eq!(
+            ProjectName::parse("  Acme Support ").unwrap().as_str(),
+            "Acme Support"
+        );
         assert_eq!(ProjectName::parse(" \t"), Err(InvalidProjectName::Empty));
-        assert_eq!(ProjectName::parse(&"x".repeat(81)), Err(InvalidProjectName::TooLong(80)));
-        assert_eq!(ProjectName::parse("a\u{0}b"), Err(InvalidProjectName::ControlCharacters));
+        assert_eq!(
+            ProjectName::parse(&"x".repeat(81)),
+            Err(InvalidProjectName::TooLong(80))
+        );
+        assert_eq!(
+            ProjectName::parse("a\u{0}b"),
+            Err(InvalidProjectName::ControlCharacters)
+        );
         assert!(ProjectName::parse("Café Ünïcode 📱").is_ok());
     }
 

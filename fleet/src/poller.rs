@@ -35,7 +35,11 @@ pub async fn poll_once(fleet: &Fleet) {
     futures::stream::iter(ids)
         .for_each_concurrent(CONCURRENCY, |id| async move {
             if let Err(wait) = fleet.poll_project(id).await {
-                tracing::debug!(project_id = id, wait_secs = wait.as_secs(), "status budget spent; skipped this round");
+                tracing::debug!(
+                    project_id = id,
+                    wait_secs = wait.as_secs(),
+                    "status budget spent; skipped this round"
+                );
             }
         })
         .await;
@@ -54,7 +58,10 @@ mod tests {
     fn jitter_stays_within_ten_percent() {
         for _ in 0..1000 {
             let d = jittered(Duration::from_secs(30));
-            assert!(d >= Duration::from_secs(27) && d <= Duration::from_secs(33), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(27) && d <= Duration::from_secs(33),
+                "{d:?}"
+            );
         }
     }
 }

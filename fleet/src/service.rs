@@ -18,7 +18,9 @@ use crate::{
     budget::StatusBudget,
     crypto::TokenCipher,
     db,
-    model::{token_hint, FleetView, ProjectCard, ProjectName, RefreshOutcome, StatusEvent, StatusView},
+    model::{
+        token_hint, FleetView, ProjectCard, ProjectName, RefreshOutcome, StatusEvent, StatusView,
+    },
 };
 
 /// What went wrong, sorted by who can fix it. Adapters map these to status codes in one place.
@@ -115,7 +117,10 @@ impl Fleet {
                 id: p.id,
                 name: p.name.clone(),
                 token_hint: token_hint(&p.token_last4),
-                status: statuses.get(&p.id).cloned().unwrap_or_else(StatusView::checking),
+                status: statuses
+                    .get(&p.id)
+                    .cloned()
+                    .unwrap_or_else(StatusView::checking),
             })
             .collect();
         FleetView {
@@ -165,7 +170,9 @@ impl Fleet {
             "device-status"
         );
         if let Ok(Some(upstream_id)) = result.as_ref().map(|s| s.project_id.as_deref()) {
-            if let Err(e) = db::set_upstream_project_id(&self.inner.pool, project_id, upstream_id).await {
+            if let Err(e) =
+                db::set_upstream_project_id(&self.inner.pool, project_id, upstream_id).await
+            {
                 tracing::warn!(project_id, error = %e, "could not store the upstream project id");
             }
         }
@@ -181,7 +188,10 @@ impl Fleet {
             .await
             .map_err(|e| {
                 if db::is_unique_violation(&e) {
-                    FleetError::Conflict(format!("a project named {:?} already exists", name.as_str()))
+                    FleetError::Conflict(format!(
+                        "a project named {:?} already exists",
+                        name.as_str()
+                    ))
                 } else {
                     FleetError::Internal(anyhow::Error::new(e).context("inserting a project"))
                 }
@@ -191,7 +201,9 @@ impl Fleet {
     }
 
     async fn reload_projects(&self) -> anyhow::Result<()> {
-        let rows = db::list_projects(&self.inner.pool).await.context("loading projects")?;
+        let rows = db::list_projects(&self.inner.pool)
+            .await
+            .context("loading projects")?;
         let mut projects = Vec::with_capacity(rows.len());
         for row in rows {
             let token = self
@@ -206,7 +218,11 @@ impl Fleet {
                 token_last4: row.token_last4,
             });
         }
-        *self.inner.projects.write().unwrap_or_else(|p| p.into_inner()) = projects;
+        *self
+            .inner
+            .projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = projects;
         Ok(())
     }
 
@@ -215,7 +231,10 @@ impl Fleet {
     }
 
     fn projects_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Project>> {
-        self.inner.projects.read().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn budget(&self) -> std::sync::MutexGuard<'_, StatusBudget> {

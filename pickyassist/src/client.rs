@@ -3,7 +3,10 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use crate::{ErrorKind, ActionOutcome, ApiToken, Command, DeviceStatus, ParseError, StatusReply, APPLICATION_WHATSAPP_WEB};
+use crate::{
+    ActionOutcome, ApiToken, Command, DeviceStatus, ErrorKind, ParseError, StatusReply,
+    APPLICATION_WHATSAPP_WEB,
+};
 
 /// Largest body we read from upstream; a real answer is under 1 KiB.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -65,7 +68,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("status_url", &self.status_url.as_str()).finish()
+        f.debug_struct("Client")
+            .field("status_url", &self.status_url.as_str())
+            .finish()
     }
 }
 
@@ -89,7 +94,9 @@ impl Client {
             .timeout(config.request_timeout)
             .user_agent(concat!("picky-fleet/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClientError::Unreachable(format!("could not build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ClientError::Unreachable(format!("could not build the HTTP client: {e}"))
+            })?;
         let mut base = config.base_url;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -121,7 +128,11 @@ impl Client {
     }
 
     /// `POST device-action`. Upstream's "Success" only means the command was accepted.
-    pub async fn device_action(&self, token: &ApiToken, command: Command) -> Result<ActionOutcome, ClientError> {
+    pub async fn device_action(
+        &self,
+        token: &ApiToken,
+        command: Command,
+    ) -> Result<ActionOutcome, ClientError> {
         let body = ActionRequest {
             token: token.expose(),
             command: command.wire_name(),
@@ -149,7 +160,11 @@ impl Client {
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(ClientError::Malformed(ParseError::NotJson(format!(
                     "the answer is larger than {MAX_BODY_BYTES} bytes"

@@ -111,7 +111,15 @@ mod tests {
 
     #[test]
     fn only_exact_wire_names_are_accepted() {
-        for bad in ["", "Restart", "RESTART", " restart", "restart_server", "reboot", "clear-logs"] {
+        for bad in [
+            "",
+            "Restart",
+            "RESTART",
+            " restart",
+            "restart_server",
+            "reboot",
+            "clear-logs",
+        ] {
             assert!(bad.parse::<Command>().is_err(), "{bad:?} should be refused");
         }
         assert!(serde_json::from_str::<Command>("\"reboot\"").is_err());
@@ -119,7 +127,10 @@ mod tests {
 
     #[test]
     fn only_disconnect_and_clearlogs_are_destructive() {
-        let destructive: Vec<_> = Command::ALL.into_iter().filter(|c| c.is_destructive()).collect();
+        let destructive: Vec<_> = Command::ALL
+            .into_iter()
+            .filter(|c| c.is_destructive())
+            .collect();
         assert_eq!(destructive, vec![Command::Disconnect, Command::Clearlogs]);
     }
 

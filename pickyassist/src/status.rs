@@ -81,7 +81,10 @@ pub struct DeviceStatus {
 pub enum StatusReply {
     Status(DeviceStatus),
     /// A numeric `status` code other than a device state, e.g. for a bad token.
-    Rejected { code: i64, message: String },
+    Rejected {
+        code: i64,
+        message: String,
+    },
 }
 
 /// A parsed `device-action` answer: `{"status": 100, "message": "Success"}`.
@@ -178,12 +181,17 @@ impl DeviceStatus {
         let mut object = Map::new();
         let text = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
         object.insert("project_id".into(), text(&self.project_id));
-        object.insert("status".into(), Value::String(self.state.wire_name().to_owned()));
+        object.insert(
+            "status".into(),
+            Value::String(self.state.wire_name().to_owned()),
+        );
         object.insert("connected_number".into(), text(&self.connected_number));
         object.insert("version".into(), text(&self.version));
         object.insert(
             "message_queue_count".into(),
-            self.message_queue_count.map(Value::from).unwrap_or(Value::Null),
+            self.message_queue_count
+                .map(Value::from)
+                .unwrap_or(Value::Null),
         );
         object.insert(
             "time".into(),
@@ -232,7 +240,10 @@ fn message_of(object: &Map<String, Value>) -> String {
 }
 
 /// Text that may arrive as a string or a number; missing, `null` and `""` are `None`.
-fn opt_text(object: &Map<String, Value>, field: &'static str) -> Result<Option<String>, ParseError> {
+fn opt_text(
+    object: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, ParseError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
@@ -261,7 +272,9 @@ fn opt_count(object: &Map<String, Value>, field: &'static str) -> Result<Option<
             } else {
                 // 3.0 is a count; 3.5 and -1 are not.
                 match n.as_f64() {
-                    Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Ok(Some(f as u64)),
+                    Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => {
+                        Ok(Some(f as u64))
+                    }
                     _ => Err(wrong),
                 }
             }
@@ -322,7 +335,9 @@ mod tests {
 
     #[test]
     fn accepts_numbers_where_the_table_says_numeric() {
-        let s = status(r#"{"project_id":929,"status":"TIMEOUT","connected_number":1341881114,"message_queue_count":"17"}"#);
+        let s = status(
+            r#"{"project_id":929,"status":"TIMEOUT","connected_number":1341881114,"message_queue_count":"17"}"#,
+        );
         assert_eq!(s.project_id.as_deref(), Some("929"));
         assert_eq!(s.state, DeviceState::Timeout);
         assert_eq!(s.connected_number.as_deref(), Some("1341881114"));
@@ -338,17 +353,28 @@ mod tests {
 
     #[test]
     fn missing_null_and_empty_optional_fields_are_none() {
-        let s = status(r#"{"status":"UNPAIRED","connected_number":"","version":null,"message_queue_count":"","time":""}"#);
+        let s = status(
+            r#"{"status":"UNPAIRED","connected_number":"","version":null,"message_queue_count":"","time":""}"#,
+        );
         assert_eq!(s.state, DeviceState::Unpaired);
         assert_eq!(
-            (s.project_id, s.connected_number, s.version, s.message_queue_count, s.time),
+            (
+                s.project_id,
+                s.connected_number,
+                s.version,
+                s.message_queue_count,
+                s.time
+            ),
             (None, None, None, None, None)
         );
     }
 
     #[test]
     fn states_are_case_insensitive_and_unknown_ones_are_kept() {
-        assert_eq!(status(r#"{"status":" connected "}"#).state, DeviceState::Connected);
+        assert_eq!(
+            status(r#"{"status":" connected "}"#).state,
+            DeviceState::Connected
+        );
         assert_eq!(
             status(r#"{"status":"PAIRING"}"#).state,
             DeviceState::Unknown("PAIRING".into())
@@ -357,7 +383,11 @@ mod tests {
 
     #[test]
     fn a_missing_or_empty_status_is_an_error_not_a_default() {
-        for body in [r#"{"project_id":"929"}"#, r#"{"status":null}"#, r#"{"status":"  "}"#] {
+        for body in [
+            r#"{"project_id":"929"}"#,
+            r#"{"status":null}"#,
+            r#"{"status":"  "}"#,
+        ] {
             assert_eq!(
                 StatusReply::parse(body.as_bytes()),
                 Err(ParseError::MissingField("status")),
@@ -368,18 +398,36 @@ mod tests {
 
     #[test]
     fn non_json_and_non_object_bodies_are_errors() {
-        assert!(matches!(StatusReply::parse(b"<html>502 Bad Gateway</html>"), Err(ParseError::NotJson(_))));
-        assert!(matches!(StatusReply::parse(b""), Err(ParseError::NotJson(_))));
+        assert!(matches!(
+            StatusReply::parse(b"<html>502 Bad Gateway</html>"),
+            Err(ParseError::NotJson(_))
+        ));
+        assert!(matches!(
+            StatusReply::parse(b""),
+            Err(ParseError::NotJson(_))
+        ));
         assert_eq!(StatusReply::parse(b"[1,2]"), Err(ParseError::NotAnObject));
-        assert_eq!(StatusReply::parse(b"\"CONNECTED\""), Err(ParseError::NotAnObject));
+        assert_eq!(
+            StatusReply::parse(b"\"CONNECTED\""),
+            Err(ParseError::NotAnObject)
+        );
     }
 
     #[test]
     fn fields_of_the_wrong_shape_are_named_in_the_error() {
         let cases = [
-            (r#"{"status":"CONNECTED","message_queue_count":"many"}"#, "message_queue_count"),
-            (r#"{"status":"CONNECTED","message_queue_count":-1}"#, "message_queue_count"),
-            (r#"{"status":"CONNECTED","message_queue_count":2.5}"#, "message_queue_count"),
+            (
+                r#"{"status":"CONNECTED","message_queue_count":"many"}"#,
+                "message_queue_count",
+            ),
+            (
+                r#"{"status":"CONNECTED","message_queue_count":-1}"#,
+                "message_queue_count",
+            ),
+            (
+                r#"{"status":"CONNECTED","message_queue_count":2.5}"#,
+                "message_queue_count",
+            ),
             (r#"{"status":"CONNECTED","time":"yesterday"}"#, "time"),
             (r#"{"status":"CONNECTED","version":{"major":2}}"#, "version"),
             (r#"{"status":["CONNECTED"]}"#, "status"),
@@ -400,7 +448,10 @@ mod tests {
         ] {
             assert_eq!(
                 StatusReply::parse(body.as_bytes()),
-                Ok(StatusReply::Rejected { code: 102, message: "Invalid Token".into() }),
+                Ok(StatusReply::Rejected {
+                    code: 102,
+                    message: "Invalid Token".into()
+                }),
                 "{body}"
             );
         }
@@ -414,7 +465,8 @@ mod tests {
         assert_eq!(ok.message, "Success");
         let as_string = ActionOutcome::parse(br#"{"status":"100","message":"Success"}"#).unwrap();
         assert_eq!(as_string, ok);
-        let rejected = ActionOutcome::parse(br#"{"status":"105","message":"Server is offline"}"#).unwrap();
+        let rejected =
+            ActionOutcome::parse(br#"{"status":"105","message":"Server is offline"}"#).unwrap();
         assert!(!rejected.is_success());
         assert_eq!(rejected.code, 105);
         let no_message = ActionOutcome::parse(br#"{"status":100}"#).unwrap();
@@ -423,21 +475,35 @@ mod tests {
 
     #[test]
     fn action_bodies_without_a_numeric_status_are_errors() {
-        assert_eq!(ActionOutcome::parse(br#"{"message":"Success"}"#), Err(ParseError::MissingField("status")));
-        assert!(matches!(ActionOutcome::parse(br#"{"status":"Success"}"#), Err(ParseError::WrongType { .. })));
-        assert!(matches!(ActionOutcome::parse(b"OK"), Err(ParseError::NotJson(_))));
+        assert_eq!(
+            ActionOutcome::parse(br#"{"message":"Success"}"#),
+            Err(ParseError::MissingField("status"))
+        );
+        assert!(matches!(
+            ActionOutcome::parse(br#"{"status":"Success"}"#),
+            Err(ParseError::WrongType { .. })
+        ));
+        assert!(matches!(
+            ActionOutcome::parse(b"OK"),
+            Err(ParseError::NotJson(_))
+        ));
     }
 
     #[test]
     fn the_wire_form_round_trips_through_the_parser() {
-        let s = status(r#"{"project_id":"929","status":"CONNECTED","connected_number":"1341881114","version":"2.2119.6","message_queue_count":3,"time":"2021-06-01T14:05:26+05:30"}"#);
+        let s = status(
+            r#"{"project_id":"929","status":"CONNECTED","connected_number":"1341881114","version":"2.2119.6","message_queue_count":3,"time":"2021-06-01T14:05:26+05:30"}"#,
+        );
         let again = status(&s.to_wire().to_string());
         assert_eq!(again, s);
     }
 
     #[test]
     fn device_state_serializes_as_its_wire_name() {
-        assert_eq!(serde_json::to_string(&DeviceState::Timeout).unwrap(), "\"TIMEOUT\"");
+        assert_eq!(
+            serde_json::to_string(&DeviceState::Timeout).unwrap(),
+            "\"TIMEOUT\""
+        );
         let back: DeviceState = serde_json::from_str("\"UNPAIRED\"").unwrap();
         assert_eq!(back, DeviceState::Unpaired);
     }

@@ -91,10 +91,22 @@ mod tests {
     #[test]
     fn rejects_empty_short_long_and_odd_tokens() {
         assert_eq!(ApiToken::parse("   "), Err(InvalidToken::Empty));
-        assert!(matches!(ApiToken::parse("abc123"), Err(InvalidToken::Length { .. })));
-        assert!(matches!(ApiToken::parse(&"a".repeat(129)), Err(InvalidToken::Length { .. })));
-        assert_eq!(ApiToken::parse("2fb9da4f 0544f6c57883a"), Err(InvalidToken::Characters));
-        assert_eq!(ApiToken::parse("2fb9da4f0544f6c5788\"};"), Err(InvalidToken::Characters));
+        assert!(matches!(
+            ApiToken::parse("abc123"),
+            Err(InvalidToken::Length { .. })
+        ));
+        assert!(matches!(
+            ApiToken::parse(&"a".repeat(129)),
+            Err(InvalidToken::Length { .. })
+        ));
+        assert_eq!(
+            ApiToken::parse("2fb9da4f 0544f6c57883a"),
+            Err(InvalidToken::Characters)
+        );
+        assert_eq!(
+            ApiToken::parse("2fb9da4f0544f6c5788\"};"),
+            Err(InvalidToken::Characters)
+        );
     }
 
     #[test]

@@ -11,12 +11,20 @@ use fleet::Fleet;
 use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
-pub async fn status_events(State(fleet): State<Fleet>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn status_events(
+    State(fleet): State<Fleet>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = BroadcastStream::new(fleet.subscribe()).filter_map(|change| async move {
         match change {
-            Ok(event) => Event::default().event("status").json_data(&event).ok().map(Ok),
+            Ok(event) => Event::default()
+                .event("status")
+                .json_data(&event)
+                .ok()
+                .map(Ok),
             // This client fell behind; tell it to reload the whole fleet rather than guess.
-            Err(BroadcastStreamRecvError::Lagged(_)) => Some(Ok(Event::default().event("resync").data("{}"))),
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                Some(Ok(Event::default().event("resync").data("{}")))
+            }
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

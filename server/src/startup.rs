@@ -7,12 +7,7 @@ use anyhow::Context;
 use app::{shell, App};
 use axum::{routing::get, Router};
 use fleet::{
-    config::Settings,
-    crypto::TokenCipher,
-    db,
-    model::ProjectName,
-    poller,
-    service::FleetDeps,
+    config::Settings, crypto::TokenCipher, db, model::ProjectName, poller, service::FleetDeps,
     Fleet,
 };
 use leptos::prelude::*;
@@ -42,7 +37,9 @@ pub struct Application {
 /// Leptos settings: cargo-leptos's environment when present, our names otherwise, so the
 /// binary also runs when built by plain `cargo` (tests).
 pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
-    let mut options = get_configuration(None).context("reading Leptos settings")?.leptos_options;
+    let mut options = get_configuration(None)
+        .context("reading Leptos settings")?
+        .leptos_options;
     if options.output_name.is_empty() {
         options.output_name = "picky-fleet".into();
     }
@@ -98,7 +95,9 @@ impl Application {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn port(&self) -> u16 {
@@ -119,7 +118,10 @@ impl Application {
         println!("  database: {}", self.database_url);
         match &self.simulator {
             Some(sim) => {
-                println!("  upstream: built-in PickyAssist simulator at {}", sim.base_url);
+                println!(
+                    "  upstream: built-in PickyAssist simulator at {}",
+                    sim.base_url
+                );
                 println!("            switch faults on with e.g.");
                 println!(
                     "            curl -X PUT http://{}/_sim/faults/global -H 'content-type: application/json' -d '{{\"kind\":\"http500\"}}'",
@@ -154,15 +156,10 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/v1/events", get(crate::events::status_events))
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(fleet.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
 }

@@ -13,11 +13,24 @@ async fn the_fleet_page_is_rendered_on_the_server_with_every_demo_project() {
     let (status, html) = app.get_text("/").await;
     assert_eq!(status, 200);
     for demo in DEMO_FLEET {
-        assert!(html.contains(demo.name), "{} missing from the page", demo.name);
+        assert!(
+            html.contains(demo.name),
+            "{} missing from the page",
+            demo.name
+        );
     }
-    assert!(html.contains("data-health=\"connected\""), "connected badges rendered");
-    assert!(html.contains("data-health=\"timeout\""), "the TIMEOUT demo project rendered");
-    assert!(html.contains("data-health=\"unpaired\""), "the UNPAIRED demo project rendered");
+    assert!(
+        html.contains("data-health=\"connected\""),
+        "connected badges rendered"
+    );
+    assert!(
+        html.contains("data-health=\"timeout\""),
+        "the TIMEOUT demo project rendered"
+    );
+    assert!(
+        html.contains("data-health=\"unpaired\""),
+        "the UNPAIRED demo project rendered"
+    );
     assert!(html.contains("••••"), "tokens shown masked");
     assert_no_token_in(&html, "fleet page");
 }
@@ -28,10 +41,26 @@ async fn the_first_poll_gives_each_demo_project_its_simulated_state() {
     app.wait_for_first_poll().await;
     for demo in DEMO_FLEET {
         let id = app.project_id(demo.name);
-        let card = app.fleet.fleet_view().cards.into_iter().find(|c| c.id == id).expect("card");
-        assert_eq!(card.status.health, Health::from_state(&demo.state), "{}", demo.name);
+        let card = app
+            .fleet
+            .fleet_view()
+            .cards
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("card");
+        assert_eq!(
+            card.status.health,
+            Health::from_state(&demo.state),
+            "{}",
+            demo.name
+        );
         let device = card.status.device.expect("device data");
-        assert_eq!(device.connected_number.as_deref(), demo.connected_number, "{}", demo.name);
+        assert_eq!(
+            device.connected_number.as_deref(),
+            demo.connected_number,
+            "{}",
+            demo.name
+        );
     }
 }
 
@@ -41,23 +70,41 @@ async fn a_refresh_within_the_budget_calls_upstream_once_and_then_is_throttled()
     app.wait_for_first_poll().await;
     let demo = &DEMO_FLEET[0];
     let id = app.project_id(demo.name);
-    assert_eq!(app.status_calls(demo.project_id).await, 1, "the start-up poll");
+    assert_eq!(
+        app.status_calls(demo.project_id).await,
+        1,
+        "the start-up poll"
+    );
 
     for _ in 0..2 {
         let outcome = app.fleet.refresh(id).await.expect("refresh");
-        assert!(matches!(outcome, RefreshOutcome::Refreshed { .. }), "{outcome:?}");
+        assert!(
+            matches!(outcome, RefreshOutcome::Refreshed { .. }),
+            "{outcome:?}"
+        );
     }
     assert_eq!(app.status_calls(demo.project_id).await, 3);
 
     match app.fleet.refresh(id).await.expect("refresh") {
-        RefreshOutcome::Throttled { retry_after_secs, status } => {
+        RefreshOutcome::Throttled {
+            retry_after_secs,
+            status,
+        } => {
             assert!((1..=61).contains(&retry_after_secs), "{retry_after_secs}");
             assert_eq!(status.health, Health::Connected);
         }
         other => panic!("expected a throttled refresh, got {other:?}"),
     }
-    assert_eq!(app.status_calls(demo.project_id).await, 3, "nothing sent over the budget");
-    assert_eq!(app.sim_stats().await.totals.dropped, 0, "upstream never had to drop a call");
+    assert_eq!(
+        app.status_calls(demo.project_id).await,
+        3,
+        "nothing sent over the budget"
+    );
+    assert_eq!(
+        app.sim_stats().await.totals.dropped,
+        0,
+        "upstream never had to drop a call"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +115,11 @@ async fn concurrent_refreshes_of_one_project_make_one_upstream_call() {
     let id = app.project_id(demo.name);
     // Slow upstream down so the refreshes overlap.
     app.http
-        .put(app.sim_control.join(&format!("faults/projects/{}", demo.project_id)).expect("url"))
+        .put(
+            app.sim_control
+                .join(&format!("faults/projects/{}", demo.project_id))
+                .expect("url"),
+        )
         .json(&serde_json::json!({"kind": "latency", "ms": 300}))
         .send()
         .await
@@ -77,8 +128,17 @@ async fn concurrent_refreshes_of_one_project_make_one_upstream_call() {
         .expect("fault accepted");
     let refreshes = (0..10).map(|_| app.fleet.refresh(id));
     let outcomes = futures::future::join_all(refreshes).await;
-    assert!(outcomes.iter().all(|o| matches!(o, Ok(RefreshOutcome::Refreshed { .. }))), "{outcomes:?}");
-    assert_eq!(app.status_calls(demo.project_id).await, 2, "start-up poll + one coalesced refresh");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(RefreshOutcome::Refreshed { .. }))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        app.status_calls(demo.project_id).await,
+        2,
+        "start-up poll + one coalesced refresh"
+    );
 }
 
 #[tokio::test]
@@ -86,7 +146,11 @@ async fn refreshing_an_unknown_project_is_an_error_and_sends_nothing() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
     let before = app.sim_stats().await.totals.device_status;
-    let error = app.fleet.refresh(999_999).await.expect_err("unknown project");
+    let error = app
+        .fleet
+        .refresh(999_999)
+        .await
+        .expect_err("unknown project");
     assert_eq!(error.to_string(), "there is no project with id 999999");
     assert_eq!(app.sim_stats().await.totals.device_status, before);
 }
@@ -105,7 +169,10 @@ async fn status_changes_are_pushed_as_server_sent_events() {
         .expect("events request");
     assert_eq!(response.status(), 200);
     assert_eq!(
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("text/event-stream")
     );
     let mut body = response.bytes_stream();
@@ -131,7 +198,11 @@ async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
     let demo = &DEMO_FLEET[3];
     let id = app.project_id(demo.name);
     app.http
-        .put(app.sim_control.join(&format!("faults/projects/{}", demo.project_id)).expect("url"))
+        .put(
+            app.sim_control
+                .join(&format!("faults/projects/{}", demo.project_id))
+                .expect("url"),
+        )
         .json(&serde_json::json!({"kind": "bad_token"}))
         .send()
         .await
@@ -142,6 +213,13 @@ async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
         panic!("expected a refresh");
     };
     assert_eq!(status.health, Health::Rejected);
-    assert!(status.detail.as_deref().unwrap_or_default().contains("Invalid Token"), "{status:?}");
+    assert!(
+        status
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Invalid Token"),
+        "{status:?}"
+    );
     assert!(status.device.is_some(), "the last known values are kept");
 }

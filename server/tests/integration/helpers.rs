@@ -34,10 +34,18 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     customise(&mut settings);
-    let options = LeptosOptions::builder().output_name("picky-fleet").site_root("target/site").build();
-    let app = Application::build(settings, options).await.expect("the application builds");
+    let options = LeptosOptions::builder()
+        .output_name("picky-fleet")
+        .site_root("target/site")
+        .build();
+    let app = Application::build(settings, options)
+        .await
+        .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let sim_base = app.simulator_url().expect("the built-in simulator runs").clone();
+    let sim_base = app
+        .simulator_url()
+        .expect("the built-in simulator runs")
+        .clone();
     let sim_control = sim_base.join("/_sim/").expect("control url");
     let fleet = app.fleet().clone();
     tokio::spawn(app.run_until_stopped());
@@ -45,14 +53,22 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         address,
         sim_control,
         fleet,
-        http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client"),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client"),
         _dir: dir,
     }
 }
 
 impl TestApp {
     pub async fn get_text(&self, path: &str) -> (reqwest::StatusCode, String) {
-        let response = self.http.get(format!("{}{path}", self.address)).send().await.expect("request");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request");
         let status = response.status();
         (status, response.text().await.expect("body"))
     }
@@ -111,7 +127,10 @@ pub fn assert_no_token_in(text: &str, context: &str) {
     for token in demo_tokens() {
         for window in token.as_bytes().windows(8) {
             let run = std::str::from_utf8(window).expect("ascii");
-            assert!(!text.contains(run), "{context}: contains {run:?}, part of a demo token");
+            assert!(
+                !text.contains(run),
+                "{context}: contains {run:?}, part of a demo token"
+            );
         }
     }
 }
