@@ -348,3 +348,387 @@ mod name_tests {
         }
     }
 }
+
+/// What a user may do. Each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees the fleet and the audit log.
+    Viewer,
+    /// Also runs device commands and refreshes.
+    Operator,
+    /// Also manages projects, tokens, users and API keys.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "Viewer",
+            Role::Operator => "Operator",
+            Role::Admin => "Admin",
+        }
+    }
+
+    pub fn can_run_commands(self) -> bool {
+        self >= Role::Operator
+    }
+
+    pub fn is_admin(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| "the role must be viewer, operator or admin".to_owned())
+    }
+}
+
+/// The signed-in user, as the browser knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+/// A user as the admin page lists them (no password hash, ever).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+/// A project as the admin page lists it: the token only as its hint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectAdminView {
+    pub id: i64,
+    pub name: String,
+    pub token_hint: String,
+    pub upstream_project_id: Option<String>,
+    pub created_at: String,
+}
+
+/// What the audit log records. Stored as the snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Command,
+    SignIn,
+    SignInFailed,
+    SignOut,
+    ProjectAdded,
+    ProjectRenamed,
+    ProjectTokenRotated,
+    ProjectRemoved,
+    UserAdded,
+    UserRoleChanged,
+    UserDisabled,
+    UserEnabled,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 14] = [
+        AuditAction::Command,
+        AuditAction::SignIn,
+        AuditAction::SignInFailed,
+        AuditAction::SignOut,
+        AuditAction::ProjectAdded,
+        AuditAction::ProjectRenamed,
+        AuditAction::ProjectTokenRotated,
+        AuditAction::ProjectRemoved,
+        AuditAction::UserAdded,
+        AuditAction::UserRoleChanged,
+        AuditAction::UserDisabled,
+        AuditAction::UserEnabled,
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyRevoked,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Command => "command",
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignInFailed => "sign_in_failed",
+            AuditAction::SignOut => "sign_out",
+            AuditAction::ProjectAdded => "project_added",
+            AuditAction::ProjectRenamed => "project_renamed",
+            AuditAction::ProjectTokenRotated => "project_token_rotated",
+            AuditAction::ProjectRemoved => "project_removed",
+            AuditAction::UserAdded => "user_added",
+            AuditAction::UserRoleChanged => "user_role_changed",
+            AuditAction::UserDisabled => "user_disabled",
+            AuditAction::UserEnabled => "user_enabled",
+            AuditAction::ApiKeyCreated => "api_key_created",
+            AuditAction::ApiKeyRevoked => "api_key_revoked",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            AuditAction::Command => "Command",
+            AuditAction::SignIn => "Signed in",
+            AuditAction::SignInFailed => "Failed sign-in",
+            AuditAction::SignOut => "Signed out",
+            AuditAction::ProjectAdded => "Project added",
+            AuditAction::ProjectRenamed => "Project renamed",
+            AuditAction::ProjectTokenRotated => "Token rotated",
+            AuditAction::ProjectRemoved => "Project removed",
+            AuditAction::UserAdded => "User added",
+            AuditAction::UserRoleChanged => "Role changed",
+            AuditAction::UserDisabled => "User disabled",
+            AuditAction::UserEnabled => "User enabled",
+            AuditAction::ApiKeyCreated => "API key created",
+            AuditAction::ApiKeyRevoked => "API key revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// How an audited action ended. Commands go `pending` → one of the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// Written before the upstream call; completed right after it.
+    Pending,
+    Success,
+    /// Upstream answered with a non-success status code; `detail` has its message.
+    Rejected,
+    Unreachable,
+    TimedOut,
+    HttpStatus,
+    Malformed,
+    /// The dashboard stopped while the command was in flight; found pending at start-up.
+    Interrupted,
+    /// Wrong password, unknown or disabled user.
+    Denied,
+}
+
+impl AuditOutcome {
+    pub const ALL: [AuditOutcome; 9] = [
+        AuditOutcome::Pending,
+        AuditOutcome::Success,
+        AuditOutcome::Rejected,
+        AuditOutcome::Unreachable,
+        AuditOutcome::TimedOut,
+        AuditOutcome::HttpStatus,
+        AuditOutcome::Malformed,
+        AuditOutcome::Interrupted,
+        AuditOutcome::Denied,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Pending => "pending",
+            AuditOutcome::Success => "success",
+            AuditOutcome::Rejected => "rejected",
+            AuditOutcome::Unreachable => "unreachable",
+            AuditOutcome::TimedOut => "timed_out",
+            AuditOutcome::HttpStatus => "http_status",
+            AuditOutcome::Malformed => "malformed",
+            AuditOutcome::Interrupted => "interrupted",
+            AuditOutcome::Denied => "denied",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            AuditOutcome::Pending => "Pending",
+            AuditOutcome::Success => "Success",
+            AuditOutcome::Rejected => "Rejected",
+            AuditOutcome::Unreachable => "Unreachable",
+            AuditOutcome::TimedOut => "Timed out",
+            AuditOutcome::HttpStatus => "HTTP error",
+            AuditOutcome::Malformed => "Bad answer",
+            AuditOutcome::Interrupted => "Interrupted",
+            AuditOutcome::Denied => "Denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        AuditOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn from_error(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Unreachable => AuditOutcome::Unreachable,
+            ErrorKind::TimedOut => AuditOutcome::TimedOut,
+            ErrorKind::HttpStatus => AuditOutcome::HttpStatus,
+            ErrorKind::Malformed => AuditOutcome::Malformed,
+            ErrorKind::Rejected => AuditOutcome::Rejected,
+        }
+    }
+
+    /// The CSS modifier: the same colours as the card states they correspond to.
+    pub const fn slug(self) -> &'static str {
+        match self {
+            AuditOutcome::Pending => "checking",
+            AuditOutcome::Success => "connected",
+            AuditOutcome::Rejected => "rejected",
+            AuditOutcome::Unreachable => "unreachable",
+            AuditOutcome::TimedOut => "timed-out",
+            AuditOutcome::HttpStatus | AuditOutcome::Malformed => "malformed",
+            AuditOutcome::Interrupted => "timeout",
+            AuditOutcome::Denied => "unpaired",
+        }
+    }
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: AuditAction,
+    pub project_id: Option<i64>,
+    pub project_name: Option<String>,
+    pub command: Option<String>,
+    pub outcome: AuditOutcome,
+    pub detail: Option<String>,
+    pub upstream_latency_ms: Option<i64>,
+    pub request_id: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+/// Filters for the audit log; every field is optional. `before` is the keyset cursor: the
+/// id of the last row of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub project_id: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub outcome: Option<AuditOutcome>,
+    /// RFC 3339 or `YYYY-MM-DD`; inclusive.
+    pub since: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`; exclusive.
+    pub until: Option<String>,
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// The result of running a command, as the toast and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandResult {
+    pub audit_id: i64,
+    pub project_id: i64,
+    pub project_name: String,
+    pub command: pickyassist::Command,
+    pub outcome: AuditOutcome,
+    /// Upstream's message ("Success") or what went wrong.
+    pub message: String,
+    pub upstream_latency_ms: i64,
+}
+
+/// A sign-in name: 1–64 characters of letters, digits, `.`, `_`, `-` and `@`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("the username is empty".into());
+        }
+        if name.len() > Self::MAX_CHARS {
+            return Err(format!(
+                "the username is longer than {} characters",
+                Self::MAX_CHARS
+            ));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        {
+            return Err(
+                "the username may only contain letters, digits, '.', '_', '-' and '@'".into(),
+            );
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Username {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Username> for String {
+    fn from(name: Username) -> Self {
+        name.0
+    }
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_parsed_from_their_names() {
+        assert!(Role::Admin > Role::Operator && Role::Operator > Role::Viewer);
+        assert!(!Role::Viewer.can_run_commands());
+        assert!(Role::Operator.can_run_commands() && !Role::Operator.is_admin());
+        assert_eq!(" Admin ".parse::<Role>(), Ok(Role::Admin));
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn usernames_are_checked() {
+        assert_eq!(Username::parse(" alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("ops.team-lead@acme").is_ok());
+        for bad in ["", "a b", "<script>", "ü", &"x".repeat(65)] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn audit_names_round_trip() {
+        for action in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(action.as_str()), Some(action));
+        }
+        for outcome in AuditOutcome::ALL {
+            assert_eq!(AuditOutcome::parse(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(AuditAction::parse("drop table"), None);
+    }
+}

@@ -14,7 +14,10 @@
 //! shape `{"status": <code>, "message": "..."}` with the codes in [`codes`]. Upstream's own
 //! error-code table could not be retrieved, so only 100 ("Success") is upstream's; the others
 //! are this simulator's choice. Checks run in this order: body shape (101), token (102),
-//! application (104), command (103).
+//! `restart-server` downtime and then the status rate limit (both drop the connection),
+//! application (104), command (103). The token is matched exactly; `application` must be 10,
+//! as a number or a string. Unknown tokens are not rate limited (there is no one to count
+//! them against).
 //!
 //! A "dropped" request (rate limit, `restart-server` downtime, the `connection_drop` fault) is
 //! a TCP close without any HTTP response, which only works when served through [`spawn`]; see

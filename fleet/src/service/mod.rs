@@ -13,14 +13,18 @@ use pickyassist::{ApiToken, Client};
 use sqlx::SqlitePool;
 use tokio::sync::broadcast;
 
+mod accounts;
+mod audit;
+mod commands;
+mod projects;
+
 use crate::{
+    auth::Actor,
     board::StatusBoard,
     budget::StatusBudget,
     crypto::TokenCipher,
     db,
-    model::{
-        token_hint, FleetView, ProjectCard, ProjectName, RefreshOutcome, StatusEvent, StatusView,
-    },
+    model::{token_hint, FleetView, ProjectCard, RefreshOutcome, StatusEvent, StatusView},
 };
 
 /// What went wrong, sorted by who can fix it. Adapters map these to status codes in one place.
@@ -33,6 +37,16 @@ pub enum FleetError {
     ProjectNotFound(i64),
     #[error("{0}")]
     Conflict(String),
+    /// No session or API key.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// Signed in, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Wrong username or password; deliberately the same answer for both.
+    #[error("wrong username or password")]
+    BadCredentials,
+
     /// Our fault (database, key); details go to the log, not to the user.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -45,6 +59,8 @@ struct Project {
     name: String,
     token: ApiToken,
     token_last4: String,
+    upstream_project_id: Option<String>,
+    created_at: String,
 }
 
 #[derive(Clone)]
@@ -62,6 +78,10 @@ struct Inner {
     projects: RwLock<Vec<Project>>,
     /// One lock per project so concurrent refreshes of one project make one upstream call.
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Projects with a command on its way upstream: a second one (a double click) is refused.
+    commands_in_flight: Mutex<std::collections::HashSet<i64>>,
+    /// Pause between a command's answer and the status check that confirms its effect.
+    verify_delay: Duration,
 }
 
 pub struct FleetDeps {
@@ -70,6 +90,7 @@ pub struct FleetDeps {
     pub client: Client,
     pub poll_interval: Duration,
     pub status_checks_per_minute: u32,
+    pub verify_delay: Duration,
 }
 
 impl Fleet {
@@ -85,8 +106,19 @@ impl Fleet {
                 budget: Mutex::new(StatusBudget::per_minute(deps.status_checks_per_minute)),
                 projects: RwLock::default(),
                 in_flight: Mutex::default(),
+                commands_in_flight: Mutex::default(),
+                verify_delay: deps.verify_delay,
             }),
         };
+        let interrupted = db::audit::mark_interrupted(&fleet.inner.pool)
+            .await
+            .context("marking interrupted commands")?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "commands were in flight when the dashboard last stopped; marked interrupted"
+            );
+        }
         fleet.reload_projects().await?;
         Ok(fleet)
     }
@@ -107,8 +139,13 @@ impl Fleet {
         self.projects_read().iter().map(|p| p.id).collect()
     }
 
-    /// Every project with its latest status, sorted by name.
-    pub fn fleet_view(&self) -> FleetView {
+    /// Every project with its latest status, sorted by name. Any signed-in user.
+    pub fn fleet_view(&self, _actor: &Actor) -> FleetView {
+        self.fleet_snapshot()
+    }
+
+    /// The fleet without an actor, for the event stream's consumers and internal use.
+    pub fn fleet_snapshot(&self) -> FleetView {
         let statuses = self.inner.board.snapshot();
         let cards = self
             .projects_read()
@@ -131,8 +168,13 @@ impl Fleet {
     }
 
     /// "Refresh now": one status call if the budget allows, coalesced with one in flight.
-    #[tracing::instrument(skip(self))]
-    pub async fn refresh(&self, project_id: i64) -> Result<RefreshOutcome, FleetError> {
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.name))]
+    pub async fn refresh(
+        &self,
+        actor: &Actor,
+        project_id: i64,
+    ) -> Result<RefreshOutcome, FleetError> {
+        actor.require(crate::model::Role::Viewer, "refresh projects")?;
         if !self.projects_read().iter().any(|p| p.id == project_id) {
             return Err(FleetError::ProjectNotFound(project_id));
         }
@@ -179,27 +221,6 @@ impl Fleet {
         Ok(self.inner.board.record(project_id, &result, Utc::now()))
     }
 
-    /// Adds a project; its token is encrypted before it touches the database.
-    #[tracing::instrument(skip(self, token), fields(name = %name))]
-    pub async fn add_project(&self, name: ProjectName, token: ApiToken) -> Result<i64, FleetError> {
-        let sealed = self.inner.cipher.seal(&token)?;
-        let last4 = token.last4();
-        let id = db::insert_project(&self.inner.pool, name.as_str(), &sealed, &last4)
-            .await
-            .map_err(|e| {
-                if db::is_unique_violation(&e) {
-                    FleetError::Conflict(format!(
-                        "a project named {:?} already exists",
-                        name.as_str()
-                    ))
-                } else {
-                    FleetError::Internal(anyhow::Error::new(e).context("inserting a project"))
-                }
-            })?;
-        self.reload_projects().await?;
-        Ok(id)
-    }
-
     async fn reload_projects(&self) -> anyhow::Result<()> {
         let rows = db::list_projects(&self.inner.pool)
             .await
@@ -216,6 +237,8 @@ impl Fleet {
                 name: row.name,
                 token,
                 token_last4: row.token_last4,
+                upstream_project_id: row.upstream_project_id,
+                created_at: row.created_at,
             });
         }
         *self

@@ -11,6 +11,9 @@ use sqlx::{
 
 use crate::crypto::SealedToken;
 
+pub mod audit;
+pub mod users;
+
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
         .with_context(|| format!("bad database URL {database_url:?}"))?
@@ -45,6 +48,7 @@ pub fn now_text() -> String {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProjectRow {
+    pub created_at: String,
     pub id: i64,
     pub name: String,
     pub upstream_project_id: Option<String>,
@@ -64,7 +68,7 @@ impl ProjectRow {
 
 pub async fn list_projects(pool: &SqlitePool) -> sqlx::Result<Vec<ProjectRow>> {
     sqlx::query_as(
-        "SELECT id, name, upstream_project_id, token_nonce, token_ciphertext, token_last4
+        "SELECT id, name, upstream_project_id, token_nonce, token_ciphertext, token_last4, created_at
          FROM projects ORDER BY name COLLATE NOCASE",
     )
     .fetch_all(pool)
@@ -110,4 +114,40 @@ pub async fn set_upstream_project_id(
 /// True for a UNIQUE constraint violation (a duplicate name, say).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+pub async fn rename_project(pool: &SqlitePool, id: i64, name: &str) -> sqlx::Result<bool> {
+    let result = sqlx::query("UPDATE projects SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn replace_token(
+    pool: &SqlitePool,
+    id: i64,
+    sealed: &SealedToken,
+    last4: &str,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE projects SET token_nonce = ?, token_ciphertext = ?, token_last4 = ?, upstream_project_id = NULL
+         WHERE id = ?",
+    )
+    .bind(&sealed.nonce)
+    .bind(&sealed.ciphertext)
+    .bind(last4)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn delete_project(pool: &SqlitePool, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM projects WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
 }

@@ -1,0 +1,175 @@
+//! Who is acting, and passwords.
+
+use std::sync::OnceLock;
+
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+
+use crate::{
+    model::{CurrentUser, Role},
+    FleetError,
+};
+
+/// The subject of every service call: a signed-in user, an API key's user, or the CLI.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    /// Written to the audit log.
+    pub name: String,
+    pub role: Role,
+    /// Ties audit rows to log lines.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    pub fn user(user: &CurrentUser) -> Self {
+        Self {
+            user_id: Some(user.id),
+            name: user.username.clone(),
+            role: user.role,
+            request_id: None,
+        }
+    }
+
+    /// The admin command line on the server itself (whoever can run it owns the database).
+    pub fn cli() -> Self {
+        Self {
+            user_id: None,
+            name: "cli".into(),
+            role: Role::Admin,
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// Refuses unless the actor's role is at least `needed`.
+    pub fn require(&self, needed: Role, to: &str) -> Result<(), FleetError> {
+        if self.role >= needed {
+            Ok(())
+        } else {
+            Err(FleetError::Forbidden(format!(
+                "your role ({}) may not {to}; ask an {}",
+                self.role.as_str(),
+                if needed == Role::Admin {
+                    "admin"
+                } else {
+                    "operator or an admin"
+                }
+            )))
+        }
+    }
+}
+
+/// A password as typed: 10–256 characters. Never logged, never stored.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+
+    pub fn parse(raw: &str) -> Result<Self, FleetError> {
+        let chars = raw.chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(FleetError::Invalid(format!(
+                "the password must be at least {} characters long",
+                Self::MIN_CHARS
+            )));
+        }
+        if chars > 256 {
+            return Err(FleetError::Invalid(
+                "the password must be at most 256 characters long".into(),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// A random 20-character password for the demo admin.
+    pub fn generate() -> String {
+        use rand::{distributions::Alphanumeric, Rng};
+        rand::rngs::OsRng
+            .sample_iter(&Alphanumeric)
+            .take(20)
+            .map(char::from)
+            .collect()
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(••••)")
+    }
+}
+
+/// argon2id with the crate's recommended parameters. CPU-heavy: call from `spawn_blocking`.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
+}
+
+/// Checks `password` against a stored PHC string; `None` runs a check against a dummy hash
+/// so that an unknown user takes as long to refuse as a wrong password.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    let stored = stored.unwrap_or_else(|| dummy_hash());
+    match PasswordHash::new(stored) {
+        Ok(hash) => Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&Password::generate()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password(Some(&hash), "correct horse battery"));
+        assert!(!verify_password(Some(&hash), "correct horse battery!"));
+        assert!(!verify_password(None, "correct horse battery"));
+        assert!(!verify_password(Some("not a hash"), "x"));
+    }
+
+    #[test]
+    fn short_passwords_are_refused_and_debug_hides_them() {
+        assert!(Password::parse("short").is_err());
+        let p = Password::parse("long enough password").unwrap();
+        assert_eq!(format!("{p:?}"), "Password(••••)");
+        assert_eq!(Password::generate().len(), 20);
+    }
+
+    #[test]
+    fn roles_below_the_requirement_are_forbidden() {
+        let viewer = Actor {
+            user_id: Some(1),
+            name: "v".into(),
+            role: Role::Viewer,
+            request_id: None,
+        };
+        assert!(matches!(
+            viewer.require(Role::Operator, "run commands"),
+            Err(FleetError::Forbidden(_))
+        ));
+        assert!(viewer.require(Role::Viewer, "look").is_ok());
+        assert!(Actor::cli().require(Role::Admin, "manage users").is_ok());
+    }
+}

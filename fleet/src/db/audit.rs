@@ -1,0 +1,168 @@
+//! The append-only `audit_log` table.
+
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use super::now_text;
+use crate::model::{AuditAction, AuditEntry, AuditOutcome};
+
+/// A row to append. Commands are appended as `Pending` and completed once with
+/// [`complete_command`]; every other action is appended already complete.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry<'a> {
+    pub actor: &'a str,
+    pub action: Option<AuditAction>,
+    pub project_id: Option<i64>,
+    pub project_name: Option<&'a str>,
+    pub command: Option<&'a str>,
+    pub outcome: Option<AuditOutcome>,
+    pub detail: Option<&'a str>,
+    pub upstream_latency_ms: Option<i64>,
+    pub request_id: Option<&'a str>,
+}
+
+pub async fn append(pool: &SqlitePool, entry: &NewEntry<'_>) -> sqlx::Result<i64> {
+    let outcome = entry.outcome.unwrap_or(AuditOutcome::Success);
+    let now = now_text();
+    let completed_at = (outcome != AuditOutcome::Pending).then(|| now.clone());
+    let result = sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, outcome, detail,
+                                upstream_latency_ms, request_id, completed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&now)
+    .bind(entry.actor)
+    .bind(entry.action.unwrap_or(AuditAction::Command).as_str())
+    .bind(entry.project_id)
+    .bind(entry.project_name)
+    .bind(entry.command)
+    .bind(outcome.as_str())
+    .bind(entry.detail)
+    .bind(entry.upstream_latency_ms)
+    .bind(entry.request_id)
+    .bind(completed_at)
+    .execute(pool)
+    .await?;
+    Ok(result.last_insert_rowid())
+}
+
+/// Completes a pending command row; the only update the audit log ever sees.
+pub async fn complete_command(
+    pool: &SqlitePool,
+    id: i64,
+    outcome: AuditOutcome,
+    detail: Option<&str>,
+    upstream_latency_ms: i64,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE audit_log SET outcome = ?, detail = ?, upstream_latency_ms = ?, completed_at = ?
+         WHERE id = ? AND outcome = 'pending'",
+    )
+    .bind(outcome.as_str())
+    .bind(detail)
+    .bind(upstream_latency_ms)
+    .bind(now_text())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// At start-up: rows still pending belong to commands in flight when the dashboard stopped.
+pub async fn mark_interrupted(pool: &SqlitePool) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE audit_log SET outcome = 'interrupted', completed_at = ?,
+                detail = 'the dashboard stopped before PickyAssist answered; the command may or may not have run'
+         WHERE outcome = 'pending'",
+    )
+    .bind(now_text())
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    project_id: Option<i64>,
+    project_name: Option<String>,
+    command: Option<String>,
+    outcome: String,
+    detail: Option<String>,
+    upstream_latency_ms: Option<i64>,
+    request_id: Option<String>,
+    completed_at: Option<String>,
+}
+
+/// Filters already checked by the service layer (times normalised to our stored format).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub project_id: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub outcome: Option<AuditOutcome>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub before: Option<i64>,
+}
+
+/// Newest first, at most `limit` rows, keyset-paginated on `id` (fast at any depth).
+pub async fn query(
+    pool: &SqlitePool,
+    filter: &Filter,
+    limit: u32,
+) -> sqlx::Result<Vec<AuditEntry>> {
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT id, at, actor, action, project_id, project_name, command, outcome, detail,
+                upstream_latency_ms, request_id, completed_at
+         FROM audit_log WHERE 1 = 1",
+    );
+    if let Some(project_id) = filter.project_id {
+        sql.push(" AND project_id = ").push_bind(project_id);
+    }
+    if let Some(actor) = &filter.actor {
+        sql.push(" AND actor = ").push_bind(actor.clone());
+    }
+    if let Some(action) = filter.action {
+        sql.push(" AND action = ").push_bind(action.as_str());
+    }
+    if let Some(outcome) = filter.outcome {
+        sql.push(" AND outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(since) = &filter.since {
+        sql.push(" AND at >= ").push_bind(since.clone());
+    }
+    if let Some(until) = &filter.until {
+        sql.push(" AND at < ").push_bind(until.clone());
+    }
+    if let Some(before) = filter.before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit));
+    let rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(Row::into_entry).collect())
+}
+
+impl Row {
+    fn into_entry(self) -> AuditEntry {
+        AuditEntry {
+            id: self.id,
+            at: self.at,
+            actor: self.actor,
+            // Unknown names can only come from a hand-edited database; show them as commands
+            // rather than failing the whole page.
+            action: AuditAction::parse(&self.action).unwrap_or(AuditAction::Command),
+            project_id: self.project_id,
+            project_name: self.project_name,
+            command: self.command,
+            outcome: AuditOutcome::parse(&self.outcome).unwrap_or(AuditOutcome::Pending),
+            detail: self.detail,
+            upstream_latency_ms: self.upstream_latency_ms,
+            request_id: self.request_id,
+            completed_at: self.completed_at,
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Signing in and out, and managing users (admins only). Every change is audited.
+
+use super::{Fleet, FleetError};
+use crate::{
+    auth::{hash_password, verify_password, Actor, Password},
+    db::{audit::NewEntry, users},
+    model::{AuditAction, AuditOutcome, CurrentUser, Role, UserView, Username},
+};
+
+impl Fleet {
+    /// Checks a username and password. Unknown users, wrong passwords and disabled users get
+    /// the same error after the same work; the audit row says which it was.
+    #[tracing::instrument(skip(self, password, client), fields(username = %username.chars().take(64).collect::<String>()))]
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<CurrentUser, FleetError> {
+        let attempted: String = username.trim().chars().take(64).collect();
+        let row = match Username::parse(&attempted) {
+            Ok(name) => users::by_name(&self.inner.pool, name.as_str())
+                .await
+                .map_err(internal)?,
+            Err(_) => None,
+        };
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        let password = password.to_owned();
+        let matches =
+            tokio::task::spawn_blocking(move || verify_password(stored.as_deref(), &password))
+                .await
+                .map_err(|e| internal(anyhow::anyhow!("password check panicked: {e}")))?;
+        let failure = match &row {
+            None => Some("unknown user"),
+            Some(_) if !matches => Some("wrong password"),
+            Some(r) if r.disabled => Some("user is disabled"),
+            Some(_) => None,
+        };
+        let client_detail = client.map(|c| format!("from {c}"));
+        match (row, failure) {
+            (Some(row), None) => {
+                let user = CurrentUser {
+                    id: row.id,
+                    username: row.username.clone(),
+                    role: row.role(),
+                };
+                self.audit(
+                    &Actor::user(&user),
+                    NewEntry {
+                        action: Some(AuditAction::SignIn),
+                        detail: client_detail.as_deref(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                Ok(user)
+            }
+            (_, reason) => {
+                let detail = match (&client_detail, reason) {
+                    (Some(c), Some(r)) => format!("{r} {c}"),
+                    (None, Some(r)) => r.to_owned(),
+                    _ => String::new(),
+                };
+                let actor = Actor {
+                    user_id: None,
+                    name: attempted,
+                    role: Role::Viewer,
+                    request_id: None,
+                };
+                self.audit(
+                    &actor,
+                    NewEntry {
+                        action: Some(AuditAction::SignInFailed),
+                        outcome: Some(AuditOutcome::Denied),
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                Err(FleetError::BadCredentials)
+            }
+        }
+    }
+
+    pub async fn sign_out(&self, actor: &Actor) -> Result<(), FleetError> {
+        self.audit(
+            actor,
+            NewEntry {
+                action: Some(AuditAction::SignOut),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// The user behind a session, if they still exist and are enabled (so disabling a user or
+    /// changing their role takes effect on their next request).
+    pub async fn current_user(&self, user_id: i64) -> Result<Option<CurrentUser>, FleetError> {
+        let row = users::by_id(&self.inner.pool, user_id)
+            .await
+            .map_err(internal)?;
+        Ok(row.filter(|r| !r.disabled).map(|r| CurrentUser {
+            id: r.id,
+            username: r.username.clone(),
+            role: r.role(),
+        }))
+    }
+
+    pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, FleetError> {
+        actor.require(Role::Admin, "list users")?;
+        let rows = users::list(&self.inner.pool).await.map_err(internal)?;
+        Ok(rows.iter().map(|r| r.view()).collect())
+    }
+
+    #[tracing::instrument(skip(self, actor, password), fields(actor = %actor.name, username = %username.as_str()))]
+    pub async fn add_user(
+        &self,
+        actor: &Actor,
+        username: Username,
+        role: Role,
+        password: Password,
+    ) -> Result<i64, FleetError> {
+        actor.require(Role::Admin, "add users")?;
+        let owned = password.expose().to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&owned))
+            .await
+            .map_err(|e| internal(anyhow::anyhow!("password hashing panicked: {e}")))??;
+        let id = users::insert(&self.inner.pool, username.as_str(), &hash, role)
+            .await
+            .map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    FleetError::Conflict(format!(
+                        "a user named {:?} already exists",
+                        username.as_str()
+                    ))
+                } else {
+                    internal(e)
+                }
+            })?;
+        let detail = format!("{} as {}", username.as_str(), role.as_str());
+        self.audit(
+            actor,
+            NewEntry {
+                action: Some(AuditAction::UserAdded),
+                detail: Some(&detail),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.name))]
+    pub async fn set_user_role(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        role: Role,
+    ) -> Result<(), FleetError> {
+        actor.require(Role::Admin, "change roles")?;
+        let user = self.user_row(user_id).await?;
+        if user.role() == role {
+            return Ok(());
+        }
+        if user.role() == Role::Admin && !user.disabled {
+            self.keep_one_admin().await?;
+        }
+        users::set_role(&self.inner.pool, user_id, role)
+            .await
+            .map_err(internal)?;
+        let detail = format!(
+            "{}: {} → {}",
+            user.username,
+            user.role().as_str(),
+            role.as_str()
+        );
+        self.audit(
+            actor,
+            NewEntry {
+                action: Some(AuditAction::UserRoleChanged),
+                detail: Some(&detail),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.name))]
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+    ) -> Result<(), FleetError> {
+        actor.require(Role::Admin, "disable users")?;
+        let user = self.user_row(user_id).await?;
+        if user.disabled == disabled {
+            return Ok(());
+        }
+        if disabled && user.role() == Role::Admin {
+            self.keep_one_admin().await?;
+        }
+        users::set_disabled(&self.inner.pool, user_id, disabled)
+            .await
+            .map_err(internal)?;
+        let action = if disabled {
+            AuditAction::UserDisabled
+        } else {
+            AuditAction::UserEnabled
+        };
+        self.audit(
+            actor,
+            NewEntry {
+                action: Some(action),
+                detail: Some(&user.username),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// The user id for a name, for the CLI.
+    pub async fn user_id_by_name(&self, username: &str) -> Result<Option<i64>, FleetError> {
+        Ok(users::by_name(&self.inner.pool, username.trim())
+            .await
+            .map_err(internal)?
+            .map(|r| r.id))
+    }
+
+    /// On the first start with the demo simulator: an `admin` with a generated password,
+    /// returned so the caller can print it once. `None` when any user exists.
+    pub async fn create_demo_admin(&self) -> Result<Option<String>, FleetError> {
+        if users::count(&self.inner.pool).await.map_err(internal)? > 0 {
+            return Ok(None);
+        }
+        let password = Password::generate();
+        let username = Username::parse("admin").map_err(FleetError::Invalid)?;
+        self.add_user(
+            &Actor::cli(),
+            username,
+            Role::Admin,
+            Password::parse(&password)?,
+        )
+        .await?;
+        Ok(Some(password))
+    }
+
+    async fn user_row(&self, user_id: i64) -> Result<users::UserRow, FleetError> {
+        users::by_id(&self.inner.pool, user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| FleetError::Invalid(format!("there is no user with id {user_id}")))
+    }
+
+    /// Refuses a change that would leave no enabled admin: nobody could manage the dashboard.
+    async fn keep_one_admin(&self) -> Result<(), FleetError> {
+        if users::active_admins(&self.inner.pool)
+            .await
+            .map_err(internal)?
+            <= 1
+        {
+            return Err(FleetError::Conflict(
+                "this is the last enabled admin; make another user admin first".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn internal(error: impl Into<anyhow::Error>) -> FleetError {
+    FleetError::Internal(error.into())
+}
