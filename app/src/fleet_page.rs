@@ -1,115 +1,209 @@
-//! The fleet page: one status card per project.
+//! The fleet page: one live status card per project, with filters and command buttons.
 
-use fleet::model::{FleetView, Health, ProjectCard, RefreshOutcome};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use fleet::model::{
+    AuditOutcome, CommandResult, CurrentUser, DeviceSnapshot, FleetView, Health, ProjectCard,
+    RefreshOutcome, StatusView,
+};
 use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use pickyassist::Command;
 
-use crate::format::{ago, upstream_time};
+use crate::{
+    error::AppError,
+    format::{ago, upstream_time},
+    live::{self, LiveMessage},
+    toast::{ToastKind, Toasts},
+};
 
-#[server]
-pub async fn get_fleet() -> Result<FleetView, ServerFnError> {
-    Ok(ssr::fleet()?.fleet_view())
+#[server(endpoint = "fleet")]
+pub async fn get_fleet() -> Result<FleetView, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    Ok(fleet.fleet_view(&actor))
 }
 
-#[server]
-pub async fn refresh_project(project_id: i64) -> Result<RefreshOutcome, ServerFnError> {
-    ssr::fleet()?
-        .refresh(project_id)
-        .await
-        .map_err(ssr::to_server_fn_error)
+#[server(endpoint = "refresh_project")]
+pub async fn refresh_project(project_id: i64) -> Result<RefreshOutcome, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    Ok(fleet.refresh(&actor, project_id).await?)
 }
 
-#[cfg(feature = "ssr")]
-pub(crate) mod ssr {
-    use fleet::{Fleet, FleetError};
-    use leptos::prelude::*;
+/// Runs a device command. `confirm_name` must repeat the project name for disconnect and
+/// clearlogs; the service checks it, whatever the page did.
+#[server(endpoint = "run_command")]
+pub async fn run_command(
+    project_id: i64,
+    command: String,
+    confirm_name: Option<String>,
+) -> Result<CommandResult, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    let command: Command = command.parse().map_err(|e: pickyassist::UnknownCommand| {
+        AppError::from(fleet::FleetError::Invalid(e.to_string()))
+    })?;
+    Ok(fleet
+        .run_command(&actor, project_id, command, confirm_name.as_deref())
+        .await?)
+}
 
-    pub fn fleet() -> Result<Fleet, ServerFnError> {
-        use_context::<Fleet>()
-            .ok_or_else(|| ServerFnError::new("the fleet service is not available"))
-    }
-
-    /// Users see what they can act on; internal details stay in the server log.
-    pub fn to_server_fn_error(error: FleetError) -> ServerFnError {
-        if let FleetError::Internal(cause) = &error {
-            leptos::logging::error!("internal error: {cause:#}");
-        }
-        ServerFnError::new(error.to_string())
-    }
+/// A card's fixed facts plus its live status.
+#[derive(Clone)]
+struct LiveCard {
+    id: i64,
+    name: String,
+    token_hint: String,
+    status: RwSignal<StatusView>,
 }
 
 #[component]
-pub fn FleetPage() -> impl IntoView {
-    let refresh = ServerAction::<RefreshProject>::new();
-    let fleet = Resource::new(move || refresh.version().get(), |_| get_fleet());
-    // Buttons stay disabled in the server-rendered HTML until the wasm takes over.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let last_refreshed = RwSignal::new(None::<i64>);
+pub fn FleetPage(user: CurrentUser) -> impl IntoView {
+    // Bumped when the event stream says we missed events: reload everything.
+    let resync = RwSignal::new(0u32);
+    let fleet = Resource::new(move || resync.get(), |_| get_fleet());
+    let signals = StoredValue::new(HashMap::<i64, RwSignal<StatusView>>::new());
+    live::subscribe(move |message| match message {
+        LiveMessage::Status(event) => {
+            if let Some(status) = signals.with_value(|s| s.get(&event.project_id).copied()) {
+                status.try_set(event.status);
+            }
+        }
+        LiveMessage::Resync => resync.update(|n| *n += 1),
+    });
+
+    let now = RwSignal::new(Utc::now());
+    Effect::new(move |_| {
+        // Keeps "checked 12 s ago" and staleness current between events (browser only).
+        let handle = set_interval_with_handle(
+            move || now.set(Utc::now()),
+            std::time::Duration::from_secs(5),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
 
     view! {
         <Title text="Fleet · picky-fleet"/>
         <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
-            {move || Suspend::new(async move {
-                match fleet.await {
-                    Ok(view) => Either::Left(view! {
-                        <FleetGrid view refresh hydrated last_refreshed/>
-                    }),
-                    Err(error) => Either::Right(view! {
-                        <p class="alert alert--error" role="alert">
-                            "The fleet could not be loaded: " {error.to_string()}
-                        </p>
-                    }),
-                }
-            })}
+            {move || {
+                let user = user.clone();
+                Suspend::new(async move {
+                    match fleet.await {
+                        Ok(view) => {
+                            let cards: Vec<LiveCard> = view
+                                .cards
+                                .iter()
+                                .map(|c: &ProjectCard| LiveCard {
+                                    id: c.id,
+                                    name: c.name.clone(),
+                                    token_hint: c.token_hint.clone(),
+                                    status: RwSignal::new(c.status.clone()),
+                                })
+                                .collect();
+                            signals.set_value(cards.iter().map(|c| (c.id, c.status)).collect());
+                            Either::Left(view! {
+                                <FleetGrid cards user poll_interval_secs=view.poll_interval_secs now/>
+                            })
+                        }
+                        Err(error) => Either::Right(view! {
+                            <p class="alert alert--error" role="alert">
+                                "The fleet could not be loaded. " {error.to_string()}
+                            </p>
+                        }),
+                    }
+                })
+            }}
         </Transition>
     }
 }
 
-use leptos_meta::Title;
-
 #[component]
 fn FleetGrid(
-    view: FleetView,
-    refresh: ServerAction<RefreshProject>,
-    hydrated: RwSignal<bool>,
-    last_refreshed: RwSignal<Option<i64>>,
+    cards: Vec<LiveCard>,
+    user: CurrentUser,
+    poll_interval_secs: u64,
+    now: RwSignal<DateTime<Utc>>,
 ) -> impl IntoView {
-    let counts = Health::ALL
-        .into_iter()
-        .map(|h| (h, view.cards.iter().filter(|c| c.status.health == h).count()))
-        .filter(|(_, n)| *n > 0)
-        .map(|(h, n)| {
-            view! {
-                <li class=format!("count count--{}", h.slug())>
-                    <span class=format!("dot dot--{}", h.slug()) aria-hidden="true" title=h.hint()></span>
-                    <span class="count__n">{n}</span>
-                    " "
-                    {h.label()}
-                </li>
+    let filter = RwSignal::new(None::<Health>);
+    let search = RwSignal::new(String::new());
+    let total = cards.len();
+    let statuses: Vec<RwSignal<StatusView>> = cards.iter().map(|c| c.status).collect();
+    let counts = Memo::new(move |_| {
+        let mut counts: Vec<(Health, usize)> = Health::ALL.iter().map(|h| (*h, 0)).collect();
+        for status in &statuses {
+            let health = status.with(|s| s.health);
+            if let Some(entry) = counts.iter_mut().find(|(h, _)| *h == health) {
+                entry.1 += 1;
             }
-        })
-        .collect_view();
-    let total = view.cards.len();
-    let now = view.generated_at;
-    let cards = view
-        .cards
-        .iter()
+        }
+        counts.retain(|(_, n)| *n > 0);
+        counts
+    });
+    let can_command = user.role.can_run_commands();
+    let grid = cards
+        .into_iter()
         .map(|card| {
-            let stale = view.is_stale(&card.status, now);
-            view! { <StatusCard card=card.clone() now stale refresh hydrated last_refreshed/> }
+            let name = card.name.to_lowercase();
+            let status = card.status;
+            let visible = move || {
+                let health_ok = filter.get().is_none_or(|f| status.with(|s| s.health) == f);
+                let query = search.get();
+                health_ok && (query.is_empty() || name.contains(&query.trim().to_lowercase()))
+            };
+            view! {
+                <div class="grid__cell" hidden=move || !visible()>
+                    <StatusCard card poll_interval_secs now can_command/>
+                </div>
+            }
         })
         .collect_view();
 
     view! {
         <section class="fleet" aria-labelledby="fleet-title">
             <div class="fleet__head">
-                <h1 id="fleet-title">"Fleet" <span class="fleet__total">{total} " projects"</span></h1>
-                <ul class="counts" aria-label="Projects per state">{counts}</ul>
+                <h1 id="fleet-title">"Fleet " <span class="fleet__total">{total} " projects"</span></h1>
+                <input
+                    type="search"
+                    class="fleet__search"
+                    placeholder="Search projects"
+                    aria-label="Search projects by name"
+                    on:input=move |ev| search.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="counts" role="group" aria-label="Filter by state">
+                <button
+                    type="button"
+                    class="count count--all"
+                    aria-pressed=move || filter.get().is_none().to_string()
+                    on:click=move |_| filter.set(None)
+                >
+                    <span class="count__n">{total}</span>
+                    " All"
+                </button>
+                <For each=move || counts.get() key=|(h, n)| (*h, *n) let:entry>
+                    <button
+                        type="button"
+                        class=format!("count count--{}", entry.0.slug())
+                        title=entry.0.hint()
+                        aria-pressed=move || (filter.get() == Some(entry.0)).to_string()
+                        on:click=move |_| filter.update(|f| *f = if *f == Some(entry.0) { None } else { Some(entry.0) })
+                    >
+                        <span class=format!("dot dot--{}", entry.0.slug()) aria-hidden="true"></span>
+                        <span class="count__n">{entry.1}</span>
+                        " "
+                        {entry.0.label()}
+                    </button>
+                </For>
             </div>
             {if total == 0 {
-                Either::Left(view! { <p class="empty">"No projects yet."</p> })
+                Either::Left(view! {
+                    <p class="empty">"No projects yet. An admin can add them on the Projects page."</p>
+                })
             } else {
-                Either::Right(view! { <div class="grid">{cards}</div> })
+                Either::Right(view! { <div class="grid">{grid}</div> })
             }}
         </section>
     }
@@ -117,88 +211,110 @@ fn FleetGrid(
 
 #[component]
 fn StatusCard(
-    card: ProjectCard,
-    now: chrono::DateTime<chrono::Utc>,
-    stale: bool,
-    refresh: ServerAction<RefreshProject>,
-    hydrated: RwSignal<bool>,
-    last_refreshed: RwSignal<Option<i64>>,
+    card: LiveCard,
+    poll_interval_secs: u64,
+    now: RwSignal<DateTime<Utc>>,
+    can_command: bool,
 ) -> impl IntoView {
-    let id = card.id;
-    let health = card.status.health;
-    let slug = health.slug();
-    let device = card
-        .status
-        .device
-        .clone()
-        .unwrap_or_else(|| fleet::model::DeviceSnapshot {
-            state: String::new(),
-            connected_number: None,
-            version: None,
-            message_queue_count: None,
-            upstream_time: None,
-        });
-    let last_known = health.is_upstream_problem() && card.status.device.is_some();
-    let dash = || "—".to_owned();
-    let checked = card
-        .status
-        .checked_at
-        .map(|at| format!("Checked {}", ago(at, now)))
-        .unwrap_or_else(|| "Not checked yet".into());
-    let is_mine = move || last_refreshed.get() == Some(id);
-    let busy = move || is_mine() && refresh.pending().get();
-    let feedback = move || {
-        if !is_mine() {
-            return None;
+    let LiveCard {
+        id,
+        name,
+        token_hint,
+        status,
+    } = card;
+    let refresh = ServerAction::<RefreshProject>::new();
+    let toasts = expect_context::<Toasts>();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    // A refresh answer is a status too: show it at once rather than waiting for the event.
+    let refresh_feedback = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(result) = refresh.value().get() {
+            let message = match result {
+                Ok(RefreshOutcome::Refreshed { status: fresh }) => {
+                    let label = fresh.health.label();
+                    status.set(fresh);
+                    format!("Refreshed: {label}")
+                }
+                Ok(RefreshOutcome::Throttled {
+                    retry_after_secs, ..
+                }) => {
+                    format!("PickyAssist allows 3 checks a minute: next refresh possible in {retry_after_secs} s")
+                }
+                Err(error) => format!("Refresh failed: {error}"),
+            };
+            refresh_feedback.set(Some(message));
         }
-        if refresh.pending().get() {
-            return Some("Asking PickyAssist…".to_owned());
-        }
-        refresh.value().get().map(|result| match result {
-            Ok(RefreshOutcome::Refreshed { status }) => format!("Refreshed: {}", status.health.label()),
-            Ok(RefreshOutcome::Throttled { retry_after_secs, .. }) => {
-                format!("PickyAssist allows 3 checks a minute: next refresh possible in {retry_after_secs} s")
-            }
-            Err(error) => format!("Refresh failed: {error}"),
-        })
+    });
+
+    let health = move || status.with(|s| s.health);
+    let device = move || {
+        status
+            .with(|s| s.device.clone())
+            .unwrap_or_else(empty_device)
     };
+    let last_known = move || status.with(|s| s.health.is_upstream_problem() && s.device.is_some());
+    let stale = move || {
+        status
+            .with(|s| s.checked_at)
+            .is_some_and(|at| (now.get() - at).num_seconds() > 2 * poll_interval_secs as i64)
+    };
+    let checked = move || match status.with(|s| s.checked_at) {
+        Some(at) => format!("Checked {}", ago(at, now.get())),
+        None => "Not checked yet".into(),
+    };
+    let busy = move || refresh.pending().get();
     let name_id = format!("card-{id}-name");
     let labelled_by = name_id.clone();
+    let dash = || "—".to_owned();
+    let commands_name = name.clone();
 
     view! {
-        <article class=format!("card card--{slug}") data-project-id=id aria-labelledby=labelled_by>
+        <article
+            class=move || format!("card card--{}", health().slug())
+            data-project-id=id
+            aria-labelledby=labelled_by
+        >
             <header class="card__head">
-                <h2 class="card__name" id=name_id>{card.name.clone()}</h2>
-                <span class=format!("badge badge--{slug}") data-health=slug title=health.hint()>{health.label()}</span>
+                <h2 class="card__name" id=name_id>{name.clone()}</h2>
+                <span
+                    class=move || format!("badge badge--{}", health().slug())
+                    data-health=move || health().slug()
+                    title=move || health().hint()
+                >
+                    {move || health().label()}
+                </span>
             </header>
-            {card.status.detail.clone().map(|detail| view! { <p class="card__detail">{detail}</p> })}
+            {move || status.with(|s| s.detail.clone()).map(|detail| view! { <p class="card__detail">{detail}</p> })}
             <dl class="card__facts" class:card__facts--last-known=last_known>
                 <div>
                     <dt>"Number"</dt>
-                    <dd>{device.connected_number.clone().unwrap_or_else(dash)}</dd>
+                    <dd>{move || device().connected_number.unwrap_or_else(dash)}</dd>
                 </div>
                 <div>
                     <dt>"WhatsApp Web"</dt>
-                    <dd>{device.version.clone().unwrap_or_else(dash)}</dd>
+                    <dd>{move || device().version.unwrap_or_else(dash)}</dd>
                 </div>
                 <div>
                     <dt>"Queue"</dt>
                     <dd class="card__queue">
-                        {device.message_queue_count.map(|n| n.to_string()).unwrap_or_else(dash)}
+                        {move || device().message_queue_count.map(|n| n.to_string()).unwrap_or_else(dash)}
                     </dd>
                 </div>
                 <div>
                     <dt>"Upstream time"</dt>
-                    <dd>{device.upstream_time.as_deref().map(upstream_time).unwrap_or_else(dash)}</dd>
+                    <dd>{move || device().upstream_time.as_deref().map(upstream_time).unwrap_or_else(dash)}</dd>
                 </div>
             </dl>
-            {last_known.then(|| view! { <p class="card__note">"Showing the last known values."</p> })}
+            {move || last_known().then(|| view! { <p class="card__note">"Showing the last known values."</p> })}
             <footer class="card__foot">
                 <span class="card__checked" class:card__checked--stale=stale>
-                    {checked} {stale.then_some(" · stale")}
+                    {checked}
+                    {move || stale().then_some(" · stale")}
                 </span>
-                <span class="card__token" title="API token (only the last 4 characters are ever shown)">
-                    {card.token_hint.clone()}
+                <span class="card__token" title="API token: only its last 4 characters are ever shown">
+                    {token_hint}
                 </span>
                 <button
                     type="button"
@@ -207,7 +323,7 @@ fn StatusCard(
                     aria-busy=move || busy().to_string()
                     on:click=move |_| {
                         if !refresh.pending().get_untracked() {
-                            last_refreshed.set(Some(id));
+                            refresh_feedback.set(None);
                             refresh.dispatch(RefreshProject { project_id: id });
                         }
                     }
@@ -215,7 +331,173 @@ fn StatusCard(
                     {move || if busy() { "Refreshing…" } else { "Refresh" }}
                 </button>
             </footer>
-            <p class="card__feedback" role="status" aria-live="polite">{feedback}</p>
+            <p class="card__feedback" role="status" aria-live="polite">
+                {move || if busy() { Some("Asking PickyAssist…".to_owned()) } else { refresh_feedback.get() }}
+            </p>
+            {can_command.then(|| view! { <CommandPanel project_id=id project_name=commands_name toasts/> })}
         </article>
+    }
+}
+
+fn empty_device() -> DeviceSnapshot {
+    DeviceSnapshot {
+        state: String::new(),
+        connected_number: None,
+        version: None,
+        message_queue_count: None,
+        upstream_time: None,
+    }
+}
+
+/// The five commands behind a disclosure, so the card stays calm until someone means it.
+/// Works without JavaScript (plain form posts); with it, commands ask for confirmation, show
+/// a pending state and end in a toast.
+#[component]
+fn CommandPanel(project_id: i64, project_name: String, toasts: Toasts) -> impl IntoView {
+    let action = ServerAction::<RunCommand>::new();
+    Effect::new(move |_| {
+        if let Some(result) = action.value().get() {
+            match result {
+                Ok(done) => toasts.push(toast_kind(&done), toast_message(&done)),
+                Err(error) => toasts.push(ToastKind::Error, error.to_string()),
+            }
+        }
+    });
+    let forms = Command::ALL
+        .into_iter()
+        .map(|command| view! { <CommandForm project_id project_name=project_name.clone() command action/> })
+        .collect_view();
+    view! {
+        <details class="commands">
+            <summary class="commands__toggle">"Commands"</summary>
+            <div class="commands__list">{forms}</div>
+        </details>
+    }
+}
+
+#[component]
+fn CommandForm(
+    project_id: i64,
+    project_name: String,
+    command: Command,
+    action: ServerAction<RunCommand>,
+) -> impl IntoView {
+    let toasts = expect_context::<Toasts>();
+    // First click arms the button ("Confirm …?"); the second sends. Destructive commands
+    // instead need the project name typed out.
+    let armed = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let sending = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !action.pending().get() {
+            sending.set(false);
+        }
+    });
+    let destructive = command.is_destructive();
+    let name_for_check = project_name.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if action.pending().get_untracked() {
+            return; // a double click sends one command
+        }
+        if destructive {
+            if typed.get_untracked().trim() != name_for_check {
+                toasts.push(
+                    ToastKind::Error,
+                    format!("Type {name_for_check:?} exactly to confirm."),
+                );
+                return;
+            }
+        } else if !armed.get_untracked() {
+            armed.set(true);
+            set_timeout(move || armed.set(false), std::time::Duration::from_secs(5));
+            return;
+        }
+        armed.set(false);
+        sending.set(true);
+        action.dispatch(RunCommand {
+            project_id,
+            command: command.wire_name().to_owned(),
+            confirm_name: destructive.then(|| typed.get_untracked()),
+        });
+        typed.set(String::new());
+    };
+    let field_id = format!("confirm-{project_id}-{}", command.wire_name());
+    let label = command.label();
+    view! {
+        <form
+            class="command"
+            class:command--destructive=destructive
+            method="post"
+            action="/api/run_command"
+            on:submit=on_submit
+        >
+            <input type="hidden" name="project_id" value=project_id/>
+            <input type="hidden" name="command" value=command.wire_name()/>
+            <div class="command__text">
+                <strong>{label}</strong>
+                <p>{command.explanation()}</p>
+            </div>
+            {destructive.then(|| view! {
+                <label class="command__confirm" for=field_id.clone()>
+                    "Type " <b>{project_name.clone()}</b> " to confirm"
+                </label>
+                <input
+                    id=field_id.clone()
+                    name="confirm_name"
+                    autocomplete="off"
+                    required
+                    prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev))
+                />
+            })}
+            <button
+                type="submit"
+                class="btn"
+                class:btn--danger=destructive
+                class:btn--armed=move || armed.get()
+                data-command=command.wire_name()
+                aria-busy=move || sending.get().to_string()
+                disabled=move || sending.get()
+            >
+                {move || {
+                    if sending.get() {
+                        "Sending…".to_owned()
+                    } else if armed.get() {
+                        format!("Confirm: {label}?")
+                    } else {
+                        label.to_owned()
+                    }
+                }}
+            </button>
+        </form>
+    }
+}
+
+fn toast_kind(result: &CommandResult) -> ToastKind {
+    if result.outcome == AuditOutcome::Success {
+        ToastKind::Success
+    } else {
+        ToastKind::Error
+    }
+}
+
+fn toast_message(result: &CommandResult) -> String {
+    if result.outcome == AuditOutcome::Success {
+        format!(
+            "{} sent to {}: {} ({} ms)",
+            result.command.label(),
+            result.project_name,
+            result.message,
+            result.upstream_latency_ms
+        )
+    } else {
+        format!(
+            "{} on {} failed ({}): {}",
+            result.command.label(),
+            result.project_name,
+            result.outcome.label(),
+            result.message
+        )
     }
 }

@@ -1,16 +1,25 @@
 //! picky-fleet's user interface. Pages render on the server and hydrate in the browser; the
 //! server functions beside them only adapt requests to [`fleet::Fleet`].
 
-use leptos::prelude::*;
+use fleet::model::{CurrentUser, Role};
+use leptos::{either::Either, prelude::*};
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    components::{Redirect, Route, Router, Routes, A},
+    hooks::use_location,
+    path, SsrMode,
 };
 
+mod admin;
+mod audit_page;
+mod auth;
+pub mod error;
 mod fleet_page;
 mod format;
+mod live;
+mod toast;
 
+pub use auth::{SignIn, SignOut};
 pub use fleet_page::FleetPage;
 
 /// The HTML document around the app (server side only).
@@ -34,26 +43,131 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The signed-in user and the actions that change who that is, shared by every page.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub user: Resource<Result<Option<CurrentUser>, error::AppError>>,
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_out: ServerAction<SignOut>,
+}
+
+impl Session {
+    /// The user if known (inside a `Suspense`/`Transition`, after the resource resolved).
+    pub fn current(&self) -> Option<CurrentUser> {
+        self.user.get().and_then(|r| r.ok()).flatten()
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
+    let sign_in = ServerAction::<SignIn>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    let user = Resource::new(
+        move || (sign_in.version().get(), sign_out.version().get()),
+        |_| auth::whoami(),
+    );
+    provide_context(Session {
+        user,
+        sign_in,
+        sign_out,
+    });
+    provide_context(toast::Toasts::new());
+
     view! {
         <Stylesheet id="leptos" href="/pkg/picky-fleet.css"/>
         <Title text="picky-fleet"/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">
-                    <span class="brand__mark" aria-hidden="true">"◆"</span>
-                    " picky-fleet"
-                </a>
-            </header>
-            <main class="page">
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <TopBar/>
+            <main class="page" id="main">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=FleetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=|| view! { <Protected page=Page::Fleet/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=|| view! { <Protected page=Page::Audit/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/projects") view=|| view! { <Protected page=Page::AdminProjects/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=|| view! { <Protected page=Page::AdminUsers/> } ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <toast::ToastRegion/>
         </Router>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Page {
+    Fleet,
+    Audit,
+    AdminProjects,
+    AdminUsers,
+}
+
+/// Renders `page` for a signed-in user (admins only for admin pages) or sends the visitor to
+/// the sign-in page. The server functions check again: this only decides what to show.
+#[component]
+fn Protected(page: Page) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let location = use_location();
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.user.await {
+                    Ok(Some(user)) => Either::Left(match page {
+                        Page::Fleet => view! { <FleetPage user/> }.into_any(),
+                        Page::Audit => view! { <audit_page::AuditPage/> }.into_any(),
+                        Page::AdminProjects if user.role == Role::Admin => view! { <admin::ProjectsPage/> }.into_any(),
+                        Page::AdminUsers if user.role == Role::Admin => view! { <admin::UsersPage/> }.into_any(),
+                        Page::AdminProjects | Page::AdminUsers => view! {
+                            <p class="alert alert--error" role="alert">"Only admins can manage projects and users."</p>
+                        }
+                        .into_any(),
+                    }),
+                    _ => {
+                        let here = location.pathname.get_untracked();
+                        let next = if here == "/" { String::new() } else { format!("?next={here}") };
+                        Either::Right(view! { <Redirect path=format!("/sign-in{next}")/> })
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TopBar() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">
+                <span class="brand__mark" aria-hidden="true">"◆"</span>
+                " picky-fleet"
+            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    session.user.await.ok().flatten().map(|user| {
+                        let is_admin = user.role == Role::Admin;
+                        view! {
+                            <nav class="topbar__nav" aria-label="Main">
+                                <A href="/">"Fleet"</A>
+                                <A href="/audit">"Audit log"</A>
+                                {is_admin.then(|| view! {
+                                    <A href="/admin/projects">"Projects"</A>
+                                    <A href="/admin/users">"Users"</A>
+                                })}
+                            </nav>
+                            <div class="topbar__user">
+                                <span class="topbar__name">{user.username.clone()}</span>
+                                <span class="role">{user.role.label()}</span>
+                                <ActionForm action=session.sign_out attr:class="inline-form">
+                                    <button type="submit" class="btn btn--on-dark">"Sign out"</button>
+                                </ActionForm>
+                            </div>
+                        }
+                    })
+                })}
+            </Transition>
+        </header>
     }
 }
 

@@ -173,3 +173,10 @@ mod tests {
         assert!(Actor::cli().require(Role::Admin, "manage users").is_ok());
     }
 }
+
+/// Put in each request's extensions by the server's auth middleware: who is calling, if anyone.
+#[derive(Debug, Clone, Default)]
+pub struct RequestActor(pub Option<Actor>);
+
+/// The session key under which the signed-in user's id is kept.
+pub const SESSION_USER_KEY: &str = "user_id";

@@ -24,6 +24,14 @@ pub struct Settings {
     pub status_checks_per_minute: u32,
     /// `PICKY_FLEET_UPSTREAM_TIMEOUT_SECS`: per-request timeout, default 10.
     pub upstream_timeout: Duration,
+    /// `PICKY_FLEET_SECURE_COOKIES`: mark the session cookie `Secure` (serve over HTTPS),
+    /// default false so plain `http://127.0.0.1` works.
+    pub secure_cookies: bool,
+    /// `PICKY_FLEET_SESSION_IDLE_MINUTES`: a session expires after this long unused, default 480.
+    pub session_idle: Duration,
+    /// `PICKY_FLEET_VERIFY_DELAY_MS`: pause before the status check that confirms a command,
+    /// default 2000.
+    pub verify_delay: Duration,
 }
 
 impl Default for Settings {
@@ -37,6 +45,9 @@ impl Default for Settings {
             sim_addr: SocketAddr::from(([127, 0, 0, 1], 8910)),
             status_checks_per_minute: 3,
             upstream_timeout: Duration::from_secs(10),
+            secure_cookies: false,
+            session_idle: Duration::from_secs(8 * 3600),
+            verify_delay: Duration::from_secs(2),
         }
     }
 }
@@ -95,6 +106,25 @@ impl Settings {
                 format!("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS={v:?} is not a number")
             })?;
             s.upstream_timeout = Duration::from_secs(secs.max(1));
+        }
+        if let Some(v) = get("PICKY_FLEET_SECURE_COOKIES") {
+            s.secure_cookies = match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => bail!("PICKY_FLEET_SECURE_COOKIES={v:?} must be true or false"),
+            };
+        }
+        if let Some(v) = get("PICKY_FLEET_SESSION_IDLE_MINUTES") {
+            let minutes: u64 = v.parse().ok().filter(|m| *m >= 1).with_context(|| {
+                format!("PICKY_FLEET_SESSION_IDLE_MINUTES={v:?} must be a number of at least 1")
+            })?;
+            s.session_idle = Duration::from_secs(minutes * 60);
+        }
+        if let Some(v) = get("PICKY_FLEET_VERIFY_DELAY_MS") {
+            let ms: u64 = v
+                .parse()
+                .with_context(|| format!("PICKY_FLEET_VERIFY_DELAY_MS={v:?} is not a number"))?;
+            s.verify_delay = Duration::from_millis(ms);
         }
         Ok(s)
     }

@@ -5,15 +5,21 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     extract::State,
+    http::StatusCode,
     response::sse::{Event, KeepAlive, Sse},
+    Extension,
 };
-use fleet::Fleet;
+use fleet::{auth::RequestActor, Fleet};
 use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 pub async fn status_events(
     State(fleet): State<Fleet>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Extension(RequestActor(actor)): Extension<RequestActor>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, (StatusCode, &'static str)> {
+    if actor.is_none() {
+        return Err((StatusCode::UNAUTHORIZED, "sign in first"));
+    }
     let stream = BroadcastStream::new(fleet.subscribe()).filter_map(|change| async move {
         match change {
             Ok(event) => Event::default()
@@ -27,5 +33,5 @@ pub async fn status_events(
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

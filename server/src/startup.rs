@@ -15,6 +15,11 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use pickyassist::{ApiToken, Client, ClientConfig};
 use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_sessions::{
+    cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer,
+};
+use tower_sessions_sqlx_store::SqliteStore;
 use url::Url;
 
 /// State shared by every handler.
@@ -32,6 +37,9 @@ pub struct Application {
     /// The built-in simulator when no upstream URL is set; it lives as long as the app.
     simulator: Option<SimHandle>,
     database_url: String,
+    /// Set on the first start with the demo simulator, printed once.
+    demo_admin_password: Option<String>,
+    session_store: SqliteStore,
 }
 
 /// Leptos settings: cargo-leptos's environment when present, our names otherwise, so the
@@ -68,22 +76,53 @@ impl Application {
         })
         .context("building the upstream client")?;
 
+        let session_store = SqliteStore::new(pool.clone());
+        session_store
+            .migrate()
+            .await
+            .context("creating the session table")?;
         let fleet = Fleet::load(FleetDeps {
             pool,
             cipher,
             client,
             poll_interval: settings.poll_interval,
             status_checks_per_minute: settings.status_checks_per_minute,
+            verify_delay: settings.verify_delay,
         })
         .await?;
-        if simulator.is_some() && fleet.project_ids().is_empty() {
-            seed_demo_fleet(&fleet).await?;
+        let mut demo_admin_password = None;
+        if simulator.is_some() {
+            if fleet.project_ids().is_empty() {
+                seed_demo_fleet(&fleet).await?;
+            }
+            demo_admin_password = fleet
+                .create_demo_admin()
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the demo admin: {e}"))?;
         }
 
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("could not listen on {}", settings.addr))?;
-        let router = router(fleet.clone(), leptos_options);
+        let sessions = SessionManagerLayer::new(session_store.clone())
+            .with_name("picky_fleet_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Strict)
+            .with_secure(settings.secure_cookies)
+            .with_expiry(Expiry::OnInactivity(
+                tower_sessions::cookie::time::Duration::try_from(settings.session_idle)
+                    .context("session idle time out of range")?,
+            ));
+        let router = router(fleet.clone(), leptos_options).layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(sessions)
+                .layer(axum::middleware::from_fn_with_state(
+                    fleet.clone(),
+                    crate::auth::resolve_actor,
+                )),
+        );
         Ok(Self {
             listener,
             router,
@@ -91,6 +130,8 @@ impl Application {
             upstream,
             simulator,
             database_url: settings.database_url,
+            demo_admin_password,
+            session_store,
         })
     }
 
@@ -130,18 +171,39 @@ impl Application {
             }
             None => println!("  upstream: {}", self.upstream),
         }
+        if let Some(password) = &self.demo_admin_password {
+            println!();
+            println!("  First start: created the demo admin. Sign in with");
+            println!("      username: admin");
+            println!("      password: {password}");
+            println!("  This password is shown only once. Add your own users with `picky-fleet user add`.");
+        }
+    }
+
+    /// The generated demo admin password, for tests (printed once by `print_banner`).
+    pub fn demo_admin_password(&self) -> Option<&str> {
+        self.demo_admin_password.as_deref()
     }
 
     /// Serves until Ctrl-C or SIGTERM, with the poller running beside the server.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let poller = tokio::spawn(poller::run(self.fleet.clone(), wait_for(stop_rx.clone())));
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let expired_sessions = tokio::spawn(
+            self.session_store
+                .clone()
+                .continuously_delete_expired(std::time::Duration::from_secs(600)),
+        );
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
         });
         server.await.context("the HTTP server failed")?;
         let _ = poller.await;
+        expired_sessions.abort();
         drop(self.simulator);
         Ok(())
     }
@@ -188,7 +250,7 @@ async fn seed_demo_fleet(fleet: &Fleet) -> anyhow::Result<()> {
         let name = ProjectName::parse(demo.name).context("demo project name")?;
         let token = ApiToken::parse(demo.token).context("demo project token")?;
         fleet
-            .add_project(name, token)
+            .add_project(&fleet::auth::Actor::cli(), name, token)
             .await
             .map_err(|e| anyhow::anyhow!("seeding demo project {}: {e}", demo.name))?;
     }

@@ -1,6 +1,9 @@
 use std::time::Duration;
 
-use fleet::model::{Health, RefreshOutcome};
+use fleet::{
+    auth::Actor,
+    model::{Health, RefreshOutcome},
+};
 use futures::StreamExt;
 use pickyassist_sim::DEMO_FLEET;
 
@@ -10,8 +13,10 @@ use crate::helpers::{assert_no_token_in, spawn_app};
 async fn the_fleet_page_is_rendered_on_the_server_with_every_demo_project() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
-    let (status, html) = app.get_text("/").await;
-    assert_eq!(status, 200);
+    let admin = app.admin().await;
+    let response = admin.get("/").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.expect("body");
     for demo in DEMO_FLEET {
         assert!(
             html.contains(demo.name),
@@ -43,7 +48,7 @@ async fn the_first_poll_gives_each_demo_project_its_simulated_state() {
         let id = app.project_id(demo.name);
         let card = app
             .fleet
-            .fleet_view()
+            .fleet_snapshot()
             .cards
             .into_iter()
             .find(|c| c.id == id)
@@ -77,7 +82,7 @@ async fn a_refresh_within_the_budget_calls_upstream_once_and_then_is_throttled()
     );
 
     for _ in 0..2 {
-        let outcome = app.fleet.refresh(id).await.expect("refresh");
+        let outcome = app.fleet.refresh(&Actor::cli(), id).await.expect("refresh");
         assert!(
             matches!(outcome, RefreshOutcome::Refreshed { .. }),
             "{outcome:?}"
@@ -85,7 +90,7 @@ async fn a_refresh_within_the_budget_calls_upstream_once_and_then_is_throttled()
     }
     assert_eq!(app.status_calls(demo.project_id).await, 3);
 
-    match app.fleet.refresh(id).await.expect("refresh") {
+    match app.fleet.refresh(&Actor::cli(), id).await.expect("refresh") {
         RefreshOutcome::Throttled {
             retry_after_secs,
             status,
@@ -126,7 +131,8 @@ async fn concurrent_refreshes_of_one_project_make_one_upstream_call() {
         .expect("set fault")
         .error_for_status()
         .expect("fault accepted");
-    let refreshes = (0..10).map(|_| app.fleet.refresh(id));
+    let cli = Actor::cli();
+    let refreshes = (0..10).map(|_| app.fleet.refresh(&cli, id));
     let outcomes = futures::future::join_all(refreshes).await;
     assert!(
         outcomes
@@ -148,7 +154,7 @@ async fn refreshing_an_unknown_project_is_an_error_and_sends_nothing() {
     let before = app.sim_stats().await.totals.device_status;
     let error = app
         .fleet
-        .refresh(999_999)
+        .refresh(&Actor::cli(), 999_999)
         .await
         .expect_err("unknown project");
     assert_eq!(error.to_string(), "there is no project with id 999999");
@@ -161,12 +167,7 @@ async fn status_changes_are_pushed_as_server_sent_events() {
     app.wait_for_first_poll().await;
     let demo = &DEMO_FLEET[2];
     let id = app.project_id(demo.name);
-    let response = app
-        .http
-        .get(format!("{}/api/v1/events", app.address))
-        .send()
-        .await
-        .expect("events request");
+    let response = app.admin().await.get("/api/v1/events").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response
@@ -176,7 +177,7 @@ async fn status_changes_are_pushed_as_server_sent_events() {
         Some("text/event-stream")
     );
     let mut body = response.bytes_stream();
-    app.fleet.refresh(id).await.expect("refresh");
+    app.fleet.refresh(&Actor::cli(), id).await.expect("refresh");
     let mut received = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !received.contains(&format!("\"project_id\":{id}")) {
@@ -209,7 +210,9 @@ async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
         .expect("set fault")
         .error_for_status()
         .expect("fault accepted");
-    let RefreshOutcome::Refreshed { status } = app.fleet.refresh(id).await.expect("refresh") else {
+    let RefreshOutcome::Refreshed { status } =
+        app.fleet.refresh(&Actor::cli(), id).await.expect("refresh")
+    else {
         panic!("expected a refresh");
     };
     assert_eq!(status.health, Health::Rejected);

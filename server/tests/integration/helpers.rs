@@ -1,6 +1,11 @@
 use std::{net::SocketAddr, time::Duration};
 
-use fleet::{config::Settings, Fleet};
+use fleet::{
+    auth::{Actor, Password},
+    config::Settings,
+    model::{Role, Username},
+    Fleet,
+};
 use leptos::prelude::LeptosOptions;
 use pickyassist_sim::{Stats, DEMO_FLEET};
 use server::startup::Application;
@@ -10,6 +15,8 @@ use url::Url;
 /// the runtime of the test ends and takes the tasks with it.
 pub struct TestApp {
     pub address: String,
+    /// The generated password of the demo `admin`.
+    pub admin_password: String,
     pub sim_control: Url,
     pub fleet: Fleet,
     pub http: reqwest::Client,
@@ -48,9 +55,14 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .clone();
     let sim_control = sim_base.join("/_sim/").expect("control url");
     let fleet = app.fleet().clone();
+    let admin_password = app
+        .demo_admin_password()
+        .expect("a fresh database gets a demo admin")
+        .to_owned();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        admin_password,
         sim_control,
         fleet,
         http: reqwest::Client::builder()
@@ -62,17 +74,6 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
-    pub async fn get_text(&self, path: &str) -> (reqwest::StatusCode, String) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("request");
-        let status = response.status();
-        (status, response.text().await.expect("body"))
-    }
-
     pub async fn sim_stats(&self) -> Stats {
         self.http
             .get(self.sim_control.join("stats").expect("url"))
@@ -97,7 +98,7 @@ impl TestApp {
     /// The dashboard's id of a demo project, by name.
     pub fn project_id(&self, name: &str) -> i64 {
         self.fleet
-            .fleet_view()
+            .fleet_snapshot()
             .cards
             .iter()
             .find(|c| c.name == name)
@@ -108,7 +109,7 @@ impl TestApp {
     /// Waits until the start-up poll round has reached every demo project.
     pub async fn wait_for_first_poll(&self) {
         for _ in 0..100 {
-            let view = self.fleet.fleet_view();
+            let view = self.fleet.fleet_snapshot();
             if view.cards.iter().all(|c| c.status.checked_at.is_some()) {
                 return;
             }
@@ -132,5 +133,83 @@ pub fn assert_no_token_in(text: &str, context: &str) {
                 "{context}: contains {run:?}, part of a demo token"
             );
         }
+    }
+}
+
+/// A browser-like client with its own cookie jar.
+pub struct UserClient {
+    pub http: reqwest::Client,
+    pub address: String,
+}
+
+impl TestApp {
+    /// A client without a session.
+    pub fn anonymous(&self) -> UserClient {
+        UserClient {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            address: self.address.clone(),
+        }
+    }
+
+    /// Creates a user with `role` (password `password-of-NAME`) and signs them in.
+    pub async fn signed_in(&self, name: &str, role: Role) -> UserClient {
+        let password = format!("password-of-{name}");
+        self.fleet
+            .add_user(
+                &Actor::cli(),
+                Username::parse(name).expect("username"),
+                role,
+                Password::parse(&password).expect("password"),
+            )
+            .await
+            .expect("add user");
+        let client = self.anonymous();
+        let response = client.sign_in(name, &password).await;
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{}",
+            response.status()
+        );
+        client
+    }
+
+    /// The demo admin, signed in.
+    pub async fn admin(&self) -> UserClient {
+        let client = self.anonymous();
+        client.sign_in("admin", &self.admin_password).await;
+        client
+    }
+}
+
+impl UserClient {
+    pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/api/sign_in",
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// Calls a server function the way a form or the hydrated app does.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
     }
 }

@@ -1,5 +1,9 @@
 //! Integration tests: the real server on port 0, a fresh SQLite file, the built-in simulator.
 //! One test binary (faster to link); one module per area.
 
+mod admin;
+mod audit;
+mod auth;
+mod commands;
 mod fleet_page;
 mod helpers;

@@ -1,0 +1,180 @@
+//! Signing in and out, and who is signed in.
+
+use fleet::model::CurrentUser;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
+    let actor = ssr::request_actor().await?;
+    Ok(actor.and_then(|a| {
+        a.user_id.map(|id| CurrentUser {
+            id,
+            username: a.name,
+            role: a.role,
+        })
+    }))
+}
+
+/// Signs in and goes to `next` (default `/`); a failure goes back to the sign-in page with an
+/// error, so the form works the same with and without JavaScript.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use fleet::{auth::SESSION_USER_KEY, FleetError};
+    let fleet = ssr::fleet()?;
+    let session = ssr::session().await?;
+    let client = ssr::client_addr().await;
+    match fleet.sign_in(&username, &password, client.as_deref()).await {
+        Ok(user) => {
+            // A fresh session id at sign-in, so a planted id is worthless.
+            session.cycle_id().await.map_err(|_| AppError::Internal)?;
+            session
+                .insert(SESSION_USER_KEY, user.id)
+                .await
+                .map_err(|_| AppError::Internal)?;
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(FleetError::BadCredentials) => {
+            leptos_axum::redirect("/sign-in?failed=1");
+            Ok(())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let fleet = ssr::fleet()?;
+    if let Some(actor) = ssr::request_actor().await? {
+        fleet.sign_out(&actor).await?;
+    }
+    ssr::session()
+        .await?
+        .flush()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    leptos_axum::redirect("/sign-in");
+    Ok(())
+}
+
+/// Only same-site paths: `next=https://evil.example` must not turn sign-in into a redirector.
+#[cfg(feature = "ssr")]
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use axum::Extension;
+    use fleet::{
+        auth::{Actor, RequestActor},
+        Fleet,
+    };
+    use leptos::prelude::*;
+
+    use crate::error::AppError;
+
+    pub fn fleet() -> Result<Fleet, AppError> {
+        use_context::<Fleet>().ok_or(AppError::Internal)
+    }
+
+    pub async fn session() -> Result<tower_sessions::Session, AppError> {
+        leptos_axum::extract::<tower_sessions::Session>()
+            .await
+            .map_err(|_| AppError::Internal)
+    }
+
+    /// Who is calling, as the server's auth middleware found out.
+    pub async fn request_actor() -> Result<Option<Actor>, AppError> {
+        let Extension(RequestActor(actor)) = leptos_axum::extract::<Extension<RequestActor>>()
+            .await
+            .map_err(|_| AppError::Internal)?;
+        Ok(actor)
+    }
+
+    /// The caller, or 401.
+    pub async fn actor() -> Result<Actor, AppError> {
+        request_actor()
+            .await?
+            .ok_or_else(|| fleet::FleetError::Unauthenticated.into())
+    }
+
+    /// The service and the caller, or 401: the first line of every protected server function.
+    pub async fn caller() -> Result<(Fleet, Actor), AppError> {
+        Ok((fleet()?, actor().await?))
+    }
+
+    pub async fn client_addr() -> Option<String> {
+        leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .await
+            .ok()
+            .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = expect_context::<crate::Session>().sign_in;
+    let query = use_query_map();
+    let failed = move || query.with(|q| q.get("failed").is_some());
+    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let error = move || match action.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => failed().then(|| "Wrong username or password.".to_owned()),
+    };
+    view! {
+        <Title text="Sign in · picky-fleet"/>
+        <section class="signin" aria-labelledby="signin-title">
+            <h1 id="signin-title">"Sign in"</h1>
+            <p class="muted">"Watch and control your PickyAssist automation servers."</p>
+            <ActionForm action attr:class="form">
+                <input type="hidden" name="next" value=next/>
+                <label class="field">
+                    <span>"Username"</span>
+                    <input type="text" name="username" autocomplete="username" required autofocus/>
+                </label>
+                <label class="field">
+                    <span>"Password"</span>
+                    <input type="password" name="password" autocomplete="current-password" required/>
+                </label>
+                {move || error().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
+                <button type="submit" class="btn btn--primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_allows_local_paths() {
+        assert_eq!(safe_next(Some("/audit?x=1")), "/audit?x=1");
+        for bad in [
+            None,
+            Some("https://evil.example"),
+            Some("//evil.example"),
+            Some("/\\evil"),
+            Some(""),
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
+}

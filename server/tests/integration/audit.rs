@@ -1,0 +1,1 @@
+// Tests for this area are being written.
