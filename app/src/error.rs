@@ -29,7 +29,20 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // On the server: the request's arguments did not decode. That is the caller's
+            // mistake (400), not ours (500).
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
+                #[cfg(feature = "ssr")]
+                if let Some(response) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    response.set_status(http::StatusCode::BAD_REQUEST);
+                }
+                AppError::Invalid(format!("The request is malformed: {message}"))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }
 

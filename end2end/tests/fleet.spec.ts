@@ -1,24 +1,81 @@
 import { test, expect } from "@playwright/test";
+import { card, runCommand, signIn } from "./helpers";
+
+test("a wrong password shows an error and does not sign in", async ({ page }) => {
+  await page.goto("/sign-in");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Wrong username or password");
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/sign-in/);
+});
 
 test("the fleet page lists the demo projects with their state", async ({ page }) => {
-  await page.goto("/");
-  const cards = page.locator("article.card");
-  await expect(cards).toHaveCount(6);
-  // Every card ends up with a real state once the poller has been round.
+  await signIn(page);
+  await expect(page.locator("article.card")).toHaveCount(6);
   await expect(page.locator('.badge[data-health="checking"]')).toHaveCount(0, { timeout: 15_000 });
-  await page.reload();
-  await expect(page.locator('.badge[data-health="connected"]').first()).toBeVisible();
-  await expect(page.getByRole("list", { name: "Projects per state" })).toContainText("Connected");
+  await expect(card(page, "Green Leaf Clinic").locator(".badge")).toHaveText("Timeout");
+  await expect(card(page, "Sunrise Travel Desk").locator(".badge")).toHaveText("Unpaired");
+  await expect(page.getByRole("group", { name: "Filter by state" })).toContainText("Connected");
+  // No token, nor any piece of one, is on the page: only the masked hint.
+  await expect(card(page, "Acme Support").locator(".card__token")).toHaveText(/^••••[0-9a-f]{4}$/);
+});
+
+test("filters by state and searches by name", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: /Unpaired/ }).click();
+  await expect(page.locator(".grid__cell:visible")).toHaveCount(1);
+  await page.getByRole("button", { name: /All/ }).click();
+  await page.getByLabel("Search projects by name").fill("pizza");
+  await expect(page.locator(".grid__cell:visible")).toHaveCount(1);
+  await expect(page.locator(".grid__cell:visible")).toContainText("Bella Pizza Orders");
 });
 
 test("after hydration a refresh click calls the server and updates the card", async ({ page }) => {
-  await page.goto("/");
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-  const card = page.locator("article.card").first();
-  const button = card.getByRole("button", { name: "Refresh" });
-  await expect(button).toBeEnabled();
-  await button.click();
-  await expect(card.locator(".card__feedback")).toContainText(/Refreshed: \w+|next refresh possible in \d+ s/);
-  // The page itself did not navigate: this was the hydrated app talking to a server function.
+  await signIn(page);
+  const c = card(page, "Acme Support");
+  await c.getByRole("button", { name: "Refresh" }).click();
+  await expect(c.locator(".card__feedback")).toContainText(/Refreshed: \w+|next refresh possible in \d+ s/);
   await expect(page).toHaveURL(/\/$/);
+});
+
+test("a command in one tab changes the card live in another", async ({ context }) => {
+  const watcher = await context.newPage();
+  await signIn(watcher);
+  const actor = await context.newPage();
+  await actor.goto("/");
+  await expect(actor.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const watched = card(watcher, "City Dental Reminders");
+  await expect(watched.locator(".badge")).toHaveText("Connected");
+  await runCommand(actor, "City Dental Reminders", "Restart app");
+  await expect(actor.locator(".toast")).toContainText("Restart app sent to City Dental Reminders");
+  // The verification poll after the command reaches the watcher over Server-Sent Events.
+  await expect(watched.locator(".badge")).toHaveText("Timeout", { timeout: 15_000 });
+});
+
+test("clearing the queue empties it and the audit log shows the command", async ({ page }) => {
+  await signIn(page);
+  const c = card(page, "Northwind Logistics");
+  await expect(c.locator(".card__queue")).not.toHaveText("0");
+  await runCommand(page, "Northwind Logistics", "Clear queue");
+  await expect(page.locator(".toast")).toContainText("Clear queue sent to Northwind Logistics");
+  await expect(c.locator(".card__queue")).toHaveText("0", { timeout: 15_000 });
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await expect(page.locator("table")).toContainText("delete-message-queue");
+  await expect(page.locator("table")).toContainText("Northwind Logistics");
+});
+
+test("a destructive command needs the project name typed out", async ({ page }) => {
+  await signIn(page);
+  const c = card(page, "Sunrise Travel Desk");
+  await c.getByText("Commands").click();
+  const form = c.locator("form.command", { has: page.locator('[data-command="clearlogs"]') });
+  await form.getByRole("textbox").fill("sunrise");
+  await form.getByRole("button", { name: "Clear logs" }).click();
+  await expect(page.locator(".toast")).toContainText('Type "Sunrise Travel Desk" exactly');
+  await form.getByRole("textbox").fill("Sunrise Travel Desk");
+  await form.getByRole("button", { name: "Clear logs" }).click();
+  await expect(page.locator(".toast")).toContainText("Clear logs sent to Sunrise Travel Desk");
 });

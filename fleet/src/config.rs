@@ -32,6 +32,9 @@ pub struct Settings {
     /// `PICKY_FLEET_VERIFY_DELAY_MS`: pause before the status check that confirms a command,
     /// default 2000.
     pub verify_delay: Duration,
+    /// `PICKY_FLEET_DEMO_ADMIN_PASSWORD`: the password of the demo admin created on the first
+    /// start against the simulator (for scripted demos and browser tests); unset: generated.
+    pub demo_admin_password: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             secure_cookies: false,
             session_idle: Duration::from_secs(8 * 3600),
             verify_delay: Duration::from_secs(2),
+            demo_admin_password: None,
         }
     }
 }
@@ -126,6 +130,7 @@ impl Settings {
                 .with_context(|| format!("PICKY_FLEET_VERIFY_DELAY_MS={v:?} is not a number"))?;
             s.verify_delay = Duration::from_millis(ms);
         }
+        s.demo_admin_password = get("PICKY_FLEET_DEMO_ADMIN_PASSWORD");
         Ok(s)
     }
 

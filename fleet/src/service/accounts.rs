@@ -229,11 +229,14 @@ impl Fleet {
 
     /// On the first start with the demo simulator: an `admin` with a generated password,
     /// returned so the caller can print it once. `None` when any user exists.
-    pub async fn create_demo_admin(&self) -> Result<Option<String>, FleetError> {
+    pub async fn create_demo_admin(
+        &self,
+        password: Option<&str>,
+    ) -> Result<Option<String>, FleetError> {
         if users::count(&self.inner.pool).await.map_err(internal)? > 0 {
             return Ok(None);
         }
-        let password = Password::generate();
+        let password = password.map_or_else(Password::generate, str::to_owned);
         let username = Username::parse("admin").map_err(FleetError::Invalid)?;
         self.add_user(
             &Actor::cli(),

@@ -1,1 +1,132 @@
-// Tests for this area are being written.
+use fleet::{
+    auth::Actor,
+    model::{AuditAction, AuditOutcome, AuditQuery, Role},
+};
+
+use crate::helpers::{assert_no_token_in, spawn_app};
+
+async fn rows(app: &crate::helpers::TestApp, action: AuditAction) -> Vec<fleet::model::AuditEntry> {
+    app.fleet
+        .audit_page(
+            &Actor::cli(),
+            &AuditQuery {
+                action: Some(action),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .entries
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_session_cookie_and_is_audited() {
+    let app = spawn_app().await;
+    let client = app.anonymous();
+    let response = client.sign_in("admin", &app.admin_password).await;
+    assert!(
+        response.status().is_redirection() || response.status().is_success(),
+        "{}",
+        response.status()
+    );
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("picky_fleet_session="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    let signed_in = rows(&app, AuditAction::SignIn).await;
+    assert_eq!(signed_in.len(), 1);
+    assert_eq!(signed_in[0].actor, "admin");
+    assert_eq!(client.get("/").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_audited() {
+    let app = spawn_app().await;
+    let wrong = app.anonymous().sign_in("admin", "not-the-password").await;
+    let unknown = app.anonymous().sign_in("nobody", "not-the-password").await;
+    for response in [wrong, unknown] {
+        assert_eq!(
+            response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok()),
+            Some("/sign-in?failed=1")
+        );
+    }
+    let failed = rows(&app, AuditAction::SignInFailed).await;
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|r| r.outcome == AuditOutcome::Denied));
+    assert_eq!(failed[0].actor, "nobody");
+    assert!(failed[0]
+        .detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("unknown user"));
+    assert!(failed[1]
+        .detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("wrong password"));
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_sign_in_and_get_401_from_server_functions() {
+    let app = spawn_app().await;
+    let anonymous = app.anonymous();
+    let page = anonymous.get_page("/").await;
+    assert!(page.status().is_redirection(), "{}", page.status());
+    assert_eq!(
+        page.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/sign-in")
+    );
+    for endpoint in ["/api/fleet", "/api/refresh_project"] {
+        let response = anonymous.post_form(endpoint, &[("project_id", "1")]).await;
+        assert_eq!(response.status(), 401, "{endpoint}");
+    }
+    assert_eq!(anonymous.get("/api/v1/events").await.status(), 401);
+    let sign_in_page = anonymous.get_page("/sign-in").await;
+    assert_eq!(sign_in_page.status(), 200);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = spawn_app().await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    assert_eq!(viewer.post_form("/api/fleet", &[]).await.status(), 200);
+    viewer.post_form("/api/sign_out", &[]).await;
+    assert_eq!(viewer.post_form("/api/fleet", &[]).await.status(), 401);
+    assert_eq!(rows(&app, AuditAction::SignOut).await.len(), 1);
+}
+
+#[tokio::test]
+async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let page = viewer.get("/").await.text().await.expect("body");
+    assert!(page.contains("Acme Support"));
+    assert!(
+        !page.contains("data-command="),
+        "viewers get no command buttons"
+    );
+    assert_no_token_in(&page, "viewer fleet page");
+    let fleet = viewer
+        .post_form("/api/fleet", &[])
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert_no_token_in(&fleet, "fleet server function");
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let page = operator.get("/").await.text().await.expect("body");
+    assert!(
+        page.contains("data-command=\"restart\""),
+        "operators get command buttons"
+    );
+}

@@ -1,1 +1,304 @@
-// Tests for this area are being written.
+use std::time::Duration;
+
+use fleet::{
+    auth::Actor,
+    model::{AuditAction, AuditOutcome, AuditQuery, CommandResult, Health, Role},
+};
+use pickyassist::{Command, DeviceState};
+use pickyassist_sim::DEMO_FLEET;
+use serde_json::json;
+
+use crate::helpers::{assert_no_token_in, spawn_app, spawn_app_with, TestApp, UserClient};
+
+async fn run(
+    client: &UserClient,
+    project_id: i64,
+    command: &str,
+    confirm: Option<&str>,
+) -> reqwest::Response {
+    let id = project_id.to_string();
+    let mut form = vec![("project_id", id.as_str()), ("command", command)];
+    if let Some(confirm) = confirm {
+        form.push(("confirm_name", confirm));
+    }
+    client.post_form("/api/run_command", &form).await
+}
+
+async fn command_rows(app: &TestApp, project_id: i64) -> Vec<fleet::model::AuditEntry> {
+    app.fleet
+        .audit_page(
+            &Actor::cli(),
+            &AuditQuery {
+                project_id: Some(project_id),
+                action: Some(AuditAction::Command),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit page")
+        .entries
+}
+
+#[tokio::test]
+async fn each_command_reaches_the_simulator_changes_its_state_and_leaves_one_completed_audit_row() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    // Bella Pizza Orders: CONNECTED, queue 4.
+    let demo = &DEMO_FLEET[1];
+    let id = app.project_id(demo.name);
+
+    let cases: [(
+        &str,
+        Option<&str>,
+        fn(&pickyassist_sim::ProjectView) -> bool,
+    ); 4] = [
+        ("delete-message-queue", None, |p| p.message_queue_count == 0),
+        ("restart", None, |p| p.state == DeviceState::Timeout),
+        ("disconnect", Some(DEMO_FLEET[1].name), |p| {
+            p.state == DeviceState::Unpaired && p.connected_number.is_none()
+        }),
+        ("clearlogs", Some(DEMO_FLEET[1].name), |p| {
+            p.state == DeviceState::Unpaired && p.message_queue_count == 0
+        }),
+    ];
+    for (i, (command, confirm, effect)) in cases.into_iter().enumerate() {
+        let response = run(&operator, id, command, confirm).await;
+        assert_eq!(response.status(), 200, "{command}");
+        let body = response.text().await.expect("body");
+        assert_no_token_in(&body, command);
+        let result: CommandResult = serde_json::from_str(&body).expect("command result json");
+        assert_eq!(result.outcome, AuditOutcome::Success, "{command}: {body}");
+        assert_eq!(result.command.wire_name(), command);
+        let sim = app.sim_project(demo.project_id).await;
+        assert!(effect(&sim), "{command} did not have its effect: {sim:?}");
+        assert_eq!(
+            sim.recent_commands.last().map(|c| c.command.wire_name()),
+            Some(command)
+        );
+
+        let rows = command_rows(&app, id).await;
+        assert_eq!(rows.len(), i + 1, "{command}: one row per command");
+        let row = &rows[0];
+        assert_eq!(row.id, result.audit_id);
+        assert_eq!(row.command.as_deref(), Some(command));
+        assert_eq!(row.actor, "otto");
+        assert_eq!(row.outcome, AuditOutcome::Success);
+        assert!(
+            row.completed_at.is_some() && row.upstream_latency_ms.is_some(),
+            "{row:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn restart_server_reaches_the_simulator() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let demo = &DEMO_FLEET[0];
+    let response = run(&operator, app.project_id(demo.name), "restart-server", None).await;
+    assert_eq!(response.status(), 200);
+    let sim = app.sim_project(demo.project_id).await;
+    assert!(sim.server_down, "the simulated server is restarting");
+    assert_eq!(
+        sim.recent_commands.last().map(|c| c.command),
+        Some(Command::RestartServer)
+    );
+}
+
+#[tokio::test]
+async fn a_command_is_confirmed_on_the_card_by_one_verification_poll() {
+    let app = spawn_app_with(|s| s.verify_delay = Duration::from_millis(100)).await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let demo = &DEMO_FLEET[3]; // Northwind Logistics, queue 58
+    let id = app.project_id(demo.name);
+    let mut events = app.fleet.subscribe();
+    assert_eq!(
+        run(&operator, id, "delete-message-queue", None)
+            .await
+            .status(),
+        200
+    );
+    let event = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let event = events.recv().await.expect("event");
+            if event.project_id == id {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("a verification poll within 5 s");
+    assert_eq!(event.status.health, Health::Connected);
+    assert_eq!(
+        event.status.device.and_then(|d| d.message_queue_count),
+        Some(0)
+    );
+    assert_eq!(
+        app.status_calls(demo.project_id).await,
+        2,
+        "start-up poll + one verification"
+    );
+}
+
+#[tokio::test]
+async fn viewers_and_anonymous_callers_are_refused_and_nothing_reaches_upstream() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let id = app.project_id(DEMO_FLEET[0].name);
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let response = run(&viewer, id, "restart", None).await;
+    assert_eq!(response.status(), 403);
+    assert!(response
+        .text()
+        .await
+        .expect("body")
+        .contains("may not run commands"));
+    assert_eq!(
+        run(&app.anonymous(), id, "restart", None).await.status(),
+        401
+    );
+    assert_eq!(app.sim_stats().await.totals.device_action, 0);
+    assert!(
+        command_rows(&app, id).await.is_empty(),
+        "refused calls write no command rows"
+    );
+}
+
+#[tokio::test]
+async fn invalid_commands_are_refused_with_a_clear_message_and_nothing_is_sent() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let demo = &DEMO_FLEET[0];
+    let id = app.project_id(demo.name);
+    let cases = [
+        (id, "reboot", None, 422, "unknown command"),
+        (id, "RESTART", None, 422, "unknown command"),
+        (999_999, "restart", None, 404, "no project"),
+        (id, "disconnect", None, 422, "type the project name"),
+        (
+            id,
+            "clearlogs",
+            Some("acme support"),
+            422,
+            "type the project name",
+        ),
+    ];
+    for (project, command, confirm, status, message) in cases {
+        let response = run(&operator, project, command, confirm).await;
+        assert_eq!(response.status(), status, "{command} on {project}");
+        let body = response.text().await.expect("body");
+        assert!(body.contains(message), "{command}: {body}");
+    }
+    let garbage = operator
+        .post_form(
+            "/api/run_command",
+            &[("project_id", "not-a-number"), ("command", "restart")],
+        )
+        .await;
+    assert!(garbage.status().is_client_error(), "{}", garbage.status());
+    assert_eq!(
+        app.sim_stats().await.totals.device_action,
+        0,
+        "nothing was sent upstream"
+    );
+    assert!(command_rows(&app, id).await.is_empty());
+}
+
+#[tokio::test]
+async fn each_upstream_failure_is_recorded_as_its_own_outcome() {
+    let app = spawn_app_with(|s| s.upstream_timeout = Duration::from_secs(1)).await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let demo = &DEMO_FLEET[2];
+    let id = app.project_id(demo.name);
+    let cases = [
+        (
+            json!({"kind": "bad_token"}),
+            AuditOutcome::Rejected,
+            "Invalid Token",
+        ),
+        (
+            json!({"kind": "http500"}),
+            AuditOutcome::HttpStatus,
+            "HTTP 500",
+        ),
+        (
+            json!({"kind": "non_json"}),
+            AuditOutcome::Malformed,
+            "not JSON",
+        ),
+        (
+            json!({"kind": "missing_fields"}),
+            AuditOutcome::Malformed,
+            "status",
+        ),
+        (
+            json!({"kind": "connection_drop"}),
+            AuditOutcome::Unreachable,
+            "could not be reached",
+        ),
+        (
+            json!({"kind": "timeout"}),
+            AuditOutcome::TimedOut,
+            "did not answer",
+        ),
+    ];
+    for (fault, outcome, message) in cases {
+        app.sim_fault(demo.project_id, fault.clone()).await;
+        let response = run(&operator, id, "restart", None).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "{fault}: the command ran; upstream failed"
+        );
+        let result: CommandResult = response.json().await.expect("json");
+        assert_eq!(result.outcome, outcome, "{fault}");
+        assert!(
+            result.message.contains(message),
+            "{fault}: {}",
+            result.message
+        );
+        let row = &command_rows(&app, id).await[0];
+        assert_eq!((row.id, row.outcome), (result.audit_id, outcome), "{fault}");
+        assert!(
+            row.detail.as_deref().unwrap_or_default().contains(message),
+            "{fault}: {row:?}"
+        );
+    }
+    let sim = app.sim_project(demo.project_id).await;
+    assert_eq!(
+        sim.state,
+        DeviceState::Connected,
+        "no faulted command changed the state"
+    );
+}
+
+#[tokio::test]
+async fn a_second_command_while_one_is_in_flight_is_refused() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let demo = &DEMO_FLEET[0];
+    let id = app.project_id(demo.name);
+    app.sim_fault(demo.project_id, json!({"kind": "latency", "ms": 500}))
+        .await;
+    let (first, second) = tokio::join!(run(&operator, id, "restart", None), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        run(&operator, id, "restart", None).await
+    });
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 409);
+    assert_eq!(
+        command_rows(&app, id).await.len(),
+        1,
+        "one command, one row"
+    );
+    assert_eq!(
+        app.sim_project(demo.project_id).await.recent_commands.len(),
+        1
+    );
+}

@@ -226,3 +226,102 @@ async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
     );
     assert!(status.device.is_some(), "the last known values are kept");
 }
+
+#[tokio::test]
+async fn each_simulator_fault_shows_its_own_state_on_the_card() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.status_checks_per_minute = 1000;
+        s.upstream_timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.wait_for_first_poll().await;
+    // Lift the simulator's own 3-a-minute drop for this test: it checks many faults in a row.
+    app.http
+        .put(app.sim_control.join("config").expect("url"))
+        .json(&serde_json::json!({"status_limit_per_minute": null}))
+        .send()
+        .await
+        .expect("config")
+        .error_for_status()
+        .expect("config accepted");
+    let demo = &DEMO_FLEET[0];
+    let id = app.project_id(demo.name);
+    let cases = [
+        (
+            serde_json::json!({"kind": "latency", "ms": 200}),
+            Health::Connected,
+            None,
+        ),
+        (
+            serde_json::json!({"kind": "numbers_as_strings"}),
+            Health::Connected,
+            None,
+        ),
+        (
+            serde_json::json!({"kind": "timeout"}),
+            Health::TimedOut,
+            Some("did not answer"),
+        ),
+        (
+            serde_json::json!({"kind": "slow_drip", "bytes_per_sec": 5}),
+            Health::TimedOut,
+            Some("did not answer"),
+        ),
+        (
+            serde_json::json!({"kind": "connection_drop"}),
+            Health::Unreachable,
+            Some("could not be reached"),
+        ),
+        (
+            serde_json::json!({"kind": "http500"}),
+            Health::Malformed,
+            Some("HTTP 500"),
+        ),
+        (
+            serde_json::json!({"kind": "non_json"}),
+            Health::Malformed,
+            Some("not JSON"),
+        ),
+        (
+            serde_json::json!({"kind": "missing_fields"}),
+            Health::Malformed,
+            Some("status"),
+        ),
+        (
+            serde_json::json!({"kind": "bad_token"}),
+            Health::Rejected,
+            Some("Invalid Token"),
+        ),
+    ];
+    for (fault, health, detail) in cases {
+        app.sim_fault(demo.project_id, fault.clone()).await;
+        let RefreshOutcome::Refreshed { status } =
+            app.fleet.refresh(&Actor::cli(), id).await.expect("refresh")
+        else {
+            panic!("{fault}: expected a refresh");
+        };
+        assert_eq!(status.health, health, "{fault}: {status:?}");
+        if let Some(detail) = detail {
+            assert!(
+                status
+                    .detail
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains(detail),
+                "{fault}: {status:?}"
+            );
+            assert!(status.device.is_some(), "{fault}: last known values kept");
+        }
+    }
+    // Every other project is untouched by this one's faults.
+    let other = app.project_id(DEMO_FLEET[1].name);
+    let RefreshOutcome::Refreshed { status } = app
+        .fleet
+        .refresh(&Actor::cli(), other)
+        .await
+        .expect("refresh")
+    else {
+        panic!("expected a refresh");
+    };
+    assert_eq!(status.health, Health::Connected);
+}

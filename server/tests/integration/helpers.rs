@@ -7,7 +7,7 @@ use fleet::{
     Fleet,
 };
 use leptos::prelude::LeptosOptions;
-use pickyassist_sim::{Stats, DEMO_FLEET};
+use pickyassist_sim::{ProjectView, Stats, DEMO_FLEET};
 use server::startup::Application;
 use url::Url;
 
@@ -83,6 +83,38 @@ impl TestApp {
             .json()
             .await
             .expect("stats json")
+    }
+
+    /// The simulator's view of one project (state, queue, commands it executed).
+    pub async fn sim_project(&self, upstream_project_id: u64) -> ProjectView {
+        self.http
+            .get(
+                self.sim_control
+                    .join(&format!("projects/{upstream_project_id}"))
+                    .expect("url"),
+            )
+            .send()
+            .await
+            .expect("project request")
+            .json()
+            .await
+            .expect("project json")
+    }
+
+    /// Switches a simulator fault on for one project (`kind` JSON as the control API takes it).
+    pub async fn sim_fault(&self, upstream_project_id: u64, fault: serde_json::Value) {
+        self.http
+            .put(
+                self.sim_control
+                    .join(&format!("faults/projects/{upstream_project_id}"))
+                    .expect("url"),
+            )
+            .json(&fault)
+            .send()
+            .await
+            .expect("fault request")
+            .error_for_status()
+            .expect("fault accepted");
     }
 
     /// Status calls the simulator has seen for a demo project.
@@ -200,6 +232,16 @@ impl UserClient {
         self.http
             .post(format!("{}{path}", self.address))
             .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A page load as a browser makes it (`Accept: text/html`, which decides how redirects look).
+    pub async fn get_page(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .header("accept", "text/html,application/xhtml+xml")
             .send()
             .await
             .expect("request")
