@@ -1,8 +1,496 @@
-//! The audit log page. (Being written.)
+//! The audit log page: who did what, when, and how it ended. The filters live in the URL's
+//! query string (a plain GET form), so the page works without JavaScript and every view of
+//! it is a link that can be shared. Pages are keyset-paginated with `before`.
 
-use leptos::prelude::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use fleet::model::{AuditAction, AuditEntry, AuditOutcome, AuditQuery};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// One page of the audit log, newest first.
+#[server(endpoint = "audit")]
+pub async fn get_audit(query: AuditQuery) -> Result<fleet::model::AuditPage, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    Ok(fleet.audit_page(&actor, &query).await?)
+}
+
+/// A project the filter can choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectChoice {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The projects for the filter's drop-down (ids and names only).
+#[server(endpoint = "audit_projects")]
+pub async fn audit_projects() -> Result<Vec<ProjectChoice>, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    Ok(fleet
+        .list_projects(&actor)?
+        .into_iter()
+        .map(|p| ProjectChoice {
+            id: p.id,
+            name: p.name,
+        })
+        .collect())
+}
+
+/// The filters exactly as the URL has them (trimmed; empty means "any"). Parsed into an
+/// [`AuditQuery`] only when the page asks for rows, so a bad value becomes a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Filters {
+    project_id: String,
+    actor: String,
+    action: String,
+    outcome: String,
+    since: String,
+    until: String,
+}
+
+impl Filters {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let text = |key: &str| get(key).map(|v| v.trim().to_owned()).unwrap_or_default();
+        Self {
+            project_id: text("project_id"),
+            actor: text("actor"),
+            action: text("action"),
+            outcome: text("outcome"),
+            since: text("since"),
+            until: text("until"),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The non-empty filters as query-string pairs, in a stable order.
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("project_id", self.project_id.as_str()),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("outcome", &self.outcome),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
+
+    /// The query for the service; `Err` is a message for the user.
+    fn to_query(&self, before: &str, limit: &str) -> Result<AuditQuery, String> {
+        let number = |raw: &str, what: &str| -> Result<Option<i64>, String> {
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            raw.parse::<i64>()
+                .map(Some)
+                .map_err(|_| format!("{what} must be a number, not {raw:?}."))
+        };
+        let action = match self.action.as_str() {
+            "" => None,
+            raw => Some(
+                AuditAction::parse(raw).ok_or_else(|| format!("There is no action {raw:?}."))?,
+            ),
+        };
+        let outcome = match self.outcome.as_str() {
+            "" => None,
+            raw => Some(
+                AuditOutcome::parse(raw).ok_or_else(|| format!("There is no outcome {raw:?}."))?,
+            ),
+        };
+        let limit = match limit {
+            "" => None,
+            raw => Some(
+                raw.parse::<u32>()
+                    .map_err(|_| format!("The page size must be a number, not {raw:?}."))?,
+            ),
+        };
+        let text = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        Ok(AuditQuery {
+            project_id: number(&self.project_id, "The project")?,
+            actor: text(&self.actor),
+            action,
+            outcome,
+            since: text(&self.since),
+            until: text(&self.until),
+            before: number(before, "The page cursor (before)")?,
+            limit,
+        })
+    }
+}
+
+/// `k=v&k=v` with keys and values percent-encoded; empty values are left out.
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters. The same on the server
+/// and in the browser, so hydrated links match the rendered ones.
+fn encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for byte in raw.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn with_query(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// `2026-11-25T14:03:05.123Z` → `2026-11-25 14:03:05 UTC`.
+fn readable_time(at: &str) -> String {
+    match DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t
+            .with_timezone(&Utc)
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        Err(_) => at.to_owned(),
+    }
+}
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    view! { <h1>"Audit log"</h1> }
+    let query = use_query_map();
+    let filters = Memo::new(move |_| query.with(|q| Filters::from_lookup(|k| q.get(k))));
+    let before = Memo::new(move |_| query.with(|q| q.get("before")).unwrap_or_default());
+    let limit = Memo::new(move |_| query.with(|q| q.get("limit")).unwrap_or_default());
+    let parsed = move || filters.with(|f| f.to_query(before.get().trim(), limit.get().trim()));
+    let page = Resource::new(parsed, |parsed| async move {
+        match parsed {
+            Ok(query) => get_audit(query).await,
+            Err(message) => Err(AppError::Invalid(message)),
+        }
+    });
+    let projects = Resource::new(|| (), |_| audit_projects());
+    let csv_href =
+        move || filters.with(|f| with_query("/api/v1/audit.csv", &query_string(&f.pairs())));
+
+    view! {
+        <Title text="Audit log · picky-fleet"/>
+        <section class="audit" aria-labelledby="audit-title">
+            <div class="audit__head">
+                <h1 id="audit-title">"Audit log"</h1>
+                <a class="btn" href=csv_href rel="external" download="picky-fleet-audit.csv">
+                    "Download CSV"
+                </a>
+            </div>
+            <Transition fallback=|| view! { <FilterForm filters=Filters::default() projects=vec![]/> }>
+                {move || {
+                    let filters = filters.get();
+                    Suspend::new(async move {
+                        // Without the list the form still works: the project select offers
+                        // "All projects" and whatever the URL already chose.
+                        let projects = projects.await.unwrap_or_default();
+                        view! { <FilterForm filters projects/> }
+                    })
+                }}
+            </Transition>
+            <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => {
+                            let filters = filters.get_untracked();
+                            let limit = limit.get_untracked();
+                            let paged = !before.get_untracked().trim().is_empty();
+                            Either::Left(view! { <AuditTable page filters limit paged/> })
+                        }
+                        Err(error) => Either::Right(view! {
+                            <p class="alert alert--error" role="alert">
+                                "The audit log could not be loaded. " {error.to_string()}
+                            </p>
+                        }),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The filters as a GET form to `/audit`: submitting starts again from the newest row.
+#[component]
+fn FilterForm(filters: Filters, projects: Vec<ProjectChoice>) -> impl IntoView {
+    let chosen_project = filters.project_id.clone();
+    let unknown_project = (!chosen_project.is_empty()
+        && !projects.iter().any(|p| p.id.to_string() == chosen_project))
+    .then(|| {
+        let label = format!("Project #{chosen_project}");
+        view! { <option value=chosen_project.clone() selected>{label}</option> }
+    });
+    let project_options = projects
+        .into_iter()
+        .map(|p| {
+            let value = p.id.to_string();
+            let selected = value == filters.project_id;
+            view! { <option value=value selected=selected>{p.name}</option> }
+        })
+        .collect_view();
+    let action_options = AuditAction::ALL
+        .into_iter()
+        .map(|a| {
+            view! { <option value=a.as_str() selected=filters.action == a.as_str()>{a.label()}</option> }
+        })
+        .collect_view();
+    let outcome_options = AuditOutcome::ALL
+        .into_iter()
+        .map(|o| {
+            view! { <option value=o.as_str() selected=filters.outcome == o.as_str()>{o.label()}</option> }
+        })
+        .collect_view();
+    // A date picker when the value is a date (or empty); free text keeps an RFC 3339 time
+    // from a shared link instead of the picker silently dropping it.
+    let time_input = |value: &str| {
+        if value.is_empty() || NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() {
+            "date"
+        } else {
+            "text"
+        }
+    };
+    let since_type = time_input(&filters.since);
+    let until_type = time_input(&filters.until);
+    let has_filters = !filters.is_empty();
+
+    view! {
+        <Form method="get" action="/audit" attr:class="audit__filters" attr:role="search" attr:aria-label="Filter the audit log">
+            <label class="audit__field">
+                <span>"Project"</span>
+                <select name="project_id">
+                    <option value="">"All projects"</option>
+                    {unknown_project}
+                    {project_options}
+                </select>
+            </label>
+            <label class="audit__field">
+                <span>"User"</span>
+                <input
+                    type="text"
+                    name="actor"
+                    value=filters.actor.clone()
+                    placeholder="exact name"
+                    autocomplete="off"
+                    spellcheck="false"
+                />
+            </label>
+            <label class="audit__field">
+                <span>"Action"</span>
+                <select name="action">
+                    <option value="">"All actions"</option>
+                    {action_options}
+                </select>
+            </label>
+            <label class="audit__field">
+                <span>"Outcome"</span>
+                <select name="outcome">
+                    <option value="">"All outcomes"</option>
+                    {outcome_options}
+                </select>
+            </label>
+            <label class="audit__field">
+                <span>"From (UTC)"</span>
+                <input type=since_type name="since" value=filters.since.clone() placeholder="2026-11-25"/>
+            </label>
+            <label class="audit__field">
+                <span>"Until (UTC, not included)"</span>
+                <input type=until_type name="until" value=filters.until.clone() placeholder="2026-11-26"/>
+            </label>
+            <div class="audit__buttons">
+                <button type="submit" class="btn btn--primary">"Apply filters"</button>
+                {has_filters.then(|| view! { <a class="btn btn--quiet" href="/audit">"Clear"</a> })}
+            </div>
+        </Form>
+    }
+}
+
+#[component]
+fn AuditTable(
+    page: fleet::model::AuditPage,
+    filters: Filters,
+    limit: String,
+    paged: bool,
+) -> impl IntoView {
+    let mut pairs = filters.pairs();
+    pairs.push(("limit", limit.trim()));
+    let newest_href = with_query("/audit", &query_string(&pairs));
+    let older_href = page.next_before.map(|before| {
+        let before = before.to_string();
+        let mut pairs = pairs.clone();
+        pairs.push(("before", &before));
+        with_query("/audit", &query_string(&pairs))
+    });
+    let count = page.entries.len();
+    let pager = (paged || older_href.is_some()).then(|| {
+        view! {
+            <nav class="audit__pager" aria-label="Audit log pages">
+                {paged.then(|| view! { <a class="btn" href=newest_href.clone()>"← Newest"</a> })}
+                {older_href.map(|href| view! { <a class="btn audit__older" href=href rel="next">"Older →"</a> })}
+            </nav>
+        }
+    });
+
+    if count == 0 {
+        let message = if paged {
+            "There are no older entries."
+        } else if filters.is_empty() {
+            "Nothing has been recorded yet."
+        } else {
+            "No entries match these filters."
+        };
+        return Either::Left(view! {
+            <p class="empty">{message}</p>
+            {pager}
+        });
+    }
+
+    let rows = page
+        .entries
+        .into_iter()
+        .map(|e| view! { <AuditRow entry=e/> })
+        .collect_view();
+    let caption = format!(
+        "{count} {}, newest first{}",
+        if count == 1 { "entry" } else { "entries" },
+        if paged { " (older page)" } else { "" }
+    );
+    Either::Right(view! {
+        <div class="audit__scroll" role="region" aria-labelledby="audit-caption" tabindex="0">
+            <table class="audit__table">
+                <caption id="audit-caption">{caption}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Time"</th>
+                        <th scope="col">"User"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"Project"</th>
+                        <th scope="col">"Command"</th>
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Detail"</th>
+                        <th scope="col" class="audit__num">"Latency (ms)"</th>
+                        <th scope="col">"Request id"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {pager}
+    })
+}
+
+#[component]
+fn AuditRow(entry: AuditEntry) -> impl IntoView {
+    let dash = || "—".to_owned();
+    let time = readable_time(&entry.at);
+    view! {
+        <tr data-audit-id=entry.id>
+            <td class="audit__time"><time datetime=entry.at.clone()>{time}</time></td>
+            <td class="audit__actor">{entry.actor}</td>
+            <td>{entry.action.label()}</td>
+            <td>{entry.project_name.unwrap_or_else(dash)}</td>
+            <td>{entry.command.unwrap_or_else(dash)}</td>
+            <td>
+                <span class=format!("badge badge--{}", entry.outcome.slug()) data-outcome=entry.outcome.as_str()>
+                    {entry.outcome.label()}
+                </span>
+            </td>
+            <td class="audit__detail">{entry.detail.unwrap_or_else(dash)}</td>
+            <td class="audit__num">{entry.upstream_latency_ms.map(|ms| ms.to_string()).unwrap_or_else(dash)}</td>
+            <td class="audit__rid">{entry.request_id.unwrap_or_else(dash)}</td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters(pairs: &[(&str, &str)]) -> Filters {
+        Filters::from_lookup(|k| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn url_filters_become_a_query() {
+        let f = filters(&[
+            ("project_id", "7"),
+            ("actor", " alice "),
+            ("action", "sign_in"),
+            ("outcome", "denied"),
+            ("since", "2026-11-25"),
+            ("until", ""),
+        ]);
+        let q = f.to_query("120", "").expect("valid");
+        assert_eq!(q.project_id, Some(7));
+        assert_eq!(q.actor.as_deref(), Some("alice"));
+        assert_eq!(q.action, Some(AuditAction::SignIn));
+        assert_eq!(q.outcome, Some(AuditOutcome::Denied));
+        assert_eq!(q.since.as_deref(), Some("2026-11-25"));
+        assert_eq!(q.until, None);
+        assert_eq!(q.before, Some(120));
+        assert_eq!(q.limit, None);
+        assert_eq!(filters(&[]).to_query("", ""), Ok(AuditQuery::default()));
+    }
+
+    #[test]
+    fn bad_url_values_become_messages() {
+        for (case, f, before) in [
+            ("action", filters(&[("action", "bogus")]), ""),
+            ("outcome", filters(&[("outcome", "meh")]), ""),
+            ("project", filters(&[("project_id", "x")]), ""),
+            ("before", filters(&[]), "abc"),
+        ] {
+            let error = f.to_query(before, "").expect_err(case);
+            assert!(error.ends_with('.'), "{case}: {error}");
+        }
+    }
+
+    #[test]
+    fn query_strings_are_encoded_and_skip_empty_values() {
+        let f = filters(&[("actor", "a b&c=d"), ("action", "sign_in"), ("since", "")]);
+        assert_eq!(
+            query_string(&f.pairs()),
+            "actor=a%20b%26c%3Dd&action=sign_in"
+        );
+        assert_eq!(
+            encode("2026-11-25T14:00:00+05:30"),
+            "2026-11-25T14%3A00%3A00%2B05%3A30"
+        );
+        assert_eq!(with_query("/audit", ""), "/audit");
+        assert_eq!(with_query("/audit", "before=3"), "/audit?before=3");
+    }
+
+    #[test]
+    fn times_read_as_utc() {
+        assert_eq!(
+            readable_time("2026-11-25T14:03:05.123Z"),
+            "2026-11-25 14:03:05 UTC"
+        );
+        assert_eq!(
+            readable_time("2026-11-25T19:33:05+05:30"),
+            "2026-11-25 14:03:05 UTC"
+        );
+        assert_eq!(readable_time("garbage"), "garbage");
+    }
 }

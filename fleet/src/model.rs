@@ -732,3 +732,26 @@ mod user_tests {
         assert_eq!(AuditAction::parse("drop table"), None);
     }
 }
+
+/// An API key as listed: never the key itself, only its prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: i64,
+    pub username: String,
+    pub label: String,
+    /// The first characters of the key (`pf_1a2b3c4d`), enough to recognise it.
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A freshly created key: the only time the secret is ever shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub id: i64,
+    pub key: String,
+    pub prefix: String,
+    pub username: String,
+    pub label: String,
+}

@@ -1,16 +1,22 @@
-//! Who is calling: the session cookie (pages, server functions) or, later, an API key. The
+//! Who is calling: an API key (`Authorization: Bearer pf_…`) or the session cookie. The
 //! middleware resolves it once per request and leaves a [`RequestActor`] in the extensions;
 //! handlers and server functions only read that.
+//!
+//! It also refuses cross-site state changes (CSRF): a request that changes state and does not
+//! come with a bearer key must come from our own origin.
 
 use axum::{
     extract::{Request, State},
+    http::{header, Method, StatusCode},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
+    Json,
 };
 use fleet::{
     auth::{Actor, RequestActor, SESSION_USER_KEY},
     Fleet,
 };
+use serde_json::json;
 use tower_sessions::Session;
 
 pub async fn resolve_actor(
@@ -24,9 +30,47 @@ pub async fn resolve_actor(
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let actor = match session.get::<i64>(SESSION_USER_KEY).await {
+
+    let actor = match bearer_key(&request) {
+        Some(key) => match fleet.actor_for_api_key(key).await {
+            Ok(Some(actor)) => Some(actor),
+            // A wrong key is an error, not an anonymous request: scripts should hear about it.
+            Ok(None) => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_api_key",
+                    "the API key is unknown, revoked or belongs to a disabled user",
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not check an API key");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                );
+            }
+        },
+        None => {
+            if changes_state(request.method()) && !same_origin(&request) {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "cross_origin",
+                    "this request did not come from the dashboard's own pages (Origin check failed)",
+                );
+            }
+            session_actor(&fleet, &session).await
+        }
+    };
+    let actor = actor.map(|a| a.with_request_id(request_id));
+    request.extensions_mut().insert(RequestActor(actor));
+    next.run(request).await
+}
+
+async fn session_actor(fleet: &Fleet, session: &Session) -> Option<Actor> {
+    match session.get::<i64>(SESSION_USER_KEY).await {
         Ok(Some(user_id)) => match fleet.current_user(user_id).await {
-            Ok(Some(user)) => Some(Actor::user(&user).with_request_id(request_id)),
+            Ok(Some(user)) => Some(Actor::user(&user)),
             Ok(None) => {
                 // Removed or disabled since signing in: the session is worth nothing now.
                 let _ = session.flush().await;
@@ -42,7 +86,123 @@ pub async fn resolve_actor(
             tracing::warn!(error = %e, "unreadable session");
             None
         }
+    }
+}
+
+fn bearer_key(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Browsers send `Origin` on every POST (and `Referer` unless told not to); a cross-site form
+/// or fetch cannot forge either. With neither, we refuse: our own pages always send one.
+fn same_origin(request: &Request) -> bool {
+    let Some(host) = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
     };
-    request.extensions_mut().insert(RequestActor(actor));
-    next.run(request).await
+    let source = request
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| request.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    match source.and_then(|s| url::Url::parse(s).ok()) {
+        Some(url) => {
+            let authority = match url.port() {
+                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                None => url.host_str().unwrap_or_default().to_owned(),
+            };
+            authority.eq_ignore_ascii_case(host)
+        }
+        None => false,
+    }
+}
+
+/// The API's error shape, used for the few answers the middleware gives itself.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: Method, host: &str, origin: Option<&str>, referer: Option<&str>) -> Request {
+        let mut builder = axum::http::Request::builder()
+            .method(method)
+            .uri("/api/run_command")
+            .header("host", host);
+        if let Some(origin) = origin {
+            builder = builder.header("origin", origin);
+        }
+        if let Some(referer) = referer {
+            builder = builder.header("referer", referer);
+        }
+        builder.body(axum::body::Body::empty()).unwrap_or_default()
+    }
+
+    #[test]
+    fn same_origin_requests_pass_and_cross_site_ones_do_not() {
+        let host = "127.0.0.1:3000";
+        assert!(same_origin(&request(
+            Method::POST,
+            host,
+            Some("http://127.0.0.1:3000"),
+            None
+        )));
+        assert!(same_origin(&request(
+            Method::POST,
+            host,
+            None,
+            Some("http://127.0.0.1:3000/audit")
+        )));
+        assert!(!same_origin(&request(
+            Method::POST,
+            host,
+            Some("https://evil.example"),
+            None
+        )));
+        assert!(!same_origin(&request(
+            Method::POST,
+            host,
+            Some("http://127.0.0.1:3001"),
+            None
+        )));
+        assert!(!same_origin(&request(
+            Method::POST,
+            host,
+            Some("null"),
+            None
+        )));
+        assert!(!same_origin(&request(Method::POST, host, None, None)));
+        assert!(same_origin(&request(
+            Method::POST,
+            "fleet.example.com",
+            Some("https://fleet.example.com"),
+            None
+        )));
+    }
+
+    #[test]
+    fn only_reads_are_exempt() {
+        assert!(!changes_state(&Method::GET));
+        assert!(changes_state(&Method::POST));
+        assert!(changes_state(&Method::DELETE));
+        assert!(changes_state(&Method::PATCH));
+    }
 }

@@ -11,6 +11,7 @@ use sqlx::{
 
 use crate::crypto::SealedToken;
 
+pub mod api_keys;
 pub mod audit;
 pub mod users;
 

@@ -14,6 +14,7 @@ use sqlx::SqlitePool;
 use tokio::sync::broadcast;
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod commands;
 mod projects;

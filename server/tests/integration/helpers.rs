@@ -231,6 +231,8 @@ impl UserClient {
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.address))
+            // As a browser does: the dashboard refuses state changes from other origins.
+            .header("origin", &self.address)
             .form(form)
             .send()
             .await

@@ -1,0 +1,434 @@
+//! `GET /api/v1/audit.csv`: the whole audit log (or what the filters keep) as CSV, newest
+//! first. Rows are read in keyset pages of [`PAGE`] and streamed, so an export of any size
+//! never sits in memory at once.
+//!
+//! Query parameters: `project_id`, `actor`, `action`, `outcome`, `since`, `until` (the same
+//! filters as the audit page), `before` (start below this id) and `limit` (at most this many
+//! rows in total). Empty values mean "any".
+
+use axum::{
+    body::Body,
+    extract::{rejection::QueryRejection, Query, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Extension,
+};
+use fleet::{
+    auth::{Actor, RequestActor},
+    model::{AuditAction, AuditEntry, AuditOutcome, AuditPage, AuditQuery},
+    Fleet, FleetError,
+};
+use futures::StreamExt;
+use serde::Deserialize;
+
+/// Rows per read: the most one `Fleet::audit_page` call returns.
+const PAGE: u32 = 500;
+
+/// Every parameter as text, so a bad value gets our message and a 422 rather than the
+/// extractor's generic 400.
+#[derive(Debug, Default, Deserialize)]
+pub struct Params {
+    project_id: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    before: Option<String>,
+    limit: Option<String>,
+}
+
+const HEADER: [&str; 12] = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "project_id",
+    "project_name",
+    "command",
+    "outcome",
+    "detail",
+    "upstream_latency_ms",
+    "request_id",
+    "completed_at",
+];
+
+#[tracing::instrument(skip_all)]
+pub async fn export(
+    State(fleet): State<Fleet>,
+    Extension(RequestActor(actor)): Extension<RequestActor>,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let Some(actor) = actor else {
+        return (StatusCode::UNAUTHORIZED, "Sign in first.\n").into_response();
+    };
+    let Ok(Query(params)) = params else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The query string could not be read; give each filter at most once.\n",
+        )
+            .into_response();
+    };
+    let (query, total) = match parse_params(&params) {
+        Ok(parsed) => parsed,
+        Err(message) => return (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
+    };
+    // The first page is read before answering: bad filters and missing rights get a status
+    // code, not a truncated download.
+    let export = Export {
+        fleet,
+        actor,
+        query,
+        remaining: total,
+        cursor: Cursor::Start,
+    };
+    let (first, export) = match export.next_page().await {
+        Ok(step) => step,
+        Err(error) => return error_response(error),
+    };
+    let head = futures::stream::once(async { Ok::<_, std::io::Error>(csv_line(HEADER)) });
+    let first = futures::stream::once(async move { Ok(first) });
+    let rest = futures::stream::unfold(Some(export), |state| async move {
+        let export = state.filter(|e| !e.is_done())?;
+        match export.next_page().await {
+            Ok((chunk, export)) => Some((Ok(chunk), Some(export))),
+            Err(error) => {
+                tracing::error!(error = %error, "audit export stopped part-way");
+                // Ending the body with an error aborts the response, so the client sees a
+                // failed download instead of a silently short file.
+                Some((Err(std::io::Error::other("audit export failed")), None))
+            }
+        }
+    });
+    let body = Body::from_stream(head.chain(first).chain(rest));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"picky-fleet-audit.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The filters as the service wants them, and the total row cap (`None`: every row).
+fn parse_params(params: &Params) -> Result<(AuditQuery, Option<u64>), String> {
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let number = |v: &Option<String>, name: &str| -> Result<Option<i64>, String> {
+        text(v)
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .map_err(|_| format!("`{name}` must be a whole number, not {raw:?}.\n"))
+            })
+            .transpose()
+    };
+    let action = text(&params.action)
+        .map(|raw| {
+            AuditAction::parse(&raw).ok_or_else(|| {
+                format!(
+                    "`action` {raw:?} is unknown; use one of: {}.\n",
+                    AuditAction::ALL.map(AuditAction::as_str).join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let outcome = text(&params.outcome)
+        .map(|raw| {
+            AuditOutcome::parse(&raw).ok_or_else(|| {
+                format!(
+                    "`outcome` {raw:?} is unknown; use one of: {}.\n",
+                    AuditOutcome::ALL.map(AuditOutcome::as_str).join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let total = text(&params.limit)
+        .map(|raw| match raw.parse::<u64>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`limit` must be a whole number of at least 1, not {raw:?}.\n"
+            )),
+            Ok(n) => Ok(n),
+        })
+        .transpose()?;
+    let query = AuditQuery {
+        project_id: number(&params.project_id, "project_id")?,
+        actor: text(&params.actor),
+        action,
+        outcome,
+        since: text(&params.since),
+        until: text(&params.until),
+        before: number(&params.before, "before")?,
+        limit: None,
+    };
+    Ok((query, total))
+}
+
+fn error_response(error: FleetError) -> Response {
+    let status = match &error {
+        FleetError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        FleetError::ProjectNotFound(_) => StatusCode::NOT_FOUND,
+        FleetError::Conflict(_) => StatusCode::CONFLICT,
+        FleetError::Unauthenticated | FleetError::BadCredentials => StatusCode::UNAUTHORIZED,
+        FleetError::Forbidden(_) => StatusCode::FORBIDDEN,
+        FleetError::Internal(cause) => {
+            tracing::error!("audit export failed: {cause:#}");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    let message = match &error {
+        FleetError::Internal(_) => {
+            "Something went wrong on our side; the details are in the server log.".to_owned()
+        }
+        other => {
+            let text = other.to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    };
+    (status, format!("{message}\n")).into_response()
+}
+
+enum Cursor {
+    /// Nothing read yet: start at the query's own `before`.
+    Start,
+    Before(i64),
+    Done,
+}
+
+/// Where an export has got to.
+struct Export {
+    fleet: Fleet,
+    actor: Actor,
+    query: AuditQuery,
+    remaining: Option<u64>,
+    cursor: Cursor,
+}
+
+impl Export {
+    fn is_done(&self) -> bool {
+        matches!(self.cursor, Cursor::Done) || self.remaining == Some(0)
+    }
+
+    /// Reads the next page and renders it as CSV lines.
+    async fn next_page(mut self) -> Result<(String, Self), FleetError> {
+        let before = match self.cursor {
+            Cursor::Start => self.query.before,
+            Cursor::Before(id) => Some(id),
+            Cursor::Done => return Ok((String::new(), self)),
+        };
+        let page_size = match self.remaining {
+            Some(n) => u32::try_from(n.min(u64::from(PAGE))).unwrap_or(PAGE),
+            None => PAGE,
+        };
+        let query = AuditQuery {
+            before,
+            limit: Some(page_size),
+            ..self.query.clone()
+        };
+        let AuditPage {
+            entries,
+            next_before,
+        } = self.fleet.audit_page(&self.actor, &query).await?;
+        if let Some(remaining) = &mut self.remaining {
+            *remaining = remaining.saturating_sub(entries.len() as u64);
+        }
+        self.cursor = match next_before {
+            Some(id) if self.remaining != Some(0) => Cursor::Before(id),
+            _ => Cursor::Done,
+        };
+        let chunk: String = entries.iter().map(entry_line).collect();
+        Ok((chunk, self))
+    }
+}
+
+fn entry_line(entry: &AuditEntry) -> String {
+    let id = entry.id.to_string();
+    let project_id = entry
+        .project_id
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let latency = entry
+        .upstream_latency_ms
+        .map(|ms| ms.to_string())
+        .unwrap_or_default();
+    csv_line([
+        id.as_str(),
+        &entry.at,
+        &entry.actor,
+        entry.action.as_str(),
+        &project_id,
+        entry.project_name.as_deref().unwrap_or(""),
+        entry.command.as_deref().unwrap_or(""),
+        entry.outcome.as_str(),
+        entry.detail.as_deref().unwrap_or(""),
+        &latency,
+        entry.request_id.as_deref().unwrap_or(""),
+        entry.completed_at.as_deref().unwrap_or(""),
+    ])
+}
+
+/// One record, fields escaped, ended by CRLF (RFC 4180).
+fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = fields
+        .into_iter()
+        .map(csv_field)
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// Escapes one field. A value a spreadsheet would run as a formula (it starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading `'`, so it is shown as text; then a
+/// value containing `,`, `"`, CR or LF is quoted, with its quotes doubled.
+fn csv_field(raw: &str) -> String {
+    let neutralised = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{raw}")
+    } else {
+        raw.to_owned()
+    };
+    if neutralised.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", neutralised.replace('"', "\"\""))
+    } else {
+        neutralised
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_fields_are_left_alone() {
+        for plain in [
+            "",
+            "alice",
+            "Acme Support",
+            "2026-11-25T14:03:05.123Z",
+            "42",
+        ] {
+            assert_eq!(csv_field(plain), plain, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn separators_quotes_and_line_breaks_are_quoted() {
+        let cases = [
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("line\nbreak", "\"line\nbreak\""),
+            ("carriage\rreturn", "\"carriage\rreturn\""),
+            ("\"", "\"\"\"\""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(csv_field(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn formula_starts_are_neutralised() {
+        let cases = [
+            ("=cmd", "'=cmd"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            // Neutralised first, then quoted: the quote still wraps the whole field.
+            ("\rx", "\"'\rx\""),
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+            ),
+            // Only the start matters.
+            ("a=b", "a=b"),
+            ("x-y", "x-y"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(csv_field(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_joins_escaped_fields_and_ends_with_crlf() {
+        assert_eq!(csv_line(["1", "a,b", "=x", ""]), "1,\"a,b\",'=x,\r\n");
+        assert_eq!(
+            csv_line(HEADER),
+            "id,at,actor,action,project_id,project_name,command,outcome,detail,upstream_latency_ms,request_id,completed_at\r\n"
+        );
+    }
+
+    #[test]
+    fn parameters_are_parsed_and_bad_ones_explained() {
+        let params = Params {
+            project_id: Some("3".into()),
+            actor: Some(" alice ".into()),
+            action: Some("sign_in".into()),
+            outcome: Some("".into()),
+            before: Some("100".into()),
+            limit: Some("1000".into()),
+            ..Params::default()
+        };
+        let (query, total) = parse_params(&params).expect("valid");
+        assert_eq!(query.project_id, Some(3));
+        assert_eq!(query.actor.as_deref(), Some("alice"));
+        assert_eq!(query.action, Some(AuditAction::SignIn));
+        assert_eq!(query.outcome, None);
+        assert_eq!(query.before, Some(100));
+        assert_eq!(query.limit, None, "paging is the export's business");
+        assert_eq!(total, Some(1000));
+
+        let bad = [
+            (
+                "action",
+                Params {
+                    action: Some("bogus".into()),
+                    ..Params::default()
+                },
+            ),
+            (
+                "outcome",
+                Params {
+                    outcome: Some("meh".into()),
+                    ..Params::default()
+                },
+            ),
+            (
+                "project_id",
+                Params {
+                    project_id: Some("x".into()),
+                    ..Params::default()
+                },
+            ),
+            (
+                "before",
+                Params {
+                    before: Some("1.5".into()),
+                    ..Params::default()
+                },
+            ),
+            (
+                "limit",
+                Params {
+                    limit: Some("0".into()),
+                    ..Params::default()
+                },
+            ),
+        ];
+        for (name, params) in bad {
+            let message = parse_params(&params).expect_err(name);
+            assert!(message.contains(name), "{name}: {message}");
+        }
+    }
+}
