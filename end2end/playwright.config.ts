@@ -5,6 +5,7 @@ import { defineConfig } from "@playwright/test";
 // simulator on a fixed port, so tests can switch faults on.
 export const BASE_URL = "http://127.0.0.1:3100";
 export const SIM_URL = "http://127.0.0.1:3110";
+export const ADMIN_PASSWORD = "e2e-admin-password";
 
 export default defineConfig({
   testDir: "./tests",
@@ -31,7 +32,7 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
   webServer: {
-    command: "rm -rf target/e2e && exec target/debug/server",
+    command: "rm -rf target/e2e && exec target/debug/picky-fleet",
     cwd: "..",
     url: `${BASE_URL}/healthz`,
     reuseExistingServer: false,
@@ -42,6 +43,7 @@ export default defineConfig({
       PICKY_FLEET_ADDR: "127.0.0.1:3100",
       PICKY_FLEET_SIM_ADDR: "127.0.0.1:3110",
       PICKY_FLEET_DATABASE_URL: "sqlite:target/e2e/picky-fleet.db",
+      PICKY_FLEET_DEMO_ADMIN_PASSWORD: "e2e-admin-password",
       RUST_LOG: "info",
     },
   },

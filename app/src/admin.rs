@@ -1,13 +1,751 @@
-//! Admin pages: projects and users. (Being written.)
+//! Admin pages: projects (with their write-only API tokens) and users. Every form is an
+//! `ActionForm`, so it also works before the wasm has loaded; the server functions check the
+//! role again and leave the rules to the service layer.
 
-use leptos::prelude::*;
+use fleet::model::{ProjectAdminView, Role, UserView};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::AppError,
+    toast::{ToastKind, Toasts},
+};
+
+/// A secret form field (an API token, a password): a plain string on the wire, but `Debug`
+/// prints `••••`, so the server function's argument struct cannot log it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretInput(String);
+
+impl SecretInput {
+    #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretInput(••••)")
+    }
+}
+
+// ---------- server functions: projects ----------
+
+#[server(endpoint = "admin_projects")]
+pub async fn admin_projects() -> Result<Vec<ProjectAdminView>, AppError> {
+    let (fleet, actor) = ssr::admin("manage projects").await?;
+    Ok(fleet.list_projects(&actor)?)
+}
+
+/// Adds a project. The token goes in and never comes back: the answer has its hint only.
+#[server(endpoint = "add_project")]
+pub async fn add_project(name: String, token: SecretInput) -> Result<String, AppError> {
+    use fleet::model::{token_hint, ProjectName};
+    let (fleet, actor) = ssr::admin("add projects").await?;
+    let name = ProjectName::parse(&name).map_err(ssr::invalid)?;
+    let token = pickyassist::ApiToken::parse(token.expose()).map_err(ssr::invalid)?;
+    let hint = token_hint(&token.last4());
+    fleet.add_project(&actor, name.clone(), token).await?;
+    Ok(format!("Added project {name} (token {hint})."))
+}
+
+#[server(endpoint = "rename_project")]
+pub async fn rename_project(project_id: i64, name: String) -> Result<String, AppError> {
+    let (fleet, actor) = ssr::admin("rename projects").await?;
+    let name = fleet::model::ProjectName::parse(&name).map_err(ssr::invalid)?;
+    fleet
+        .rename_project(&actor, project_id, name.clone())
+        .await?;
+    Ok(format!("Renamed to {name}."))
+}
+
+#[server(endpoint = "rotate_token")]
+pub async fn rotate_token(project_id: i64, token: SecretInput) -> Result<String, AppError> {
+    let (fleet, actor) = ssr::admin("rotate tokens").await?;
+    let token = pickyassist::ApiToken::parse(token.expose()).map_err(ssr::invalid)?;
+    let hint = fleet::model::token_hint(&token.last4());
+    fleet.rotate_token(&actor, project_id, token).await?;
+    Ok(format!("Token replaced; it now ends in {hint}."))
+}
+
+/// Removes a project; `confirm_name` must repeat its name, whatever the page checked.
+#[server(endpoint = "remove_project")]
+pub async fn remove_project(project_id: i64, confirm_name: String) -> Result<String, AppError> {
+    let (fleet, actor) = ssr::admin("remove projects").await?;
+    let project = fleet
+        .list_projects(&actor)?
+        .into_iter()
+        .find(|p| p.id == project_id)
+        .ok_or(fleet::FleetError::ProjectNotFound(project_id))?;
+    if confirm_name.trim() != project.name {
+        return Err(ssr::invalid(format!(
+            "type the project name {:?} exactly to remove it",
+            project.name
+        )));
+    }
+    fleet.remove_project(&actor, project_id).await?;
+    Ok(format!(
+        "Removed project {}; its audit history stays.",
+        project.name
+    ))
+}
+
+// ---------- server functions: users ----------
+
+#[server(endpoint = "admin_users")]
+pub async fn admin_users() -> Result<Vec<UserView>, AppError> {
+    let (fleet, actor) = ssr::admin("manage users").await?;
+    Ok(fleet.list_users(&actor).await?)
+}
+
+#[server(endpoint = "add_user")]
+pub async fn add_user(
+    username: String,
+    role: String,
+    password: SecretInput,
+) -> Result<String, AppError> {
+    let (fleet, actor) = ssr::admin("add users").await?;
+    let username = fleet::model::Username::parse(&username).map_err(ssr::invalid)?;
+    let role: Role = role.parse().map_err(ssr::invalid)?;
+    let password = fleet::auth::Password::parse(password.expose())?;
+    fleet
+        .add_user(&actor, username.clone(), role, password)
+        .await?;
+    Ok(format!(
+        "Added {} as {}.",
+        username.as_str(),
+        role.label().to_lowercase()
+    ))
+}
+
+#[server(endpoint = "set_user_role")]
+pub async fn set_user_role(user_id: i64, role: String) -> Result<String, AppError> {
+    let (fleet, actor) = ssr::admin("change roles").await?;
+    let role: Role = role.parse().map_err(ssr::invalid)?;
+    fleet.set_user_role(&actor, user_id, role).await?;
+    Ok(format!("Role is now {}.", role.label().to_lowercase()))
+}
+
+/// Disables (`disabled=true`) or enables a user. A disabled user's sessions stop working on
+/// their next request.
+#[server(endpoint = "set_user_disabled")]
+pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<String, AppError> {
+    let (fleet, actor) = ssr::admin("disable users").await?;
+    fleet.set_user_disabled(&actor, user_id, disabled).await?;
+    Ok(if disabled { "Disabled." } else { "Enabled." }.to_owned())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use fleet::{auth::Actor, model::Role, Fleet, FleetError};
+
+    use crate::error::AppError;
+
+    /// The service and the caller if the caller is an admin; 401 or 403 otherwise. Checked
+    /// before any input is read, so a viewer learns nothing from a malformed request.
+    pub async fn admin(to: &str) -> Result<(Fleet, Actor), AppError> {
+        let (fleet, actor) = crate::auth::ssr::caller().await?;
+        actor.require(Role::Admin, to)?;
+        Ok((fleet, actor))
+    }
+
+    /// Input that does not parse: 422, nothing changed.
+    pub fn invalid(message: impl ToString) -> AppError {
+        AppError::from(FleetError::Invalid(message.to_string()))
+    }
+}
+
+// ---------- shared UI pieces ----------
+
+/// Which row's form was sent last, so its error shows next to it.
+#[derive(Clone, PartialEq)]
+struct Target {
+    form: &'static str,
+    id: i64,
+    name: String,
+}
+
+/// Every result of `action` as a toast; row actions prefix the row's name.
+fn toast_results<S>(action: ServerAction<S>, form: &'static str, last: RwSignal<Option<Target>>)
+where
+    S: ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    let toasts = expect_context::<Toasts>();
+    Effect::new(move |_| {
+        let Some(result) = action.value().get() else {
+            return;
+        };
+        let prefix = last
+            .get_untracked()
+            .filter(|t| t.form == form)
+            .map(|t| format!("{}: ", t.name))
+            .unwrap_or_default();
+        match result {
+            Ok(message) => toasts.push(ToastKind::Success, format!("{prefix}{message}")),
+            Err(error) => toasts.push(ToastKind::Error, format!("{prefix}{error}")),
+        }
+    });
+}
+
+/// The error of `action` if it belongs to this row's `form`.
+fn row_error<S>(
+    action: ServerAction<S>,
+    last: RwSignal<Option<Target>>,
+    form: &'static str,
+    id: i64,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
+where
+    S: ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    move || {
+        let mine = last.with(|t| t.as_ref().is_some_and(|t| t.form == form && t.id == id));
+        match action.value().get() {
+            Some(Err(error)) if mine => Some(error_alert(error.to_string()).into_any()),
+            _ => None,
+        }
+    }
+}
+
+/// An error no row claims: after a form post without JavaScript the page reloads and does not
+/// know which row sent it, so it shows above the table.
+fn unclaimed_error<S>(
+    action: ServerAction<S>,
+    last: RwSignal<Option<Target>>,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
+where
+    S: ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    move || match action.value().get() {
+        Some(Err(error)) if last.with(Option::is_none) => {
+            Some(error_alert(error.to_string()).into_any())
+        }
+        _ => None,
+    }
+}
+
+/// The error of a page-level form (the "Add" forms).
+fn form_error<S>(action: ServerAction<S>) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
+where
+    S: ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    move || match action.value().get() {
+        Some(Err(error)) => Some(error_alert(error.to_string()).into_any()),
+        _ => None,
+    }
+}
+
+fn error_alert(message: String) -> impl IntoView {
+    view! { <p class="alert alert--error admin__error" role="alert">{message}</p> }
+}
+
+/// `2026-11-25T10:04:05.123Z` → `2026-11-25 10:04 UTC`.
+fn created(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// True once the wasm runs: only then do buttons that need JavaScript checks get disabled,
+/// so the server-rendered forms stay usable without it.
+fn hydrated() -> RwSignal<bool> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    hydrated
+}
+
+// ---------- projects page ----------
+
+#[derive(Clone, Copy)]
+struct ProjectActions {
+    rename: ServerAction<RenameProject>,
+    rotate: ServerAction<RotateToken>,
+    remove: ServerAction<RemoveProject>,
+    last: RwSignal<Option<Target>>,
+}
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
-    view! { <h1>"Projects"</h1> }
+    let add = ServerAction::<AddProject>::new();
+    let actions = ProjectActions {
+        rename: ServerAction::new(),
+        rotate: ServerAction::new(),
+        remove: ServerAction::new(),
+        last: RwSignal::new(None),
+    };
+    let last = actions.last;
+    toast_results(add, "add", last);
+    toast_results(actions.rename, "rename", last);
+    toast_results(actions.rotate, "rotate", last);
+    toast_results(actions.remove, "remove", last);
+    let projects = Resource::new(
+        move || {
+            (
+                add.version().get(),
+                actions.rename.version().get(),
+                actions.rotate.version().get(),
+                actions.remove.version().get(),
+            )
+        },
+        |_| admin_projects(),
+    );
+
+    view! {
+        <Title text="Projects · picky-fleet"/>
+        <section class="admin" aria-labelledby="projects-title">
+            <header class="admin__head">
+                <h1 id="projects-title">"Projects"</h1>
+                <p class="muted">
+                    "Each project is one PickyAssist automation server. Its API token is stored encrypted and "
+                    "is never shown again: only its last four characters."
+                </p>
+            </header>
+            <AddProjectForm action=add/>
+            <section class="admin__list" aria-labelledby="project-list-title">
+                <h2 id="project-list-title">"All projects"</h2>
+                {unclaimed_error(actions.rename, last)}
+                {unclaimed_error(actions.rotate, last)}
+                {unclaimed_error(actions.remove, last)}
+                <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
+                    {move || Suspend::new(async move {
+                        match projects.await {
+                            Ok(list) if list.is_empty() => Either::Left(view! {
+                                <p class="empty">"No projects yet. Add the first one above."</p>
+                            }.into_any()),
+                            Ok(list) => Either::Left(view! { <ProjectsTable list actions/> }.into_any()),
+                            Err(error) => Either::Right(crate::load_error_view(error, "The projects")),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </section>
+    }
+}
+
+#[component]
+fn AddProjectForm(action: ServerAction<AddProject>) -> impl IntoView {
+    // Controlled fields, so a success can clear them (the token above all).
+    let name = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            name.set(String::new());
+            token.set(String::new());
+        }
+    });
+    let pending = move || action.pending().get();
+    view! {
+        <section class="admin__add" aria-labelledby="add-project-title">
+            <h2 id="add-project-title">"Add project"</h2>
+            <ActionForm action attr:class="form admin__form">
+                <label class="field">
+                    <span>"Name"</span>
+                    <input
+                        name="name"
+                        required
+                        maxlength="80"
+                        autocomplete="off"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                </label>
+                <label class="field">
+                    <span>"API token"</span>
+                    <input
+                        name="token"
+                        type="password"
+                        required
+                        autocomplete="off"
+                        spellcheck="false"
+                        aria-describedby="add-project-token-help"
+                        prop:value=move || token.get()
+                        on:input=move |ev| token.set(event_target_value(&ev))
+                    />
+                </label>
+                <p class="admin__help" id="add-project-token-help">
+                    "From PickyAssist's API settings: 16–128 letters, digits, '-' or '_'. Write-only."
+                </p>
+                {form_error(action)}
+                <div class="admin__actions">
+                    <button type="submit" class="btn btn--primary" disabled=pending aria-busy=move || pending().to_string()>
+                        {move || if pending() { "Adding…" } else { "Add project" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn ProjectsTable(list: Vec<ProjectAdminView>, actions: ProjectActions) -> impl IntoView {
+    let rows = list
+        .into_iter()
+        .map(|project| view! { <ProjectRow project actions/> })
+        .collect_view();
+    view! {
+        <div class="admin__table-wrap" role="region" aria-labelledby="project-list-title" tabindex="0">
+            <table class="admin-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Token"</th>
+                        <th scope="col">"Upstream id"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Manage"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn ProjectRow(project: ProjectAdminView, actions: ProjectActions) -> impl IntoView {
+    let ProjectActions {
+        rename,
+        rotate,
+        remove,
+        last,
+    } = actions;
+    let ProjectAdminView {
+        id,
+        name,
+        token_hint,
+        upstream_project_id,
+        created_at,
+    } = project;
+    let hydrated = hydrated();
+    let typed = RwSignal::new(String::new());
+    let target = move |form: &'static str, name: &str| {
+        let name = name.to_owned();
+        move |_: leptos::ev::SubmitEvent| {
+            last.set(Some(Target {
+                form,
+                id,
+                name: name.clone(),
+            }))
+        }
+    };
+    // Keep the row's forms open while one of them shows an error.
+    let has_error = move || {
+        last.with(|t| t.as_ref().is_some_and(|t| t.id == id))
+            && (matches!(rename.value().get(), Some(Err(_)))
+                || matches!(rotate.value().get(), Some(Err(_)))
+                || matches!(remove.value().get(), Some(Err(_))))
+    };
+    let confirm_name = name.clone();
+    let confirmed = move || typed.with(|t| t.trim() == confirm_name);
+    // Each form's children are a closure of their own: give each its own copy.
+    let (rename_value, remove_label, manage_label) =
+        (name.clone(), name.clone(), format!("Manage {name}"));
+    let (on_rename, on_rotate, on_remove) = (
+        target("rename", &name),
+        target("rotate", &name),
+        target("remove", &name),
+    );
+
+    view! {
+        <tr data-project-id=id>
+            <th scope="row" class="admin-table__name">{name.clone()}</th>
+            <td class="admin-table__mono" title="Only the last 4 characters of the token are ever shown">{token_hint}</td>
+            <td class="admin-table__mono">{upstream_project_id.unwrap_or_else(|| "—".to_owned())}</td>
+            <td><time datetime=created_at.clone()>{created(&created_at)}</time></td>
+            <td>
+                <details class="manage" open=has_error>
+                    <summary class="manage__toggle" aria-label=manage_label>"Manage"</summary>
+                    <div class="manage__forms">
+                        <ActionForm action=rename attr:class="manage__form" on:submit=on_rename>
+                            <input type="hidden" name="project_id" value=id/>
+                            <label for=format!("rename-{id}")>"New name"</label>
+                            <div class="manage__row">
+                                <input id=format!("rename-{id}") name="name" required maxlength="80" autocomplete="off" value=rename_value/>
+                                <button type="submit" class="btn">"Rename"</button>
+                            </div>
+                            {row_error(rename, last, "rename", id)}
+                        </ActionForm>
+                        <ActionForm action=rotate attr:class="manage__form" on:submit=on_rotate>
+                            <input type="hidden" name="project_id" value=id/>
+                            <label for=format!("rotate-{id}")>"New API token"</label>
+                            <div class="manage__row">
+                                <input
+                                    id=format!("rotate-{id}")
+                                    name="token"
+                                    type="password"
+                                    required
+                                    autocomplete="off"
+                                    spellcheck="false"
+                                />
+                                <button type="submit" class="btn">"Rotate token"</button>
+                            </div>
+                            {row_error(rotate, last, "rotate", id)}
+                        </ActionForm>
+                        <ActionForm action=remove attr:class="manage__form manage__form--danger" on:submit=on_remove>
+                            <input type="hidden" name="project_id" value=id/>
+                            <label for=format!("remove-{id}")>"Type " <b>{remove_label}</b> " to remove it"</label>
+                            <div class="manage__row">
+                                <input
+                                    id=format!("remove-{id}")
+                                    name="confirm_name"
+                                    required
+                                    autocomplete="off"
+                                    prop:value=move || typed.get()
+                                    on:input=move |ev| typed.set(event_target_value(&ev))
+                                />
+                                <button
+                                    type="submit"
+                                    class="btn btn--danger"
+                                    disabled=move || hydrated.get() && !confirmed()
+                                >
+                                    "Remove"
+                                </button>
+                            </div>
+                            {row_error(remove, last, "remove", id)}
+                        </ActionForm>
+                    </div>
+                </details>
+            </td>
+        </tr>
+    }
+}
+
+// ---------- users page ----------
+
+#[derive(Clone, Copy)]
+struct UserActions {
+    set_role: ServerAction<SetUserRole>,
+    set_disabled: ServerAction<SetUserDisabled>,
+    last: RwSignal<Option<Target>>,
 }
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    view! { <h1>"Users"</h1> }
+    let add = ServerAction::<AddUser>::new();
+    let actions = UserActions {
+        set_role: ServerAction::new(),
+        set_disabled: ServerAction::new(),
+        last: RwSignal::new(None),
+    };
+    let last = actions.last;
+    toast_results(add, "add", last);
+    toast_results(actions.set_role, "role", last);
+    toast_results(actions.set_disabled, "disabled", last);
+    let users = Resource::new(
+        move || {
+            (
+                add.version().get(),
+                actions.set_role.version().get(),
+                actions.set_disabled.version().get(),
+            )
+        },
+        |_| admin_users(),
+    );
+    let me = use_context::<crate::Session>()
+        .and_then(|s| s.user.get_untracked())
+        .and_then(Result::ok)
+        .flatten()
+        .map(|u| u.id);
+
+    view! {
+        <Title text="Users · picky-fleet"/>
+        <section class="admin" aria-labelledby="users-title">
+            <header class="admin__head">
+                <h1 id="users-title">"Users"</h1>
+                <p class="muted">
+                    "Viewers see the fleet and the audit log; operators also run commands; admins also "
+                    "manage projects and users. Disabling a user ends their sessions at once."
+                </p>
+            </header>
+            <AddUserForm action=add/>
+            <section class="admin__list" aria-labelledby="user-list-title">
+                <h2 id="user-list-title">"All users"</h2>
+                {unclaimed_error(actions.set_role, last)}
+                {unclaimed_error(actions.set_disabled, last)}
+                <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
+                    {move || Suspend::new(async move {
+                        match users.await {
+                            Ok(list) => Either::Left(view! { <UsersTable list actions me/> }),
+                            Err(error) => Either::Right(crate::load_error_view(error, "The users")),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </section>
+    }
+}
+
+#[component]
+fn AddUserForm(action: ServerAction<AddUser>) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            username.set(String::new());
+            password.set(String::new());
+        }
+    });
+    let pending = move || action.pending().get();
+    let roles = Role::ALL
+        .into_iter()
+        .map(|role| {
+            view! { <option value=role.as_str() selected={role == Role::Viewer}>{role.label()}</option> }
+        })
+        .collect_view();
+    view! {
+        <section class="admin__add" aria-labelledby="add-user-title">
+            <h2 id="add-user-title">"Add user"</h2>
+            <ActionForm action attr:class="form admin__form">
+                <label class="field">
+                    <span>"Username"</span>
+                    <input
+                        name="username"
+                        required
+                        maxlength="64"
+                        autocomplete="off"
+                        spellcheck="false"
+                        aria-describedby="add-user-name-help"
+                        prop:value=move || username.get()
+                        on:input=move |ev| username.set(event_target_value(&ev))
+                    />
+                </label>
+                <p class="admin__help" id="add-user-name-help">"Letters, digits, '.', '_', '-' and '@'."</p>
+                <label class="field">
+                    <span>"Role"</span>
+                    <select name="role">{roles}</select>
+                </label>
+                <label class="field">
+                    <span>"Password"</span>
+                    <input
+                        name="password"
+                        type="password"
+                        required
+                        minlength="10"
+                        maxlength="256"
+                        autocomplete="new-password"
+                        aria-describedby="add-user-password-help"
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                    />
+                </label>
+                <p class="admin__help" id="add-user-password-help">"At least 10 characters. Tell the user through a safe channel."</p>
+                {form_error(action)}
+                <div class="admin__actions">
+                    <button type="submit" class="btn btn--primary" disabled=pending aria-busy=move || pending().to_string()>
+                        {move || if pending() { "Adding…" } else { "Add user" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn UsersTable(list: Vec<UserView>, actions: UserActions, me: Option<i64>) -> impl IntoView {
+    let rows = list
+        .into_iter()
+        .map(|user| {
+            let is_me = me == Some(user.id);
+            view! { <UserRow user actions is_me/> }
+        })
+        .collect_view();
+    view! {
+        <div class="admin__table-wrap" role="region" aria-labelledby="user-list-title" tabindex="0">
+            <table class="admin-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Access"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn UserRow(user: UserView, actions: UserActions, is_me: bool) -> impl IntoView {
+    let UserActions {
+        set_role,
+        set_disabled,
+        last,
+    } = actions;
+    let UserView {
+        id,
+        username,
+        role,
+        disabled,
+        created_at,
+    } = user;
+    let target = move |form: &'static str, name: &str| {
+        let name = name.to_owned();
+        move |_: leptos::ev::SubmitEvent| {
+            last.set(Some(Target {
+                form,
+                id,
+                name: name.clone(),
+            }))
+        }
+    };
+    let options = Role::ALL
+        .into_iter()
+        .map(|r| view! { <option value=r.as_str() selected={r == role}>{r.label()}</option> })
+        .collect_view();
+    let (status_class, status_label) = if disabled {
+        ("user-status user-status--disabled", "Disabled")
+    } else {
+        ("user-status user-status--enabled", "Enabled")
+    };
+    let (on_role, on_toggle) = (target("role", &username), target("disabled", &username));
+    let (role_label, save_label) = (
+        format!("Role of {username}"),
+        format!("Save the role of {username}"),
+    );
+    let (toggle_label, toggle_value) = if disabled {
+        ("Enable", "false")
+    } else {
+        ("Disable", "true")
+    };
+    let toggle_aria = format!("{toggle_label} {username}");
+    view! {
+        <tr data-user-id=id class:admin-table__row--disabled=disabled>
+            <th scope="row" class="admin-table__name">
+                {username.clone()}
+                {is_me.then(|| view! { <span class="muted">" (you)"</span> })}
+            </th>
+            <td>
+                <ActionForm action=set_role attr:class="manage__row" on:submit=on_role>
+                    <input type="hidden" name="user_id" value=id/>
+                    <select name="role" aria-label=role_label>{options}</select>
+                    <button type="submit" class="btn" aria-label=save_label>"Save"</button>
+                </ActionForm>
+                {row_error(set_role, last, "role", id)}
+            </td>
+            <td><span class=status_class>{status_label}</span></td>
+            <td><time datetime=created_at.clone()>{created(&created_at)}</time></td>
+            <td>
+                <ActionForm action=set_disabled attr:class="inline-form" on:submit=on_toggle>
+                    <input type="hidden" name="user_id" value=id/>
+                    <input type="hidden" name="disabled" value=toggle_value/>
+                    <button
+                        type="submit"
+                        class="btn"
+                        class:btn--danger=!disabled
+                        aria-label=toggle_aria
+                    >
+                        {toggle_label}
+                    </button>
+                </ActionForm>
+                {row_error(set_disabled, last, "disabled", id)}
+            </td>
+        </tr>
+    }
 }

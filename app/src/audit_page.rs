@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 
 /// One page of the audit log, newest first.
-#[server(endpoint = "audit")]
+// JSON, not a form: an all-empty filter would otherwise encode to nothing at all.
+#[server(endpoint = "audit", input = leptos::server_fn::codec::Json)]
 pub async fn get_audit(query: AuditQuery) -> Result<fleet::model::AuditPage, AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
     Ok(fleet.audit_page(&actor, &query).await?)
@@ -215,11 +216,7 @@ pub fn AuditPage() -> impl IntoView {
                             let paged = !before.get_untracked().trim().is_empty();
                             Either::Left(view! { <AuditTable page filters limit paged/> })
                         }
-                        Err(error) => Either::Right(view! {
-                            <p class="alert alert--error" role="alert">
-                                "The audit log could not be loaded. " {error.to_string()}
-                            </p>
-                        }),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The audit log")),
                     }
                 })}
             </Transition>

@@ -67,8 +67,20 @@ impl From<fleet::FleetError> for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal)
             }
         };
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(status);
+        // A form posted without JavaScript is answered with a redirect back to the page
+        // (which shows the error); an error status would stop the browser following it.
+        let plain_form_post =
+            leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+                parts
+                    .headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|accept| accept.contains("text/html"))
+            });
+        if !plain_form_post {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status);
+            }
         }
         app_error
     }

@@ -18,10 +18,25 @@ use crate::{
     toast::{ToastKind, Toasts},
 };
 
+/// The fleet and who is looking at it (the page shows command buttons by role).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FleetPageData {
+    pub view: FleetView,
+    pub user: CurrentUser,
+}
+
 #[server(endpoint = "fleet")]
-pub async fn get_fleet() -> Result<FleetView, AppError> {
+pub async fn get_fleet() -> Result<FleetPageData, AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
-    Ok(fleet.fleet_view(&actor))
+    let user = CurrentUser {
+        id: actor.user_id.unwrap_or_default(),
+        username: actor.name.clone(),
+        role: actor.role,
+    };
+    Ok(FleetPageData {
+        view: fleet.fleet_view(&actor),
+        user,
+    })
 }
 
 #[server(endpoint = "refresh_project")]
@@ -57,7 +72,7 @@ struct LiveCard {
 }
 
 #[component]
-pub fn FleetPage(user: CurrentUser) -> impl IntoView {
+pub fn FleetPage() -> impl IntoView {
     // Bumped when the event stream says we missed events: reload everything.
     let resync = RwSignal::new(0u32);
     let fleet = Resource::new(move || resync.get(), |_| get_fleet());
@@ -89,10 +104,9 @@ pub fn FleetPage(user: CurrentUser) -> impl IntoView {
         <Title text="Fleet · picky-fleet"/>
         <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
             {move || {
-                let user = user.clone();
                 Suspend::new(async move {
                     match fleet.await {
-                        Ok(view) => {
+                        Ok(FleetPageData { view, user }) => {
                             let cards: Vec<LiveCard> = view
                                 .cards
                                 .iter()
@@ -108,11 +122,7 @@ pub fn FleetPage(user: CurrentUser) -> impl IntoView {
                                 <FleetGrid cards user poll_interval_secs=view.poll_interval_secs now/>
                             })
                         }
-                        Err(error) => Either::Right(view! {
-                            <p class="alert alert--error" role="alert">
-                                "The fleet could not be loaded. " {error.to_string()}
-                            </p>
-                        }),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The fleet")),
                     }
                 })
             }}

@@ -2,7 +2,8 @@
 //! server functions beside them only adapt requests to [`fleet::Fleet`].
 
 use fleet::model::{CurrentUser, Role};
-use leptos::{either::Either, prelude::*};
+
+use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Redirect, Route, Router, Routes, A},
@@ -84,10 +85,10 @@ pub fn App() -> impl IntoView {
             <main class="page" id="main">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
-                    <Route path=path!("/") view=|| view! { <Protected page=Page::Fleet/> } ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=|| view! { <Protected page=Page::Audit/> } ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/projects") view=|| view! { <Protected page=Page::AdminProjects/> } ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=|| view! { <Protected page=Page::AdminUsers/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=FleetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <toast::ToastRegion/>
@@ -95,42 +96,23 @@ pub fn App() -> impl IntoView {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Page {
-    Fleet,
-    Audit,
-    AdminProjects,
-    AdminUsers,
-}
-
-/// Renders `page` for a signed-in user (admins only for admin pages) or sends the visitor to
-/// the sign-in page. The server functions check again: this only decides what to show.
-#[component]
-fn Protected(page: Page) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let location = use_location();
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match session.user.await {
-                    Ok(Some(user)) => Either::Left(match page {
-                        Page::Fleet => view! { <FleetPage user/> }.into_any(),
-                        Page::Audit => view! { <audit_page::AuditPage/> }.into_any(),
-                        Page::AdminProjects if user.role == Role::Admin => view! { <admin::ProjectsPage/> }.into_any(),
-                        Page::AdminUsers if user.role == Role::Admin => view! { <admin::UsersPage/> }.into_any(),
-                        Page::AdminProjects | Page::AdminUsers => view! {
-                            <p class="alert alert--error" role="alert">"Only admins can manage projects and users."</p>
-                        }
-                        .into_any(),
-                    }),
-                    _ => {
-                        let here = location.pathname.get_untracked();
-                        let next = if here == "/" { String::new() } else { format!("?next={here}") };
-                        Either::Right(view! { <Redirect path=format!("/sign-in{next}")/> })
-                    }
-                }
-            })}
-        </Transition>
+/// What a page shows when its data did not load: anonymous visitors go to the sign-in page
+/// (and come back afterwards), everyone else reads why. Each page's server function checks the
+/// caller, so this is the only guard the pages need.
+pub fn load_error_view(error: error::AppError, what: &str) -> AnyView {
+    match error {
+        error::AppError::Unauthenticated => {
+            let here = use_location().pathname.get_untracked();
+            let next = if here == "/" { String::new() } else { format!("?next={here}") };
+            view! { <Redirect path=format!("/sign-in{next}")/> }.into_any()
+        }
+        error::AppError::Forbidden(message) => {
+            view! { <p class="alert alert--error" role="alert">{message}</p> }.into_any()
+        }
+        other => view! {
+            <p class="alert alert--error" role="alert">{format!("{what} could not be loaded. {other}")}</p>
+        }
+        .into_any(),
     }
 }
 

@@ -50,7 +50,7 @@ test("a command in one tab changes the card live in another", async ({ context }
   const watched = card(watcher, "City Dental Reminders");
   await expect(watched.locator(".badge")).toHaveText("Connected");
   await runCommand(actor, "City Dental Reminders", "Restart app");
-  await expect(actor.locator(".toast")).toContainText("Restart app sent to City Dental Reminders");
+  await expect(actor.locator(".toast--success")).toContainText("Restart app sent to City Dental Reminders");
   // The verification poll after the command reaches the watcher over Server-Sent Events.
   await expect(watched.locator(".badge")).toHaveText("Timeout", { timeout: 15_000 });
 });
@@ -60,7 +60,7 @@ test("clearing the queue empties it and the audit log shows the command", async 
   const c = card(page, "Northwind Logistics");
   await expect(c.locator(".card__queue")).not.toHaveText("0");
   await runCommand(page, "Northwind Logistics", "Clear queue");
-  await expect(page.locator(".toast")).toContainText("Clear queue sent to Northwind Logistics");
+  await expect(page.locator(".toast--success")).toContainText("Clear queue sent to Northwind Logistics");
   await expect(c.locator(".card__queue")).toHaveText("0", { timeout: 15_000 });
   await page.getByRole("link", { name: "Audit log" }).click();
   await expect(page.locator("table")).toContainText("delete-message-queue");
@@ -74,8 +74,8 @@ test("a destructive command needs the project name typed out", async ({ page }) 
   const form = c.locator("form.command", { has: page.locator('[data-command="clearlogs"]') });
   await form.getByRole("textbox").fill("sunrise");
   await form.getByRole("button", { name: "Clear logs" }).click();
-  await expect(page.locator(".toast")).toContainText('Type "Sunrise Travel Desk" exactly');
+  await expect(page.locator(".toast--error")).toContainText('Type "Sunrise Travel Desk" exactly');
   await form.getByRole("textbox").fill("Sunrise Travel Desk");
   await form.getByRole("button", { name: "Clear logs" }).click();
-  await expect(page.locator(".toast")).toContainText("Clear logs sent to Sunrise Travel Desk");
+  await expect(page.locator(".toast--success")).toContainText("Clear logs sent to Sunrise Travel Desk");
 });

@@ -6,6 +6,7 @@ use pickyassist::{DeviceState, DeviceStatus, ErrorKind};
 use serde::{Deserialize, Serialize};
 
 /// What a status card shows. One colour per variant, the same everywhere (see style/main.css).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
@@ -113,6 +114,7 @@ impl Health {
 }
 
 /// The last device data upstream gave us.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceSnapshot {
     pub state: String,
@@ -136,6 +138,7 @@ impl From<&DeviceStatus> for DeviceSnapshot {
 }
 
 /// The latest known status of one project.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusView {
     pub health: Health,
@@ -162,6 +165,7 @@ impl StatusView {
 }
 
 /// A project as the fleet page shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectCard {
     pub id: i64,
@@ -190,6 +194,7 @@ impl FleetView {
 }
 
 /// The answer to "refresh now".
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum RefreshOutcome {
@@ -253,6 +258,7 @@ mod tests {
 }
 
 /// One card's new status, as pushed to browsers over Server-Sent Events.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEvent {
     pub project_id: i64,
@@ -350,6 +356,7 @@ mod name_tests {
 }
 
 /// What a user may do. Each role includes the ones before it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -400,6 +407,7 @@ impl std::str::FromStr for Role {
 }
 
 /// The signed-in user, as the browser knows them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
     pub id: i64,
@@ -408,6 +416,7 @@ pub struct CurrentUser {
 }
 
 /// A user as the admin page lists them (no password hash, ever).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: i64,
@@ -418,6 +427,7 @@ pub struct UserView {
 }
 
 /// A project as the admin page lists it: the token only as its hint.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectAdminView {
     pub id: i64,
@@ -428,6 +438,7 @@ pub struct ProjectAdminView {
 }
 
 /// What the audit log records. Stored as the snake_case name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
@@ -509,6 +520,7 @@ impl AuditAction {
 }
 
 /// How an audited action ended. Commands go `pending` → one of the others.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditOutcome {
@@ -598,6 +610,7 @@ impl AuditOutcome {
 }
 
 /// One row of the audit log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: i64,
@@ -616,6 +629,7 @@ pub struct AuditEntry {
 
 /// Filters for the audit log; every field is optional. `before` is the keyset cursor: the
 /// id of the last row of the previous page.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuery {
     pub project_id: Option<i64>,
@@ -631,6 +645,7 @@ pub struct AuditQuery {
 }
 
 /// A page of the audit log, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
@@ -639,11 +654,13 @@ pub struct AuditPage {
 }
 
 /// The result of running a command, as the toast and the API show it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandResult {
     pub audit_id: i64,
     pub project_id: i64,
     pub project_name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "restart"))]
     pub command: pickyassist::Command,
     pub outcome: AuditOutcome,
     /// Upstream's message ("Success") or what went wrong.
@@ -734,6 +751,7 @@ mod user_tests {
 }
 
 /// An API key as listed: never the key itself, only its prefix.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyView {
     pub id: i64,
@@ -747,6 +765,7 @@ pub struct ApiKeyView {
 }
 
 /// A freshly created key: the only time the secret is ever shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedApiKey {
     pub id: i64,

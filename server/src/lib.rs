@@ -1,7 +1,9 @@
 //! The picky-fleet server: builds the application from settings and serves it. A library so
 //! integration tests can start the real thing on port 0.
 
+pub mod audit_csv;
 pub mod auth;
+pub mod cli;
 pub mod events;
 pub mod startup;
 pub mod telemetry;

@@ -1,10 +1,31 @@
-//! `server`: runs the dashboard. All the wiring is in `startup`; this only reads settings.
+//! `picky-fleet`: serves the dashboard, or runs an admin command (`picky-fleet --help`).
+//! All the wiring is in `startup` and `cli`; this only picks one.
 
+use std::process::ExitCode;
+
+use clap::Parser;
 use fleet::config::Settings;
-use server::{startup::Application, telemetry};
+use server::{
+    cli::{Cli, Command},
+    startup::Application,
+    telemetry,
+};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        None | Some(Command::Serve) => match serve().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("picky-fleet: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Admin(command)) => server::cli::main(command).await,
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     telemetry::init();
     let settings = Settings::from_env()?;
     let app = Application::build(settings, server::startup::leptos_options()?).await?;

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use pickyassist::{ApiToken, Client, ClientConfig};
 use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
+use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::{
@@ -56,13 +57,6 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 
 impl Application {
     pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
-        let pool = db::connect(&settings.database_url).await?;
-        let cipher = match (&settings.secret_key, settings.database_path()) {
-            (Some(key), _) => TokenCipher::from_base64(key)?,
-            (None, Some(db_path)) => TokenCipher::load_or_create_key_file(&key_file_for(&db_path))?,
-            (None, None) => anyhow::bail!("an in-memory database needs PICKY_FLEET_SECRET_KEY"),
-        };
-
         let (upstream, simulator) = match &settings.upstream_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -70,33 +64,21 @@ impl Application {
                 (handle.base_url.clone(), Some(handle))
             }
         };
-        let client = Client::new(ClientConfig {
-            request_timeout: settings.upstream_timeout,
-            ..ClientConfig::new(upstream.clone())
-        })
-        .context("building the upstream client")?;
+        let (fleet, pool) = open_fleet(&settings, &upstream).await?;
+        fleet.mark_interrupted_commands().await?;
 
-        let session_store = SqliteStore::new(pool.clone());
+        let session_store = SqliteStore::new(pool);
         session_store
             .migrate()
             .await
             .context("creating the session table")?;
-        let fleet = Fleet::load(FleetDeps {
-            pool,
-            cipher,
-            client,
-            poll_interval: settings.poll_interval,
-            status_checks_per_minute: settings.status_checks_per_minute,
-            verify_delay: settings.verify_delay,
-        })
-        .await?;
         let mut demo_admin_password = None;
         if simulator.is_some() {
             if fleet.project_ids().is_empty() {
                 seed_demo_fleet(&fleet).await?;
             }
             demo_admin_password = fleet
-                .create_demo_admin()
+                .create_demo_admin(settings.demo_admin_password.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("creating the demo admin: {e}"))?;
         }
@@ -217,6 +199,7 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
     };
     Router::new()
         .route("/api/v1/events", get(crate::events::status_events))
+        .route("/api/v1/audit.csv", get(crate::audit_csv::export))
         .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
             let options = state.leptos_options.clone();
@@ -224,6 +207,36 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+}
+
+/// Opens what every entry point needs: the database (migrated), the token key and the fleet
+/// service talking to `upstream`. Starts nothing: no HTTP server, no poller, no simulator, no
+/// demo data. The admin CLI uses it as it is; [`Application::build`] adds the rest.
+pub async fn open_fleet(
+    settings: &Settings,
+    upstream: &Url,
+) -> anyhow::Result<(Fleet, SqlitePool)> {
+    let pool = db::connect(&settings.database_url).await?;
+    let cipher = match (&settings.secret_key, settings.database_path()) {
+        (Some(key), _) => TokenCipher::from_base64(key)?,
+        (None, Some(db_path)) => TokenCipher::load_or_create_key_file(&key_file_for(&db_path))?,
+        (None, None) => anyhow::bail!("an in-memory database needs PICKY_FLEET_SECRET_KEY"),
+    };
+    let client = Client::new(ClientConfig {
+        request_timeout: settings.upstream_timeout,
+        ..ClientConfig::new(upstream.clone())
+    })
+    .context("building the upstream client")?;
+    let fleet = Fleet::load(FleetDeps {
+        pool: pool.clone(),
+        cipher,
+        client,
+        poll_interval: settings.poll_interval,
+        status_checks_per_minute: settings.status_checks_per_minute,
+        verify_delay: settings.verify_delay,
+    })
+    .await?;
+    Ok((fleet, pool))
 }
 
 /// The key file sits next to the database: `data/picky-fleet.db` → `data/picky-fleet.key`.

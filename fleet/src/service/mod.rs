@@ -111,7 +111,14 @@ impl Fleet {
                 verify_delay: deps.verify_delay,
             }),
         };
-        let interrupted = db::audit::mark_interrupted(&fleet.inner.pool)
+        fleet.reload_projects().await?;
+        Ok(fleet)
+    }
+
+    /// At server start (only there: the CLI may run beside a live server): command rows left
+    /// pending belong to commands in flight when the dashboard last stopped.
+    pub async fn mark_interrupted_commands(&self) -> anyhow::Result<u64> {
+        let interrupted = db::audit::mark_interrupted(&self.inner.pool)
             .await
             .context("marking interrupted commands")?;
         if interrupted > 0 {
@@ -120,8 +127,7 @@ impl Fleet {
                 "commands were in flight when the dashboard last stopped; marked interrupted"
             );
         }
-        fleet.reload_projects().await?;
-        Ok(fleet)
+        Ok(interrupted)
     }
 
     pub fn pool(&self) -> &SqlitePool {

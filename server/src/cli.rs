@@ -1,0 +1,391 @@
+//! The admin command line: `picky-fleet user …` and `picky-fleet project …`.
+//!
+//! Every command opens the same database and key as the server (from the same environment
+//! variables), acts as the `cli` actor so each change is audited, and never talks to
+//! PickyAssist. Secrets (passwords, tokens) are read from stdin, never from arguments, so they
+//! stay out of shell history and `ps`.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use fleet::{
+    auth::{Actor, Password},
+    config::Settings,
+    model::{ProjectName, Role, Username},
+    Fleet, FleetError,
+};
+use pickyassist::ApiToken;
+use url::Url;
+
+const ENVIRONMENT_HELP: &str = "\
+Environment (the same for the server and the admin commands):
+  PICKY_FLEET_DATABASE_URL   SQLite database, default sqlite:data/picky-fleet.db
+  PICKY_FLEET_SECRET_KEY     base64 key that encrypts project tokens; unset: the key file
+                             next to the database (data/picky-fleet.key)
+  PICKY_FLEET_UPSTREAM_URL   the PickyAssist API; unset: the built-in simulator
+  PICKY_FLEET_ADDR           where the dashboard listens, default 127.0.0.1:3000
+  RUST_LOG                   log filter, default info";
+
+/// picky-fleet: a dashboard for a fleet of PickyAssist WhatsApp automation servers.
+#[derive(Debug, Parser)]
+#[command(
+    name = "picky-fleet",
+    version,
+    after_help = ENVIRONMENT_HELP,
+    long_about = "picky-fleet: a dashboard for a fleet of PickyAssist WhatsApp automation servers.\n\n\
+                  Without a command it serves the dashboard. The `user` and `project` commands \
+                  manage the same database directly (as the audited actor \"cli\") without \
+                  starting the server."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard (the default when no command is given)
+    Serve,
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+/// The commands that change or list the database's users and projects.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add, list, disable and enable dashboard users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Add, list and remove projects and rotate their API tokens
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; reads the password (at least 10 characters) as one line from stdin
+    #[command(
+        after_help = "Example:\n  read -rs PW && printf '%s\\n' \"$PW\" | picky-fleet user add alice --role operator"
+    )]
+    Add {
+        /// Sign-in name: letters, digits, '.', '_', '-' and '@'
+        name: String,
+        /// What the user may do: viewer (look), operator (also run commands), admin (also manage projects and users)
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List users with their role and status
+    List,
+    /// Disable a user: they cannot sign in, and their open sessions stop working
+    Disable {
+        /// The user's sign-in name
+        name: String,
+    },
+    /// Enable a disabled user again
+    Enable {
+        /// The user's sign-in name
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Add a project; reads its PickyAssist API token as one line from stdin
+    #[command(after_help = "Example:\n  picky-fleet project add \"Acme Support\" < token.txt")]
+    Add {
+        /// Display name (1-80 characters, unique)
+        name: String,
+    },
+    /// List projects with their token hints (never the tokens)
+    List,
+    /// Replace a project's API token; reads the new token as one line from stdin
+    RotateToken {
+        /// The project's name
+        name: String,
+    },
+    /// Remove a project (its audit history stays)
+    Remove {
+        /// The project's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+/// The binary's entry point for admin commands: settings from the environment, secrets from
+/// stdin, results to stdout, a one-line error to stderr and exit code 1 on failure.
+pub async fn main(command: AdminCommand) -> std::process::ExitCode {
+    init_logging();
+    let result = match Settings::from_env() {
+        Ok(settings) => {
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            run(&settings, command, &mut stdin.lock(), &mut stdout.lock()).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("picky-fleet: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the database and key named by `settings` and runs one admin command. Nothing is
+/// started: no HTTP server, no poller, no simulator, no demo data.
+pub async fn run(
+    settings: &Settings,
+    command: AdminCommand,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    // Admin commands never call upstream; the client only has to exist.
+    let upstream = match &settings.upstream_url {
+        Some(url) => url.clone(),
+        None => Url::parse("http://127.0.0.1:9/").context("the placeholder upstream URL")?,
+    };
+    let (fleet, pool) = crate::startup::open_fleet(settings, &upstream).await?;
+    let result = execute(&fleet, command, input, out).await;
+    pool.close().await;
+    result
+}
+
+/// Runs one admin command against an open fleet, as the `cli` actor.
+pub async fn execute(
+    fleet: &Fleet,
+    command: AdminCommand,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let cli = Actor::cli();
+    match command {
+        AdminCommand::User(UserCommand::Add { name, role }) => {
+            let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
+            let password = read_secret(input, "password")?;
+            let password = Password::parse(&password).map_err(human)?;
+            let role = Role::from(role);
+            fleet
+                .add_user(&cli, username.clone(), role, password)
+                .await
+                .map_err(human)?;
+            writeln!(
+                out,
+                "Added user {} as {}.",
+                username.as_str(),
+                role.as_str()
+            )?;
+        }
+        AdminCommand::User(UserCommand::List) => {
+            let users = fleet.list_users(&cli).await.map_err(human)?;
+            if users.is_empty() {
+                writeln!(out, "No users.")?;
+            }
+            let width = users.iter().map(|u| u.username.len()).max().unwrap_or(0);
+            for user in users {
+                writeln!(
+                    out,
+                    "{:<width$}  {:<8}  {:<8}  created {}",
+                    user.username,
+                    user.role.as_str(),
+                    if user.disabled { "disabled" } else { "enabled" },
+                    user.created_at,
+                )?;
+            }
+        }
+        AdminCommand::User(UserCommand::Disable { name }) => {
+            let id = user_id(fleet, &name).await?;
+            fleet
+                .set_user_disabled(&cli, id, true)
+                .await
+                .map_err(human)?;
+            writeln!(
+                out,
+                "Disabled user {}; their sessions stop working now.",
+                name.trim()
+            )?;
+        }
+        AdminCommand::User(UserCommand::Enable { name }) => {
+            let id = user_id(fleet, &name).await?;
+            fleet
+                .set_user_disabled(&cli, id, false)
+                .await
+                .map_err(human)?;
+            writeln!(out, "Enabled user {}.", name.trim())?;
+        }
+        AdminCommand::Project(ProjectCommand::Add { name }) => {
+            let name = ProjectName::parse(&name)?;
+            let token = ApiToken::parse(&read_secret(input, "API token")?)?;
+            let hint = token.last4();
+            fleet
+                .add_project(&cli, name.clone(), token)
+                .await
+                .map_err(human)?;
+            writeln!(out, "Added project {name} (token ••••{hint}).")?;
+            writeln!(out, "{RESTART_NOTE}")?;
+        }
+        AdminCommand::Project(ProjectCommand::List) => {
+            let projects = fleet.list_projects(&cli).map_err(human)?;
+            if projects.is_empty() {
+                writeln!(out, "No projects.")?;
+            }
+            let width = projects
+                .iter()
+                .map(|p| p.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for project in projects {
+                writeln!(
+                    out,
+                    "{:<width$}  {}  upstream id {}  created {}",
+                    project.name,
+                    project.token_hint,
+                    project.upstream_project_id.as_deref().unwrap_or("-"),
+                    project.created_at,
+                )?;
+            }
+        }
+        AdminCommand::Project(ProjectCommand::RotateToken { name }) => {
+            let id = project_id(fleet, &name)?;
+            let token = ApiToken::parse(&read_secret(input, "API token")?)?;
+            let hint = token.last4();
+            fleet.rotate_token(&cli, id, token).await.map_err(human)?;
+            writeln!(
+                out,
+                "Replaced the token of {} (now ••••{hint}).",
+                name.trim()
+            )?;
+            writeln!(out, "{RESTART_NOTE}")?;
+        }
+        AdminCommand::Project(ProjectCommand::Remove { name }) => {
+            let id = project_id(fleet, &name)?;
+            fleet.remove_project(&cli, id).await.map_err(human)?;
+            writeln!(
+                out,
+                "Removed project {}; its audit history stays.",
+                name.trim()
+            )?;
+            writeln!(out, "{RESTART_NOTE}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The server keeps its projects in memory (tokens decrypted once), so it sees project changes
+/// made here when it starts; users are read on every request and need no restart.
+const RESTART_NOTE: &str = "If the dashboard is running, restart it to pick up the change.";
+
+/// One line from stdin, without its line ending. Nothing is echoed back.
+fn read_secret(input: &mut dyn BufRead, what: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    let read = input
+        .read_line(&mut line)
+        .with_context(|| format!("could not read the {what} from stdin"))?;
+    if read == 0 {
+        anyhow::bail!("expected the {what} on stdin (one line), got nothing");
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn user_id(fleet: &Fleet, name: &str) -> anyhow::Result<i64> {
+    fleet
+        .user_id_by_name(name)
+        .await
+        .map_err(human)?
+        .ok_or_else(|| anyhow::anyhow!("there is no user named {:?}", name.trim()))
+}
+
+fn project_id(fleet: &Fleet, name: &str) -> anyhow::Result<i64> {
+    fleet
+        .project_id_by_name(name)
+        .ok_or_else(|| anyhow::anyhow!("there is no project named {:?}", name.trim()))
+}
+
+/// A service error as a sentence; for our own failures, with the cause chain (the person at
+/// the command line is the operator and can act on it).
+fn human(error: FleetError) -> anyhow::Error {
+    match error {
+        FleetError::Internal(cause) => cause.context("internal error"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Warnings and errors to stderr, so stdout carries only the command's output.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve() {
+        let cli = Cli::try_parse_from(["picky-fleet"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["picky-fleet", "serve"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Serve)));
+    }
+
+    #[test]
+    fn roles_are_checked_by_the_parser() {
+        let cli =
+            Cli::try_parse_from(["picky-fleet", "user", "add", "alice", "--role", "operator"])
+                .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Admin(AdminCommand::User(UserCommand::Add {
+                role: RoleArg::Operator,
+                ..
+            })))
+        ));
+        assert!(
+            Cli::try_parse_from(["picky-fleet", "user", "add", "alice", "--role", "root"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["picky-fleet", "user", "add", "alice"]).is_err());
+    }
+
+    #[test]
+    fn secrets_are_one_line_without_its_ending() {
+        let mut input = "s3cret-token-value\r\nnext line\n".as_bytes();
+        assert_eq!(
+            read_secret(&mut input, "token").unwrap(),
+            "s3cret-token-value"
+        );
+        let mut empty = "".as_bytes();
+        assert!(read_secret(&mut empty, "token")
+            .unwrap_err()
+            .to_string()
+            .contains("got nothing"));
+    }
+}
