@@ -48,11 +48,8 @@ async fn each_command_reaches_the_simulator_changes_its_state_and_leaves_one_com
     let demo = &DEMO_FLEET[1];
     let id = app.project_id(demo.name);
 
-    let cases: [(
-        &str,
-        Option<&str>,
-        fn(&pickyassist_sim::ProjectView) -> bool,
-    ); 4] = [
+    type Effect = fn(&pickyassist_sim::ProjectView) -> bool;
+    let cases: [(&str, Option<&str>, Effect); 4] = [
         ("delete-message-queue", None, |p| p.message_queue_count == 0),
         ("restart", None, |p| p.state == DeviceState::Timeout),
         ("disconnect", Some(DEMO_FLEET[1].name), |p| {
