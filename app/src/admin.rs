@@ -305,24 +305,28 @@ pub fn ProjectsPage() -> impl IntoView {
                     "is never shown again: only its last four characters."
                 </p>
             </header>
-            <AddProjectForm action=add/>
-            <section class="admin__list" aria-labelledby="project-list-title">
-                <h2 id="project-list-title">"All projects"</h2>
-                {unclaimed_error(actions.rename, last)}
-                {unclaimed_error(actions.rotate, last)}
-                {unclaimed_error(actions.remove, last)}
-                <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
-                    {move || Suspend::new(async move {
-                        match projects.await {
-                            Ok(list) if list.is_empty() => Either::Left(view! {
-                                <p class="empty">"No projects yet. Add the first one above."</p>
-                            }.into_any()),
-                            Ok(list) => Either::Left(view! { <ProjectsTable list actions/> }.into_any()),
-                            Err(error) => Either::Right(crate::load_error_view(error, "The projects")),
-                        }
-                    })}
-                </Transition>
-            </section>
+            // Everything below needs the list, which only admins get: others read why instead.
+            <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
+                {move || Suspend::new(async move {
+                    match projects.await {
+                        Ok(list) => Either::Left(view! {
+                            <AddProjectForm action=add/>
+                            <section class="admin__list" aria-labelledby="project-list-title">
+                                <h2 id="project-list-title">"All projects"</h2>
+                                {unclaimed_error(actions.rename, last)}
+                                {unclaimed_error(actions.rotate, last)}
+                                {unclaimed_error(actions.remove, last)}
+                                {if list.is_empty() {
+                                    view! { <p class="empty">"No projects yet. Add the first one above."</p> }.into_any()
+                                } else {
+                                    view! { <ProjectsTable list actions/> }.into_any()
+                                }}
+                            </section>
+                        }),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The projects")),
+                    }
+                })}
+            </Transition>
         </section>
     }
 }
@@ -561,20 +565,23 @@ pub fn UsersPage() -> impl IntoView {
                     "manage projects and users. Disabling a user ends their sessions at once."
                 </p>
             </header>
-            <AddUserForm action=add/>
-            <section class="admin__list" aria-labelledby="user-list-title">
-                <h2 id="user-list-title">"All users"</h2>
-                {unclaimed_error(actions.set_role, last)}
-                {unclaimed_error(actions.set_disabled, last)}
-                <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
-                    {move || Suspend::new(async move {
-                        match users.await {
-                            Ok(list) => Either::Left(view! { <UsersTable list actions me/> }),
-                            Err(error) => Either::Right(crate::load_error_view(error, "The users")),
-                        }
-                    })}
-                </Transition>
-            </section>
+            // Everything below needs the list, which only admins get: others read why instead.
+            <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Ok(list) => Either::Left(view! {
+                            <AddUserForm action=add/>
+                            <section class="admin__list" aria-labelledby="user-list-title">
+                                <h2 id="user-list-title">"All users"</h2>
+                                {unclaimed_error(actions.set_role, last)}
+                                {unclaimed_error(actions.set_disabled, last)}
+                                <UsersTable list actions me/>
+                            </section>
+                        }),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The users")),
+                    }
+                })}
+            </Transition>
         </section>
     }
 }

@@ -6,10 +6,11 @@
 //! filters as the audit page), `before` (start below this id) and `limit` (at most this many
 //! rows in total). Empty values mean "any".
 
+use crate::api::ApiError;
 use axum::{
     body::Body,
     extract::{rejection::QueryRejection, Query, State},
-    http::{header, StatusCode},
+    http::header,
     response::{IntoResponse, Response},
     Extension,
 };
@@ -53,6 +54,12 @@ const HEADER: [&str; 12] = [
     "completed_at",
 ];
 
+/// The audit log as CSV: every row matching the filters (not just one page), streamed.
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(fleet::model::AuditQuery),
+    responses(
+        (status = 200, description = "CSV, one row per audit entry, newest first", content_type = "text/csv"),
+        (status = 401, description = "not signed in"),
+        (status = 422, description = "invalid filters")))]
 #[tracing::instrument(skip_all)]
 pub async fn export(
     State(fleet): State<Fleet>,
@@ -60,18 +67,17 @@ pub async fn export(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Response {
     let Some(actor) = actor else {
-        return (StatusCode::UNAUTHORIZED, "Sign in first.\n").into_response();
+        return ApiError::from(FleetError::Unauthenticated).into_response();
     };
     let Ok(Query(params)) = params else {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The query string could not be read; give each filter at most once.\n",
+        return ApiError::invalid(
+            "The query string could not be read; give each filter at most once.",
         )
-            .into_response();
+        .into_response();
     };
     let (query, total) = match parse_params(&params) {
         Ok(parsed) => parsed,
-        Err(message) => return (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
+        Err(message) => return ApiError::invalid(message).into_response(),
     };
     // The first page is read before answering: bad filters and missing rights get a status
     // code, not a truncated download.
@@ -172,32 +178,9 @@ fn parse_params(params: &Params) -> Result<(AuditQuery, Option<u64>), String> {
     Ok((query, total))
 }
 
+/// The API's one error shape (see [`crate::api::ApiError`]).
 fn error_response(error: FleetError) -> Response {
-    let status = match &error {
-        FleetError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        FleetError::ProjectNotFound(_) => StatusCode::NOT_FOUND,
-        FleetError::Conflict(_) => StatusCode::CONFLICT,
-        FleetError::Unauthenticated | FleetError::BadCredentials => StatusCode::UNAUTHORIZED,
-        FleetError::Forbidden(_) => StatusCode::FORBIDDEN,
-        FleetError::Internal(cause) => {
-            tracing::error!("audit export failed: {cause:#}");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    };
-    let message = match &error {
-        FleetError::Internal(_) => {
-            "Something went wrong on our side; the details are in the server log.".to_owned()
-        }
-        other => {
-            let text = other.to_string();
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect(),
-                None => text,
-            }
-        }
-    };
-    (status, format!("{message}\n")).into_response()
+    ApiError::from(error).into_response()
 }
 
 enum Cursor {

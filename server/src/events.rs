@@ -13,6 +13,12 @@ use fleet::{auth::RequestActor, Fleet};
 use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
+/// Status changes as Server-Sent Events: `event: status` with `{"project_id", "status"}`, and
+/// `event: resync` when the client fell behind and should reload the fleet.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    responses(
+        (status = 200, description = "an event stream", content_type = "text/event-stream"),
+        (status = 401, description = "not signed in")))]
 pub async fn status_events(
     State(fleet): State<Fleet>,
     Extension(RequestActor(actor)): Extension<RequestActor>,

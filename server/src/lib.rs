@@ -1,9 +1,11 @@
 //! The picky-fleet server: builds the application from settings and serves it. A library so
 //! integration tests can start the real thing on port 0.
 
+pub mod api;
 pub mod audit_csv;
 pub mod auth;
 pub mod cli;
 pub mod events;
+pub mod health;
 pub mod startup;
 pub mod telemetry;

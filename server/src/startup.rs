@@ -197,10 +197,18 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
         fleet: fleet.clone(),
         leptos_options,
     };
+    let (api, openapi) = crate::api::routes();
+    let openapi = std::sync::Arc::new(openapi);
     Router::new()
-        .route("/api/v1/events", get(crate::events::status_events))
-        .route("/api/v1/audit.csv", get(crate::audit_csv::export))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .route("/healthz", get(crate::health::healthz))
         .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -532,7 +532,10 @@ async fn the_admin_pages_render_on_the_server_for_admins_only() {
         .text()
         .await
         .expect("body");
-    assert!(html.contains("Only admins"), "viewers get an explanation");
+    assert!(
+        html.contains("may not manage users"),
+        "viewers get an explanation"
+    );
     assert!(!html.contains("Add user"), "and no forms");
 }
 

@@ -2,6 +2,7 @@
 //! One test binary (faster to link); one module per area.
 
 mod admin;
+mod api;
 mod audit;
 mod auth;
 mod commands;

@@ -1,0 +1,203 @@
+//! The REST API under `/api/v1`: JSON over the same service layer as the pages, with the
+//! same roles, validation and audit log. The OpenAPI document is generated from these
+//! handlers (utoipa), so it cannot drift from what the router serves.
+
+use axum::{
+    extract::{rejection::JsonRejection, rejection::QueryRejection, FromRequest, FromRequestParts},
+    http::{request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+    Json, Router,
+};
+use fleet::{
+    auth::{Actor, RequestActor},
+    FleetError,
+};
+use serde::Serialize;
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi, ToSchema,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::startup::AppState;
+
+mod audit;
+mod keys;
+mod projects;
+mod users;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "picky-fleet API",
+        version = "1",
+        description = "Watch and control a fleet of PickyAssist WhatsApp automation servers. \
+                       Authenticate with `Authorization: Bearer <API key>` (keys are created by an admin) \
+                       or a browser session. Errors are `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("session" = [])),
+    tags(
+        (name = "projects", description = "Projects, their live status, refreshes and commands"),
+        (name = "audit", description = "The audit log"),
+        (name = "users", description = "Users (admins only)"),
+        (name = "api-keys", description = "API keys (admins only)"),
+        (name = "events", description = "Live status changes")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("picky_fleet_session"))),
+        );
+    }
+}
+
+/// The API's routes and the OpenAPI document describing exactly those routes.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(
+            projects::get_one,
+            projects::update,
+            projects::remove
+        ))
+        .routes(routes!(projects::refresh))
+        .routes(routes!(projects::run_command))
+        .routes(routes!(audit::list))
+        .routes(routes!(crate::audit_csv::export))
+        .routes(routes!(crate::events::status_events))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
+        .split_for_parts()
+}
+
+/// `{"error": {"code": "...", "message": "..."}}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_request`, `not_found`, `conflict`, `unauthenticated`,
+    /// `forbidden`, `bad_request`, `internal`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// Every API error: a status code and a human message, in one shape.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+    }
+}
+
+impl From<FleetError> for ApiError {
+    fn from(error: FleetError) -> Self {
+        let message = error.to_string();
+        match error {
+            FleetError::Invalid(_) => Self::invalid(message),
+            FleetError::ProjectNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            FleetError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            FleetError::Unauthenticated | FleetError::BadCredentials => {
+                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+            }
+            FleetError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            FleetError::Internal(cause) => {
+                tracing::error!("internal error: {cause:#}");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; the details are in the server log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => Self::invalid(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_request",
+                "send the body as JSON with `content-type: application/json`",
+            ),
+            other => Self::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::invalid(rejection.body_text())
+    }
+}
+
+/// `Json` whose rejections use the API's error shape.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `Query` whose rejections use the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The authenticated caller (API key or session), or 401.
+pub struct Caller(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<RequestActor>() {
+            Some(RequestActor(Some(actor))) => Ok(Caller(actor.clone())),
+            _ => Err(FleetError::Unauthenticated.into()),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! `/api/v1/projects…`
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use chrono::Utc;
+use fleet::{
+    model::{
+        CommandResult, ProjectAdminView, ProjectCard, ProjectName, RefreshOutcome, StatusView,
+    },
+    Fleet, FleetError,
+};
+use pickyassist::{ApiToken, Command};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ApiError, ApiJson, Caller, ErrorBody};
+
+/// A project with its latest status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiProject {
+    pub id: i64,
+    pub name: String,
+    /// The only part of the token the API ever shows: `••••1f29`.
+    pub token_hint: String,
+    pub status: StatusView,
+    /// True when the last check is older than two poll intervals.
+    pub stale: bool,
+}
+
+impl ApiProject {
+    fn from_card(card: ProjectCard, poll_interval_secs: u64) -> Self {
+        let now = Utc::now();
+        let stale = card
+            .status
+            .checked_at
+            .is_some_and(|at| (now - at).num_seconds() > 2 * poll_interval_secs as i64);
+        Self {
+            id: card.id,
+            name: card.name,
+            token_hint: card.token_hint,
+            status: card.status,
+            stale,
+        }
+    }
+}
+
+/// Every project with its latest status.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
+    responses((status = 200, body = Vec<ApiProject>), (status = 401, body = ErrorBody)))]
+pub async fn list(State(fleet): State<Fleet>, Caller(actor): Caller) -> Json<Vec<ApiProject>> {
+    let view = fleet.fleet_view(&actor);
+    Json(
+        view.cards
+            .into_iter()
+            .map(|c| ApiProject::from_card(c, view.poll_interval_secs))
+            .collect(),
+    )
+}
+
+/// One project with its latest status.
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")),
+    responses((status = 200, body = ApiProject), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(fleet): State<Fleet>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<ApiProject>, ApiError> {
+    let view = fleet.fleet_view(&actor);
+    let card = view
+        .cards
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(FleetError::ProjectNotFound(id))?;
+    Ok(Json(ApiProject::from_card(card, view.poll_interval_secs)))
+}
+
+/// One immediate status check, within upstream's 3-a-minute budget; coalesced with a check
+/// already in flight. When the budget is spent, nothing is sent and the answer says when the
+/// next check is possible.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/refresh", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")),
+    responses((status = 200, body = RefreshOutcome), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn refresh(
+    State(fleet): State<Fleet>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<RefreshOutcome>, ApiError> {
+    Ok(Json(fleet.refresh(&actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRequest {
+    /// `restart`, `restart-server`, `delete-message-queue`, `disconnect` or `clearlogs`.
+    #[schema(example = "restart")]
+    pub command: String,
+    /// Required for `disconnect` and `clearlogs`: the project's name, as a confirmation.
+    pub confirm_name: Option<String>,
+}
+
+/// Runs a device command (operators and admins). The answer has the audit id, the outcome
+/// (`success`, `rejected`, `unreachable`, `timed_out`, `http_status`, `malformed`) and
+/// upstream's message; an upstream failure is still a 200, since the command was attempted
+/// and recorded.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/commands", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")),
+    request_body = CommandRequest,
+    responses(
+        (status = 200, body = CommandResult),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "a command for this project is already in flight", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn run_command(
+    State(fleet): State<Fleet>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<CommandRequest>,
+) -> Result<Json<CommandResult>, ApiError> {
+    let command: Command = request
+        .command
+        .parse()
+        .map_err(|e: pickyassist::UnknownCommand| ApiError::invalid(e.to_string()))?;
+    Ok(Json(
+        fleet
+            .run_command(&actor, id, command, request.confirm_name.as_deref())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    pub name: String,
+    /// Write-only: stored encrypted, never returned.
+    pub token: String,
+}
+
+/// Adds a project (admins).
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProject,
+    responses((status = 201, body = ProjectAdminView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(fleet): State<Fleet>,
+    Caller(actor): Caller,
+    ApiJson(new): ApiJson<NewProject>,
+) -> Result<(StatusCode, Json<ProjectAdminView>), ApiError> {
+    actor.require(fleet::model::Role::Admin, "add projects")?;
+    let name = ProjectName::parse(&new.name).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let token = ApiToken::parse(&new.token).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let id = fleet.add_project(&actor, name, token).await?;
+    Ok((StatusCode::CREATED, Json(admin_view(&fleet, &actor, id)?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    /// Write-only: replaces the token.
+    pub token: Option<String>,
+}
+
+/// Renames a project and/or replaces its token (admins). Everything is checked before
+/// anything changes.
+#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")), request_body = ProjectChanges,
+    responses((status = 200, body = ProjectAdminView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(fleet): State<Fleet>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+    ApiJson(changes): ApiJson<ProjectChanges>,
+) -> Result<Json<ProjectAdminView>, ApiError> {
+    actor.require(fleet::model::Role::Admin, "change projects")?;
+    let name = changes
+        .name
+        .as_deref()
+        .map(ProjectName::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let token = changes
+        .token
+        .as_deref()
+        .map(ApiToken::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    if name.is_none() && token.is_none() {
+        return Err(ApiError::invalid(
+            "nothing to change: send `name` and/or `token`",
+        ));
+    }
+    admin_view(&fleet, &actor, id)?; // 404 before any change
+    if let Some(name) = name {
+        fleet.rename_project(&actor, id, name).await?;
+    }
+    if let Some(token) = token {
+        fleet.rotate_token(&actor, id, token).await?;
+    }
+    Ok(Json(admin_view(&fleet, &actor, id)?))
+}
+
+/// Removes a project (admins). Its audit rows stay.
+#[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove(
+    State(fleet): State<Fleet>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    fleet.remove_project(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn admin_view(
+    fleet: &Fleet,
+    actor: &fleet::auth::Actor,
+    id: i64,
+) -> Result<ProjectAdminView, ApiError> {
+    fleet
+        .list_projects(actor)?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| FleetError::ProjectNotFound(id).into())
+}

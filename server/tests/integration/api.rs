@@ -1,0 +1,502 @@
+use std::collections::BTreeSet;
+
+use fleet::{
+    auth::{Actor, Password},
+    model::{AuditAction, AuditQuery, Role, Username},
+};
+use pickyassist_sim::DEMO_FLEET;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_no_token_in, spawn_app, TestApp};
+
+/// A script's view of the API: a bearer key, or none.
+struct ApiClient {
+    http: reqwest::Client,
+    address: String,
+    key: Option<String>,
+}
+
+impl ApiClient {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, String) {
+        let mut request = self.http.request(method, format!("{}{path}", self.address));
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+async fn key_for(app: &TestApp, name: &str, role: Role) -> String {
+    let id = app
+        .fleet
+        .add_user(
+            &Actor::cli(),
+            Username::parse(name).expect("name"),
+            role,
+            Password::parse("long-enough-password").expect("pw"),
+        )
+        .await
+        .expect("user");
+    app.fleet
+        .create_api_key(&Actor::cli(), id, "tests")
+        .await
+        .expect("key")
+        .key
+}
+
+fn client(app: &TestApp, key: Option<String>) -> ApiClient {
+    ApiClient {
+        http: reqwest::Client::new(),
+        address: app.address.clone(),
+        key,
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_each_role_as_documented() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let viewer = client(&app, Some(key_for(&app, "vera", Role::Viewer).await));
+    let operator = client(&app, Some(key_for(&app, "otto", Role::Operator).await));
+    let admin = client(&app, Some(key_for(&app, "ada", Role::Admin).await));
+    let revoked_key = key_for(&app, "rex", Role::Admin).await;
+    let revoked_id = app
+        .fleet
+        .list_api_keys(&Actor::cli())
+        .await
+        .expect("keys")
+        .into_iter()
+        .find(|k| k.username == "rex")
+        .expect("rex")
+        .id;
+    app.fleet
+        .revoke_api_key(&Actor::cli(), revoked_id)
+        .await
+        .expect("revoke");
+    let revoked = client(&app, Some(revoked_key));
+    let anonymous = client(&app, None);
+    let id = app.project_id(DEMO_FLEET[5].name);
+    let p = |suffix: &str| format!("/api/v1/projects/{id}{suffix}");
+
+    // (method, path, body, anonymous, viewer, operator, admin); revoked keys always get 401.
+    let cases: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
+        (
+            Method::GET,
+            "/api/v1/projects".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (Method::GET, p(""), None, [401, 200, 200, 200]),
+        (Method::POST, p("/refresh"), None, [401, 200, 200, 200]),
+        (
+            Method::POST,
+            p("/commands"),
+            Some(json!({"command": "delete-message-queue"})),
+            [401, 403, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit.csv".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/users".into(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/api-keys".into(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::PATCH,
+            p(""),
+            Some(json!({"name": "Sunrise Travel"})),
+            [401, 403, 403, 200],
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        for (who, client, want) in [
+            ("anonymous", &anonymous, expected[0]),
+            ("viewer", &viewer, expected[1]),
+            ("operator", &operator, expected[2]),
+            ("admin", &admin, expected[3]),
+            ("revoked", &revoked, 401),
+        ] {
+            let (status, text) = client.call(method.clone(), &path, body.clone()).await;
+            assert_eq!(status.as_u16(), want, "{who} {method} {path}: {text}");
+            assert_no_token_in(&text, &format!("{who} {method} {path}"));
+            if !status.is_success() {
+                let error: Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|_| panic!("{who} {method} {path}: not JSON: {text}"));
+                assert!(
+                    error["error"]["code"].is_string() && error["error"]["message"].is_string(),
+                    "{text}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_command_through_the_api_returns_its_audit_row_and_outcome() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = client(&app, Some(key_for(&app, "otto", Role::Operator).await));
+    let demo = &DEMO_FLEET[3];
+    let id = app.project_id(demo.name);
+    let (status, text) = operator
+        .call(
+            Method::POST,
+            &format!("/api/v1/projects/{id}/commands"),
+            Some(json!({"command": "delete-message-queue"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let result: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(result["outcome"], "success");
+    assert_eq!(result["message"], "Success");
+    let audit_id = result["audit_id"].as_i64().expect("audit id");
+    let rows = app
+        .fleet
+        .audit_page(
+            &Actor::cli(),
+            &AuditQuery {
+                action: Some(AuditAction::Command),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit")
+        .entries;
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].id, rows[0].actor.as_str()), (audit_id, "otto"));
+    assert_eq!(
+        app.sim_project(demo.project_id).await.message_queue_count,
+        0
+    );
+}
+
+#[tokio::test]
+async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let admin = client(&app, Some(key_for(&app, "ada", Role::Admin).await));
+    let id = app.project_id(DEMO_FLEET[0].name);
+    let cmd = format!("/api/v1/projects/{id}/commands");
+    let cases = [
+        (
+            Method::POST,
+            cmd.clone(),
+            Some(json!({"command": "reboot"})),
+            422,
+            "unknown command",
+        ),
+        (
+            Method::POST,
+            cmd.clone(),
+            Some(json!({"command": "disconnect"})),
+            422,
+            "type the project name",
+        ),
+        (
+            Method::POST,
+            cmd.clone(),
+            Some(json!({"cmd": "restart"})),
+            422,
+            "command",
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects/999999/commands".into(),
+            Some(json!({"command": "restart"})),
+            404,
+            "no project",
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            Some(json!({"name": " ", "token": "2fb9da4f0544f6c57883a0122188121f29"})),
+            422,
+            "empty",
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            Some(json!({"name": "New", "token": "short"})),
+            422,
+            "token",
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            Some(
+                json!({"name": DEMO_FLEET[1].name, "token": "2fb9da4f0544f6c57883a0122188121f29"}),
+            ),
+            409,
+            "already exists",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/projects/{id}"),
+            Some(json!({})),
+            422,
+            "nothing to change",
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(json!({"username": "x", "role": "root", "password": "long-enough-password"})),
+            422,
+            "role",
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(json!({"username": "x", "role": "viewer", "password": "short"})),
+            422,
+            "at least 10",
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit?limit=501".into(),
+            None,
+            422,
+            "at most 500",
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit?action=bogus".into(),
+            None,
+            422,
+            "action",
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit?since=yesterday".into(),
+            None,
+            422,
+            "since",
+        ),
+    ];
+    for (method, path, body, status, message) in cases {
+        let (got, text) = admin.call(method.clone(), &path, body.clone()).await;
+        assert_eq!(got.as_u16(), status, "{method} {path} {body:?}: {text}");
+        assert!(text.contains(message), "{method} {path}: {text}");
+    }
+    let no_json = admin
+        .http
+        .post(format!("{}{cmd}", app.address))
+        .bearer_auth(admin.key.as_deref().unwrap_or_default())
+        .body("command=restart")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(no_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        app.sim_stats().await.totals.device_action,
+        0,
+        "nothing was sent upstream"
+    );
+    let projects = app.fleet.fleet_snapshot().cards.len();
+    assert_eq!(projects, DEMO_FLEET.len(), "nothing was added");
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_listed_by_prefix_audited_and_revocable() {
+    let app = spawn_app().await;
+    let admin = client(&app, Some(key_for(&app, "ada", Role::Admin).await));
+    app.fleet
+        .add_user(
+            &Actor::cli(),
+            Username::parse("bot").expect("name"),
+            Role::Operator,
+            Password::parse("long-enough-password").expect("pw"),
+        )
+        .await
+        .expect("user");
+    let (status, text) = admin
+        .call(
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({"username": "bot", "label": "nightly restarts"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let created: Value = serde_json::from_str(&text).expect("json");
+    let key = created["key"].as_str().expect("key").to_owned();
+    assert!(key.starts_with(created["prefix"].as_str().expect("prefix")));
+
+    let (_, listing) = admin.call(Method::GET, "/api/v1/api-keys", None).await;
+    assert!(
+        listing.contains("nightly restarts") && !listing.contains(&key),
+        "{listing}"
+    );
+
+    let bot = client(&app, Some(key.clone()));
+    assert_eq!(
+        bot.call(Method::GET, "/api/v1/projects", None).await.0,
+        StatusCode::OK
+    );
+    let id = created["id"].as_i64().expect("id");
+    assert_eq!(
+        admin
+            .call(Method::DELETE, &format!("/api/v1/api-keys/{id}"), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        bot.call(Method::GET, "/api/v1/projects", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let actions: Vec<AuditAction> = app
+        .fleet
+        .audit_page(&Actor::cli(), &AuditQuery::default())
+        .await
+        .expect("audit")
+        .entries
+        .iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == AuditAction::ApiKeyCreated)
+            .count(),
+        2,
+        "ada's and bot's keys"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == AuditAction::ApiKeyRevoked)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn state_changes_with_a_session_cookie_from_another_origin_are_refused() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let id = app.project_id(DEMO_FLEET[0].name);
+    for origin in [Some("https://evil.example"), None] {
+        let mut request = operator
+            .http
+            .post(format!("{}/api/v1/projects/{id}/commands", app.address))
+            .json(&json!({"command": "restart"}));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "origin {origin:?}"
+        );
+    }
+    let same = operator
+        .http
+        .post(format!("{}/api/v1/projects/{id}/commands", app.address))
+        .header("origin", &app.address)
+        .json(&json!({"command": "restart"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(same.status(), StatusCode::OK);
+    assert_eq!(
+        app.sim_stats().await.totals.device_action,
+        1,
+        "only the same-origin command was sent"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_served() {
+    let app = spawn_app().await;
+    let anonymous = client(&app, None);
+    let (status, text) = anonymous
+        .call(Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: Value = serde_json::from_str(&text).expect("json");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let served: BTreeSet<String> = [
+        "GET /api/v1/projects",
+        "POST /api/v1/projects",
+        "GET /api/v1/projects/{id}",
+        "PATCH /api/v1/projects/{id}",
+        "DELETE /api/v1/projects/{id}",
+        "POST /api/v1/projects/{id}/refresh",
+        "POST /api/v1/projects/{id}/commands",
+        "GET /api/v1/audit",
+        "GET /api/v1/audit.csv",
+        "GET /api/v1/events",
+        "GET /api/v1/users",
+        "POST /api/v1/users",
+        "PATCH /api/v1/users/{id}",
+        "GET /api/v1/api-keys",
+        "POST /api/v1/api-keys",
+        "DELETE /api/v1/api-keys/{id}",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(documented, served);
+    // Every documented operation is really routed: anonymous calls get 401, never 404 or 405.
+    for operation in &documented {
+        let (method, path) = operation.split_once(' ').expect("operation");
+        let path = path.replace("{id}", "1");
+        let (status, text) = anonymous
+            .call(method.parse().expect("method"), &path, None)
+            .await;
+        assert!(
+            status == StatusCode::UNAUTHORIZED
+                || (method != "GET" && status == StatusCode::FORBIDDEN),
+            "{operation}: {status} {text}"
+        );
+    }
+    // And nothing else answers under /api/v1.
+    assert_eq!(
+        anonymous
+            .call(Method::GET, "/api/v1/nothing-here", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let app = spawn_app().await;
+    let (status, text) = client(&app, None).call(Method::GET, "/healthz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).expect("json")["database"],
+        "ok"
+    );
+}
