@@ -43,6 +43,7 @@ pub async fn poll_once(fleet: &Fleet) {
             }
         })
         .await;
+    fleet.poll_round_finished();
 }
 
 fn jittered(interval: Duration) -> Duration {

@@ -7,5 +7,6 @@ pub mod auth;
 pub mod cli;
 pub mod events;
 pub mod health;
+pub mod metrics;
 pub mod startup;
 pub mod telemetry;

@@ -192,6 +192,7 @@ impl Application {
 }
 
 pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
+    crate::metrics::handle(); // install the recorder before the first request records anything
     let routes = generate_route_list(App);
     let state = AppState {
         fleet: fleet.clone(),
@@ -209,6 +210,7 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
             }),
         )
         .route("/healthz", get(crate::health::healthz))
+        .route("/metrics", get(crate::metrics::render))
         .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -68,6 +68,13 @@ impl Fleet {
         };
         self.complete_audit_row(audit_id, outcome, &message, latency_ms)
             .await;
+        super::record_upstream_call(
+            "device-action",
+            result.as_ref().map_or_else(|e| e.kind().as_str(), |_| "ok"),
+            started.elapsed(),
+        );
+        metrics::counter!("picky_fleet_commands_total", "command" => command.wire_name(), "outcome" => outcome.as_str())
+            .increment(1);
         tracing::info!(
             project_id,
             audit_id,

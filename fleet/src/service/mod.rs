@@ -81,6 +81,8 @@ struct Inner {
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Projects with a command on its way upstream: a second one (a double click) is refused.
     commands_in_flight: Mutex<std::collections::HashSet<i64>>,
+    /// When the poller last finished a round over every project.
+    last_poll_round: Mutex<Option<Instant>>,
     /// Pause between a command's answer and the status check that confirms its effect.
     verify_delay: Duration,
 }
@@ -108,6 +110,7 @@ impl Fleet {
                 projects: RwLock::default(),
                 in_flight: Mutex::default(),
                 commands_in_flight: Mutex::default(),
+                last_poll_round: Mutex::default(),
                 verify_delay: deps.verify_delay,
             }),
         };
@@ -128,6 +131,34 @@ impl Fleet {
             );
         }
         Ok(interrupted)
+    }
+
+    /// Called by the poller after each round.
+    pub fn poll_round_finished(&self) {
+        *self
+            .inner
+            .last_poll_round
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// How far the poller is behind its schedule: time since the last round beyond one
+    /// interval (with 10 % jitter allowed). `None` before the first round.
+    pub fn poll_lag(&self) -> Option<Duration> {
+        let last = (*self
+            .inner
+            .last_poll_round
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()))?;
+        Some(
+            last.elapsed()
+                .saturating_sub(self.inner.poll_interval.mul_f64(1.1)),
+        )
+    }
+
+    /// Browsers (and scripts) following the event stream right now.
+    pub fn event_subscribers(&self) -> usize {
+        self.inner.board.subscriber_count()
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -212,6 +243,11 @@ impl Fleet {
         self.budget().try_take(project_id, Instant::now())?;
         let started = Instant::now();
         let result = self.inner.client.device_status(&project.token).await;
+        record_upstream_call(
+            "device-status",
+            result.as_ref().map_or_else(|e| e.kind().as_str(), |_| "ok"),
+            started.elapsed(),
+        );
         tracing::debug!(
             project_id,
             latency_ms = started.elapsed().as_millis() as u64,
@@ -280,4 +316,15 @@ impl Fleet {
             .or_default()
             .clone()
     }
+}
+
+/// Upstream calls by endpoint and outcome, with their latency (Prometheus, see `/metrics`).
+pub(crate) fn record_upstream_call(
+    endpoint: &'static str,
+    outcome: &'static str,
+    latency: Duration,
+) {
+    metrics::counter!("picky_fleet_upstream_calls_total", "endpoint" => endpoint, "outcome" => outcome).increment(1);
+    metrics::histogram!("picky_fleet_upstream_latency_seconds", "endpoint" => endpoint, "outcome" => outcome)
+        .record(latency.as_secs_f64());
 }

@@ -500,3 +500,48 @@ async fn health_reports_the_database() {
         "ok"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_upstream_calls_commands_projects_and_event_streams() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = client(&app, Some(key_for(&app, "otto", Role::Operator).await));
+    let id = app.project_id(DEMO_FLEET[2].name);
+    let (status, _) = operator
+        .call(
+            Method::POST,
+            &format!("/api/v1/projects/{id}/commands"),
+            Some(json!({"command": "delete-message-queue"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events = operator
+        .http
+        .get(format!("{}/api/v1/events", app.address))
+        .bearer_auth(operator.key.as_deref().unwrap_or_default())
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(events.status(), StatusCode::OK);
+
+    let (status, text) = client(&app, None).call(Method::GET, "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        r#"picky_fleet_commands_total{command="delete-message-queue",outcome="success"}"#,
+        r#"picky_fleet_upstream_calls_total{endpoint="device-status",outcome="ok"}"#,
+        r#"picky_fleet_upstream_latency_seconds_bucket{endpoint="device-action",outcome="ok""#,
+        r#"picky_fleet_projects{state="connected"}"#,
+        "picky_fleet_sse_clients",
+        "picky_fleet_poll_lag_seconds",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    // Metrics are shared by the tests in this process, so only check what this app adds for sure.
+    let sse_clients: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("picky_fleet_sse_clients "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("sse gauge");
+    assert!(sse_clients >= 1.0, "{sse_clients}");
+    drop(events);
+}
