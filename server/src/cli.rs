@@ -1,4 +1,5 @@
-//! The admin command line: `picky-fleet user …` and `picky-fleet project …`.
+//! The admin command line: `picky-fleet user …`, `picky-fleet project …` and
+//! `picky-fleet apikey …`.
 //!
 //! Every command opens the same database and key as the server (from the same environment
 //! variables), acts as the `cli` actor so each change is audited, and never talks to
@@ -34,8 +35,8 @@ Environment (the same for the server and the admin commands):
     version,
     after_help = ENVIRONMENT_HELP,
     long_about = "picky-fleet: a dashboard for a fleet of PickyAssist WhatsApp automation servers.\n\n\
-                  Without a command it serves the dashboard. The `user` and `project` commands \
-                  manage the same database directly (as the audited actor \"cli\") without \
+                  Without a command it serves the dashboard. The `user`, `project` and `apikey` \
+                  commands manage the same database directly (as the audited actor \"cli\") without \
                   starting the server."
 )]
 pub struct Cli {
@@ -51,7 +52,7 @@ pub enum Command {
     Admin(AdminCommand),
 }
 
-/// The commands that change or list the database's users and projects.
+/// The commands that change or list the database's users, projects and API keys.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Add, list, disable and enable dashboard users
@@ -60,6 +61,9 @@ pub enum AdminCommand {
     /// Add, list and remove projects and rotate their API tokens
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Create, list and revoke API keys for scripts (the /api/v1 REST API)
+    #[command(subcommand, name = "apikey")]
+    ApiKey(ApiKeyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +112,29 @@ pub enum ProjectCommand {
     Remove {
         /// The project's name
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key acting as a user (with their role); prints the key, the only time it is shown
+    #[command(
+        after_help = "Example:\n  picky-fleet apikey create --user deploy-bot --label \"nightly restart job\" > key.txt"
+    )]
+    Create {
+        /// The sign-in name of the enabled user the key acts as
+        #[arg(long)]
+        user: String,
+        /// What the key is for (1-80 characters)
+        #[arg(long, default_value = "created with the CLI")]
+        label: String,
+    },
+    /// List keys: id, prefix, user, label, last use and status (never the keys)
+    List,
+    /// Revoke a key: it stops working at once
+    Revoke {
+        /// The key's id, as `apikey list` shows it
+        id: i64,
     },
 }
 
@@ -284,6 +311,68 @@ pub async fn execute(
             )?;
             writeln!(out, "{RESTART_NOTE}")?;
         }
+        AdminCommand::ApiKey(ApiKeyCommand::Create { user, label }) => {
+            let id = user_id(fleet, &user).await?;
+            let created = fleet
+                .create_api_key(&cli, id, &label)
+                .await
+                .map_err(human)?;
+            // Only the key on stdout, so `… > key.txt` or `KEY=$(…)` captures just that.
+            writeln!(out, "{}", created.key)?;
+            eprintln!(
+                "Created API key {} (id {}) for {}, label {:?}.",
+                created.prefix, created.id, created.username, created.label
+            );
+            eprintln!("{STORE_NOTE}");
+        }
+        AdminCommand::ApiKey(ApiKeyCommand::List) => {
+            let keys = fleet.list_api_keys(&cli).await.map_err(human)?;
+            if keys.is_empty() {
+                writeln!(out, "No API keys.")?;
+            }
+            let id_width = keys
+                .iter()
+                .map(|k| k.id.to_string().len())
+                .max()
+                .unwrap_or(0);
+            let user_width = keys.iter().map(|k| k.username.len()).max().unwrap_or(0);
+            let labels: Vec<String> = keys.iter().map(|k| format!("{:?}", k.label)).collect();
+            let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            for (key, label) in keys.iter().zip(labels) {
+                let status = match &key.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None => "active".to_owned(),
+                };
+                writeln!(
+                    out,
+                    "{:>id_width$}  {}  {:<user_width$}  {:<label_width$}  last used {:<24}  {status}",
+                    key.id,
+                    key.prefix,
+                    key.username,
+                    label,
+                    key.last_used_at.as_deref().unwrap_or("never"),
+                )?;
+            }
+        }
+        AdminCommand::ApiKey(ApiKeyCommand::Revoke { id }) => {
+            let key = fleet
+                .list_api_keys(&cli)
+                .await
+                .map_err(human)?
+                .into_iter()
+                .find(|k| k.id == id)
+                .ok_or_else(|| anyhow::anyhow!("there is no API key with id {id}"))?;
+            if key.revoked_at.is_some() {
+                writeln!(out, "API key {id} ({}) was revoked already.", key.prefix)?;
+            } else {
+                fleet.revoke_api_key(&cli, id).await.map_err(human)?;
+                writeln!(
+                    out,
+                    "Revoked API key {id} ({}, {:?} of {}); it stops working at once.",
+                    key.prefix, key.label, key.username
+                )?;
+            }
+        }
     }
     out.flush()?;
     Ok(())
@@ -292,6 +381,9 @@ pub async fn execute(
 /// The server keeps its projects in memory (tokens decrypted once), so it sees project changes
 /// made here when it starts; users are read on every request and need no restart.
 const RESTART_NOTE: &str = "If the dashboard is running, restart it to pick up the change.";
+
+/// Printed with every new API key: it exists nowhere else (the database keeps only its hash).
+const STORE_NOTE: &str = "Store it now: it will not be shown again.";
 
 /// One line from stdin, without its line ending. Nothing is echoed back.
 fn read_secret(input: &mut dyn BufRead, what: &str) -> anyhow::Result<String> {
@@ -373,6 +465,26 @@ mod tests {
             Cli::try_parse_from(["picky-fleet", "user", "add", "alice", "--role", "root"]).is_err()
         );
         assert!(Cli::try_parse_from(["picky-fleet", "user", "add", "alice"]).is_err());
+    }
+
+    #[test]
+    fn api_key_commands_parse() {
+        let cli =
+            Cli::try_parse_from(["picky-fleet", "apikey", "create", "--user", "bot"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Admin(AdminCommand::ApiKey(ApiKeyCommand::Create { ref user, ref label })))
+                if user == "bot" && label == "created with the CLI"
+        ));
+        let cli = Cli::try_parse_from(["picky-fleet", "apikey", "revoke", "7"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Admin(AdminCommand::ApiKey(
+                ApiKeyCommand::Revoke { id: 7 }
+            )))
+        ));
+        assert!(Cli::try_parse_from(["picky-fleet", "apikey", "revoke", "pf_x"]).is_err());
+        assert!(Cli::try_parse_from(["picky-fleet", "apikey", "create"]).is_err());
     }
 
     #[test]

@@ -686,3 +686,316 @@ async fn the_cli_manages_users_and_projects_as_the_audited_cli_actor() {
     }
     pool.close().await;
 }
+
+// ---------- API keys ----------
+
+/// `GET /api/v1/projects` with `key` as the bearer token; the status only.
+async fn projects_with_key(app: &TestApp, key: &str) -> StatusCode {
+    app.http
+        .get(format!("{}/api/v1/projects", app.address))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test]
+async fn the_api_key_server_functions_refuse_anonymous_callers_and_non_admins() {
+    let app = spawn_app().await;
+    let admin_id = app
+        .fleet
+        .user_id_by_name("admin")
+        .await
+        .expect("lookup")
+        .expect("the demo admin");
+    let existing = app
+        .fleet
+        .create_api_key(&Actor::cli(), admin_id, "existing")
+        .await
+        .expect("a key");
+    let key_id = existing.id.to_string();
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("admin_api_keys", vec![]),
+        (
+            "create_api_key",
+            vec![("username", "admin"), ("label", "sneaky")],
+        ),
+        ("revoke_api_key", vec![("key_id", key_id.as_str())]),
+    ];
+
+    let anonymous = app.anonymous();
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    for (endpoint, form) in &calls {
+        let (status, body) = call(&anonymous, endpoint, form).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "anonymous {endpoint}: {body}"
+        );
+        for (who, client) in [("viewer", &viewer), ("operator", &operator)] {
+            let (status, body) = call(client, endpoint, form).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{who} {endpoint}: {body}");
+            assert!(!body.contains("pf_"), "{who} {endpoint}: {body}");
+        }
+    }
+
+    let keys = app.fleet.list_api_keys(&Actor::cli()).await.expect("keys");
+    assert_eq!(keys.len(), 1, "nothing created: {keys:?}");
+    assert!(keys[0].revoked_at.is_none(), "nothing revoked");
+    assert_eq!(projects_with_key(&app, &existing.key).await, StatusCode::OK);
+    assert!(audited(&app, AuditAction::ApiKeyCreated).await.is_empty());
+    assert!(audited(&app, AuditAction::ApiKeyRevoked).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_api_key_that_is_shown_once_and_revokes_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.signed_in("otto", Role::Operator).await;
+
+    // Refused input creates nothing.
+    for (case, form) in [
+        ("unknown user", [("username", "nobody"), ("label", "job")]),
+        ("empty label", [("username", "otto"), ("label", "   ")]),
+        ("no user chosen", [("username", ""), ("label", "job")]),
+    ] {
+        let (status, body) = call(&admin, "create_api_key", &form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{case}: {body}");
+    }
+    assert!(app
+        .fleet
+        .list_api_keys(&Actor::cli())
+        .await
+        .expect("keys")
+        .is_empty());
+
+    // Create: the answer carries the key, and is not to be cached.
+    let response = admin
+        .post_form(
+            "/api/create_api_key",
+            &[("username", "otto"), ("label", " nightly restart job ")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let created: fleet::model::CreatedApiKey = response.json().await.expect("created json");
+    assert!(created.key.starts_with(&created.prefix), "{created:?}");
+    assert!(created.key.len() > created.prefix.len() + 16, "{created:?}");
+    assert_eq!(created.username, "otto");
+    assert_eq!(created.label, "nightly restart job");
+
+    // The key works as otto (an operator) on the REST API.
+    assert_eq!(projects_with_key(&app, &created.key).await, StatusCode::OK);
+    assert_eq!(
+        projects_with_key(&app, &format!("{}x", created.key)).await,
+        StatusCode::UNAUTHORIZED,
+        "a wrong key"
+    );
+
+    // Listed with its prefix, never the key; the page shows it the same way.
+    let (status, body) = call(&admin, "admin_api_keys", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secret = &created.key[created.prefix.len()..];
+    assert!(!body.contains(secret), "the key came back: {body}");
+    let keys: Vec<fleet::model::ApiKeyView> = serde_json::from_str(&body).expect("keys json");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].id, created.id);
+    assert_eq!(keys[0].prefix, created.prefix);
+    assert_eq!(keys[0].username, "otto");
+    assert_eq!(keys[0].label, "nightly restart job");
+    assert!(keys[0].last_used_at.is_some(), "its use was recorded");
+    assert!(keys[0].revoked_at.is_none());
+    let html = admin
+        .get_page("/admin/users")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        html.contains("API keys")
+            && html.contains("Create API key")
+            && html.contains(&created.prefix)
+            && html.contains("nightly restart job"),
+        "the users page lists the key"
+    );
+    assert!(!html.contains(secret), "the page never shows the key");
+
+    // Revoke: the key stops working at once; revoking again changes nothing.
+    let id = created.id.to_string();
+    let (status, body) = call(&admin, "revoke_api_key", &[("key_id", &id)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        projects_with_key(&app, &created.key).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = call(&admin, "revoke_api_key", &[("key_id", &id)]).await;
+    assert_eq!(status, StatusCode::OK, "revoking twice: {body}");
+    let (status, body) = call(&admin, "revoke_api_key", &[("key_id", "999999")]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown id: {body}"
+    );
+    let (_, body) = call(&admin, "admin_api_keys", &[]).await;
+    let keys: Vec<fleet::model::ApiKeyView> = serde_json::from_str(&body).expect("keys json");
+    assert!(keys[0].revoked_at.is_some(), "{keys:?}");
+
+    for (action, count) in [
+        (AuditAction::ApiKeyCreated, 1),
+        (AuditAction::ApiKeyRevoked, 1),
+    ] {
+        let rows = audited(&app, action).await;
+        assert_eq!(rows.len(), count, "{action:?}: {rows:?}");
+        let detail = rows[0].detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("otto") && detail.contains(&created.prefix),
+            "{action:?}: {detail}"
+        );
+        assert!(!detail.contains(secret), "{action:?}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn the_cli_creates_lists_and_revokes_api_keys_as_the_audited_cli_actor() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = Settings {
+        database_url: format!("sqlite:{}", dir.path().join("fleet.db").display()),
+        ..Settings::default()
+    };
+    cli(
+        &settings,
+        &["user", "add", "deploy-bot", "--role", "operator"],
+        "deploy bot password\n",
+    )
+    .await
+    .expect("user add");
+
+    let error = cli(&settings, &["apikey", "create", "--user", "nobody"], "")
+        .await
+        .expect_err("an unknown user");
+    assert_eq!(error.to_string(), "there is no user named \"nobody\"");
+    let key = cli(
+        &settings,
+        &[
+            "apikey",
+            "create",
+            "--user",
+            "deploy-bot",
+            "--label",
+            "nightly restart job",
+        ],
+        "",
+    )
+    .await
+    .expect("apikey create");
+    let key = key.trim_end().to_owned();
+    assert!(
+        key.starts_with("pf_") && !key.contains(char::is_whitespace),
+        "only the key on stdout: {key:?}"
+    );
+    let default_label = cli(&settings, &["apikey", "create", "--user", "deploy-bot"], "")
+        .await
+        .expect("apikey create without a label");
+    let prefix = &key[..11];
+    let secret = &key[11..];
+
+    let list = cli(&settings, &["apikey", "list"], "")
+        .await
+        .expect("apikey list");
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    let line = lines
+        .iter()
+        .find(|l| l.contains(prefix))
+        .unwrap_or_else(|| panic!("{prefix} listed: {list}"));
+    assert!(
+        line.contains("deploy-bot")
+            && line.contains("\"nightly restart job\"")
+            && line.contains("never")
+            && line.ends_with("active"),
+        "{line}"
+    );
+    assert!(list.contains("created with the CLI"), "{list}");
+    assert!(
+        !list.contains(secret) && !list.contains(&default_label.trim()[11..]),
+        "{list}"
+    );
+
+    // Revoke by the id the list shows.
+    let id = line.split_whitespace().next().expect("an id").to_owned();
+    let out = cli(&settings, &["apikey", "revoke", &id], "")
+        .await
+        .expect("apikey revoke");
+    assert!(out.contains("Revoked") && out.contains(prefix), "{out}");
+    let out = cli(&settings, &["apikey", "revoke", &id], "")
+        .await
+        .expect("revoking twice");
+    assert!(out.contains("revoked already"), "{out}");
+    let error = cli(&settings, &["apikey", "revoke", "999999"], "")
+        .await
+        .expect_err("an unknown id");
+    assert!(error.to_string().contains("no API key with id"), "{error}");
+    let list = cli(&settings, &["apikey", "list"], "")
+        .await
+        .expect("apikey list");
+    assert!(
+        list.lines()
+            .any(|l| l.contains(prefix) && l.contains("revoked ")),
+        "{list}"
+    );
+
+    // Audited as "cli"; the revoked key no longer authenticates.
+    let upstream = url::Url::parse("http://127.0.0.1:9/").expect("url");
+    let (fleet, pool) = server::startup::open_fleet(&settings, &upstream)
+        .await
+        .expect("reopen");
+    assert!(
+        fleet
+            .actor_for_api_key(&key)
+            .await
+            .expect("lookup")
+            .is_none(),
+        "revoked"
+    );
+    assert!(
+        fleet
+            .actor_for_api_key(default_label.trim())
+            .await
+            .expect("lookup")
+            .is_some(),
+        "the other key still works"
+    );
+    for (action, count) in [
+        (AuditAction::ApiKeyCreated, 2),
+        (AuditAction::ApiKeyRevoked, 1),
+    ] {
+        let rows = fleet
+            .audit_page(
+                &Actor::cli(),
+                &AuditQuery {
+                    action: Some(action),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("audit")
+            .entries;
+        assert_eq!(rows.len(), count, "{action:?}: {rows:?}");
+        for row in &rows {
+            assert_eq!(row.actor, "cli", "{action:?}");
+            assert!(
+                !row.detail.as_deref().unwrap_or_default().contains(secret),
+                "{action:?}: {row:?}"
+            );
+        }
+    }
+    pool.close().await;
+}
