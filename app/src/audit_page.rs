@@ -3,7 +3,7 @@
 //! it is a link that can be shared. Pages are keyset-paginated with `before`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fleet::model::{AuditAction, AuditEntry, AuditOutcome, AuditQuery};
+use fleet::model::{AuditAction, AuditEntry, AuditOutcome, AuditQuery, AuditQueryText};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
@@ -84,46 +84,20 @@ impl Filters {
         .collect()
     }
 
-    /// The query for the service; `Err` is a message for the user.
+    /// The query for the service; `Err` is a message for the user (the same rules and
+    /// messages as the CSV export and the API: [`AuditQueryText::parse`]).
     fn to_query(&self, before: &str, limit: &str) -> Result<AuditQuery, String> {
-        let number = |raw: &str, what: &str| -> Result<Option<i64>, String> {
-            if raw.is_empty() {
-                return Ok(None);
-            }
-            raw.parse::<i64>()
-                .map(Some)
-                .map_err(|_| format!("{what} must be a number, not {raw:?}."))
-        };
-        let action = match self.action.as_str() {
-            "" => None,
-            raw => Some(
-                AuditAction::parse(raw).ok_or_else(|| format!("There is no action {raw:?}."))?,
-            ),
-        };
-        let outcome = match self.outcome.as_str() {
-            "" => None,
-            raw => Some(
-                AuditOutcome::parse(raw).ok_or_else(|| format!("There is no outcome {raw:?}."))?,
-            ),
-        };
-        let limit = match limit {
-            "" => None,
-            raw => Some(
-                raw.parse::<u32>()
-                    .map_err(|_| format!("The page size must be a number, not {raw:?}."))?,
-            ),
-        };
-        let text = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-        Ok(AuditQuery {
-            project_id: number(&self.project_id, "The project")?,
-            actor: text(&self.actor),
-            action,
-            outcome,
-            since: text(&self.since),
-            until: text(&self.until),
-            before: number(before, "The page cursor (before)")?,
-            limit,
-        })
+        AuditQueryText {
+            project_id: self.project_id.clone(),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            outcome: self.outcome.clone(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            before: before.to_owned(),
+            limit: limit.to_owned(),
+        }
+        .parse()
     }
 }
 

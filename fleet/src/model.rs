@@ -774,3 +774,123 @@ pub struct CreatedApiKey {
     pub username: String,
     pub label: String,
 }
+
+/// The audit filters as text, the way a URL or a form carries them. [`AuditQueryText::parse`]
+/// is the one set of rules (and messages) for the audit page, the CSV export and the API.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditQueryText {
+    /// A project's id.
+    pub project_id: String,
+    /// A user name, exactly.
+    pub actor: String,
+    /// An action: `command`, `sign_in`, `sign_in_failed`, `sign_out`, `project_added`, ...
+    pub action: String,
+    /// An outcome: `pending`, `success`, `rejected`, `unreachable`, `timed_out`, ...
+    pub outcome: String,
+    /// From this time on: `2026-11-25` or `2026-11-25T14:00:00Z`.
+    pub since: String,
+    /// Before this time (same forms as `since`).
+    pub until: String,
+    /// The keyset cursor: `next_before` of the previous page.
+    pub before: String,
+    /// Rows per page, at most 500 (default 50).
+    pub limit: String,
+}
+
+impl AuditQueryText {
+    /// Parses every filter; an error names the filter, the value and what it may be.
+    pub fn parse(&self) -> Result<AuditQuery, String> {
+        fn text(v: &str) -> Option<String> {
+            let v = v.trim();
+            (!v.is_empty()).then(|| v.to_owned())
+        }
+        fn number<T: std::str::FromStr>(v: &str, name: &str) -> Result<Option<T>, String> {
+            text(v)
+                .map(|raw| {
+                    raw.parse()
+                        .map_err(|_| format!("`{name}` must be a whole number, not {raw:?}."))
+                })
+                .transpose()
+        }
+        let action = text(&self.action)
+            .map(|raw| {
+                AuditAction::parse(&raw).ok_or_else(|| {
+                    format!(
+                        "`action` {raw:?} is unknown; use one of: {}.",
+                        AuditAction::ALL.map(AuditAction::as_str).join(", ")
+                    )
+                })
+            })
+            .transpose()?;
+        let outcome = text(&self.outcome)
+            .map(|raw| {
+                AuditOutcome::parse(&raw).ok_or_else(|| {
+                    format!(
+                        "`outcome` {raw:?} is unknown; use one of: {}.",
+                        AuditOutcome::ALL.map(AuditOutcome::as_str).join(", ")
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(AuditQuery {
+            project_id: number(&self.project_id, "project_id")?,
+            actor: text(&self.actor),
+            action,
+            outcome,
+            since: text(&self.since),
+            until: text(&self.until),
+            before: number(&self.before, "before")?,
+            limit: number(&self.limit, "limit")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod audit_text_tests {
+    use super::*;
+
+    #[test]
+    fn text_filters_parse_into_a_query() {
+        let text = AuditQueryText {
+            project_id: "7".into(),
+            actor: " alice ".into(),
+            action: "sign_in".into(),
+            outcome: "denied".into(),
+            since: "2026-11-25".into(),
+            before: "120".into(),
+            limit: "20".into(),
+            ..Default::default()
+        };
+        let q = text.parse().unwrap();
+        assert_eq!(
+            q,
+            AuditQuery {
+                project_id: Some(7),
+                actor: Some("alice".into()),
+                action: Some(AuditAction::SignIn),
+                outcome: Some(AuditOutcome::Denied),
+                since: Some("2026-11-25".into()),
+                until: None,
+                before: Some(120),
+                limit: Some(20),
+            }
+        );
+        assert_eq!(AuditQueryText::default().parse(), Ok(AuditQuery::default()));
+    }
+
+    #[test]
+    fn bad_values_are_named_with_their_choices() {
+        let bad = |f: fn(&mut AuditQueryText)| {
+            let mut text = AuditQueryText::default();
+            f(&mut text);
+            text.parse().unwrap_err()
+        };
+        assert!(bad(|t| t.action = "bogus".into()).contains("use one of: command, sign_in"));
+        assert!(bad(|t| t.outcome = "meh".into()).contains("`outcome` \"meh\""));
+        assert!(bad(|t| t.project_id = "x".into()).contains("`project_id` must be a whole number"));
+        assert!(bad(|t| t.before = "-".into()).contains("`before`"));
+        assert!(bad(|t| t.limit = "many".into()).contains("`limit`"));
+    }
+}
