@@ -595,11 +595,7 @@ pub fn UsersPage() -> impl IntoView {
         },
         |_| admin_users(),
     );
-    let me = use_context::<crate::Session>()
-        .and_then(|s| s.user.get_untracked())
-        .and_then(Result::ok)
-        .flatten()
-        .map(|u| u.id);
+    let session = expect_context::<crate::Session>();
 
     view! {
         <Title text="Users · picky-fleet"/>
@@ -616,6 +612,8 @@ pub fn UsersPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match users.await {
                         Ok(list) => {
+                            // Awaited here, inside the Transition, like any resource.
+                            let me = session.user.await.ok().flatten().map(|u| u.id);
                             let key_users = list.clone();
                             Either::Left(view! {
                                 <AddUserForm action=add/>

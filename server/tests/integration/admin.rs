@@ -48,7 +48,7 @@ fn card_by_name(app: &TestApp, name: &str) -> Option<fleet::model::ProjectCard> 
         .find(|c| c.name == name)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_server_function_refuses_anonymous_callers_and_non_admins() {
     let app = spawn_app().await;
     let project_id = app.project_id(DEMO_FLEET[0].name).to_string();
@@ -142,7 +142,7 @@ async fn every_admin_server_function_refuses_anonymous_callers_and_non_admins() 
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_manages_a_project_whose_token_never_comes_back() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -311,7 +311,7 @@ async fn an_admin_manages_a_project_whose_token_never_comes_back() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_manages_users_and_a_disabled_user_loses_their_session() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -451,7 +451,7 @@ async fn an_admin_manages_users_and_a_disabled_user_loses_their_session() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -494,7 +494,7 @@ async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_pages_render_on_the_server_for_admins_only() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -551,7 +551,7 @@ async fn cli(settings: &Settings, args: &[&str], stdin: &str) -> anyhow::Result<
     Ok(String::from_utf8(out).expect("utf-8 output"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_manages_users_and_projects_as_the_audited_cli_actor() {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = Settings {
@@ -700,7 +700,7 @@ async fn projects_with_key(app: &TestApp, key: &str) -> StatusCode {
         .status()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_key_server_functions_refuse_anonymous_callers_and_non_admins() {
     let app = spawn_app().await;
     let admin_id = app
@@ -749,7 +749,7 @@ async fn the_api_key_server_functions_refuse_anonymous_callers_and_non_admins() 
     assert!(audited(&app, AuditAction::ApiKeyRevoked).await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_an_api_key_that_is_shown_once_and_revokes_it() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -863,7 +863,7 @@ async fn an_admin_creates_an_api_key_that_is_shown_once_and_revokes_it() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_creates_lists_and_revokes_api_keys_as_the_audited_cli_actor() {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = Settings {

@@ -28,6 +28,13 @@ impl ApiClient {
         }
         let response = request.send().await.expect("request");
         let status = response.status();
+        if response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+        {
+            return (status, String::new()); // an open stream: the status is the answer
+        }
         (status, response.text().await.expect("body"))
     }
 }
@@ -58,7 +65,7 @@ fn client(app: &TestApp, key: Option<String>) -> ApiClient {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_each_role_as_documented() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -83,6 +90,22 @@ async fn every_endpoint_answers_each_role_as_documented() {
     let anonymous = client(&app, None);
     let id = app.project_id(DEMO_FLEET[5].name);
     let p = |suffix: &str| format!("/api/v1/projects/{id}{suffix}");
+    let victim = app
+        .fleet
+        .add_user(
+            &Actor::cli(),
+            Username::parse("victor").expect("name"),
+            Role::Viewer,
+            Password::parse("long-enough-password").expect("pw"),
+        )
+        .await
+        .expect("user");
+    let spare_key = app
+        .fleet
+        .create_api_key(&Actor::cli(), victim, "spare")
+        .await
+        .expect("key")
+        .id;
 
     // (method, path, body, anonymous, viewer, operator, admin); revoked keys always get 401.
     let cases: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
@@ -130,6 +153,44 @@ async fn every_endpoint_answers_each_role_as_documented() {
             Some(json!({"name": "Sunrise Travel"})),
             [401, 403, 403, 200],
         ),
+        (
+            Method::GET,
+            "/api/v1/events".into(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            Some(json!({"name": "Fresh", "token": "0123456789abcdef0123456789abcdef"})),
+            [401, 403, 403, 201],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(json!({"username": "nora", "role": "viewer", "password": "long-enough-password"})),
+            [401, 403, 403, 201],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{victim}"),
+            Some(json!({"role": "operator"})),
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/api-keys".into(),
+            Some(json!({"username": "vera", "label": "matrix"})),
+            [401, 403, 403, 201],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/api-keys/{spare_key}"),
+            None,
+            [401, 403, 403, 204],
+        ),
+        // Last: it removes the project the cases above use.
+        (Method::DELETE, p(""), None, [401, 403, 403, 204]),
     ];
     for (method, path, body, expected) in cases {
         for (who, client, want) in [
@@ -154,7 +215,7 @@ async fn every_endpoint_answers_each_role_as_documented() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_through_the_api_returns_its_audit_row_and_outcome() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -193,7 +254,7 @@ async fn a_command_through_the_api_returns_its_audit_row_and_outcome() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -318,7 +379,7 @@ async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
     assert_eq!(projects, DEMO_FLEET.len(), "nothing was added");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_are_shown_once_listed_by_prefix_audited_and_revocable() {
     let app = spawn_app().await;
     let admin = client(&app, Some(key_for(&app, "ada", Role::Admin).await));
@@ -393,7 +454,7 @@ async fn api_keys_are_shown_once_listed_by_prefix_audited_and_revocable() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_changes_with_a_session_cookie_from_another_origin_are_refused() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -430,7 +491,7 @@ async fn state_changes_with_a_session_cookie_from_another_origin_are_refused() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_served() {
     let app = spawn_app().await;
     let anonymous = client(&app, None);
@@ -490,7 +551,7 @@ async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_se
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_the_database() {
     let app = spawn_app().await;
     let (status, text) = client(&app, None).call(Method::GET, "/healthz", None).await;
@@ -501,7 +562,7 @@ async fn health_reports_the_database() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_upstream_calls_commands_projects_and_event_streams() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;

@@ -108,7 +108,7 @@ fn older_link(html: &str) -> Option<i64> {
     Some(link.parse().expect("a numeric cursor"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_anonymous_visitor_cannot_download_the_audit_log() {
     let app = spawn_app().await;
     let response = csv(&app.anonymous(), "").await;
@@ -117,7 +117,7 @@ async fn an_anonymous_visitor_cannot_download_the_audit_log() {
     assert!(body.to_lowercase().contains("sign in"), "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_downloads_the_log_as_csv_including_sign_ins() {
     let app = spawn_app().await;
     let viewer = app.signed_in("vera", Role::Viewer).await;
@@ -140,7 +140,7 @@ async fn a_viewer_downloads_the_log_as_csv_including_sign_ins() {
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_action_filter_keeps_only_that_action() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -160,7 +160,7 @@ async fn the_action_filter_keeps_only_that_action() {
     assert_eq!(ghost[0][ACTION], "sign_in_failed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_filters_are_refused_with_422_and_a_reason() {
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -181,7 +181,7 @@ async fn bad_filters_are_refused_with_422_and_a_reason() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn formula_like_values_are_neutralised_and_commas_quoted() {
     let app = spawn_app().await;
     // A failed sign-in is audited under the attempted name, whatever it is.
@@ -212,7 +212,7 @@ async fn formula_like_values_are_neutralised_and_commas_quoted() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_walks_every_page_and_honours_limit() {
     let app = spawn_app().await;
     bulk_failed_sign_ins(&app, 1_100).await;
@@ -236,7 +236,7 @@ async fn the_export_walks_every_page_and_honours_limit() {
     assert_eq!(older[..], rows[100..], "`before` starts below the cursor");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_page_shows_recent_entries() {
     let app = spawn_app().await;
     app.anonymous().sign_in("ghost", "wrong-password").await;
@@ -269,7 +269,7 @@ async fn the_audit_page_shows_recent_entries() {
     assert!(html.contains("href=\"/api/v1/audit.csv?action=sign_in_failed\""));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn older_pages_continue_where_the_newer_page_ended() {
     let app = spawn_app().await;
     let ghost = app.anonymous();

@@ -19,7 +19,7 @@ async fn rows(app: &crate::helpers::TestApp, action: AuditAction) -> Vec<fleet::
         .entries
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_sets_a_strict_http_only_session_cookie_and_is_audited() {
     let app = spawn_app().await;
     let client = app.anonymous();
@@ -45,7 +45,7 @@ async fn signing_in_sets_a_strict_http_only_session_cookie_and_is_audited() {
     assert_eq!(client.get("/").await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_audited() {
     let app = spawn_app().await;
     let wrong = app.anonymous().sign_in("admin", "not-the-password").await;
@@ -75,7 +75,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_audite
         .contains("wrong password"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_visitors_are_sent_to_sign_in_and_get_401_from_server_functions() {
     let app = spawn_app().await;
     let anonymous = app.anonymous();
@@ -94,7 +94,7 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_get_401_from_server_function
     assert_eq!(sign_in_page.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session() {
     let app = spawn_app().await;
     let viewer = app.signed_in("vera", Role::Viewer).await;
@@ -104,7 +104,7 @@ async fn signing_out_ends_the_session() {
     assert_eq!(rows(&app, AuditAction::SignOut).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;

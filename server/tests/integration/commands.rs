@@ -39,7 +39,7 @@ async fn command_rows(app: &TestApp, project_id: i64) -> Vec<fleet::model::Audit
         .entries
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_command_reaches_the_simulator_changes_its_state_and_leaves_one_completed_audit_row() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -88,7 +88,7 @@ async fn each_command_reaches_the_simulator_changes_its_state_and_leaves_one_com
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_server_reaches_the_simulator() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -104,7 +104,7 @@ async fn restart_server_reaches_the_simulator() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_is_confirmed_on_the_card_by_one_verification_poll() {
     let app = spawn_app_with(|s| s.verify_delay = Duration::from_millis(100)).await;
     app.wait_for_first_poll().await;
@@ -140,7 +140,7 @@ async fn a_command_is_confirmed_on_the_card_by_one_verification_poll() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_and_anonymous_callers_are_refused_and_nothing_reaches_upstream() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -164,7 +164,7 @@ async fn viewers_and_anonymous_callers_are_refused_and_nothing_reaches_upstream(
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_commands_are_refused_with_a_clear_message_and_nothing_is_sent() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -205,7 +205,7 @@ async fn invalid_commands_are_refused_with_a_clear_message_and_nothing_is_sent()
     assert!(command_rows(&app, id).await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_upstream_failure_is_recorded_as_its_own_outcome() {
     let app = spawn_app_with(|s| s.upstream_timeout = Duration::from_secs(1)).await;
     app.wait_for_first_poll().await;
@@ -274,7 +274,7 @@ async fn each_upstream_failure_is_recorded_as_its_own_outcome() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_command_while_one_is_in_flight_is_refused() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;

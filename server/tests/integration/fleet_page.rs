@@ -9,7 +9,7 @@ use pickyassist_sim::DEMO_FLEET;
 
 use crate::helpers::{assert_no_token_in, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_page_is_rendered_on_the_server_with_every_demo_project() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -40,7 +40,7 @@ async fn the_fleet_page_is_rendered_on_the_server_with_every_demo_project() {
     assert_no_token_in(&html, "fleet page");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_poll_gives_each_demo_project_its_simulated_state() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -69,7 +69,7 @@ async fn the_first_poll_gives_each_demo_project_its_simulated_state() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_within_the_budget_calls_upstream_once_and_then_is_throttled() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -112,7 +112,7 @@ async fn a_refresh_within_the_budget_calls_upstream_once_and_then_is_throttled()
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_of_one_project_make_one_upstream_call() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -147,7 +147,7 @@ async fn concurrent_refreshes_of_one_project_make_one_upstream_call() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshing_an_unknown_project_is_an_error_and_sends_nothing() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -161,7 +161,7 @@ async fn refreshing_an_unknown_project_is_an_error_and_sends_nothing() {
     assert_eq!(app.sim_stats().await.totals.device_status, before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_changes_are_pushed_as_server_sent_events() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -192,7 +192,7 @@ async fn status_changes_are_pushed_as_server_sent_events() {
     assert_no_token_in(&received, "event stream");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
@@ -227,7 +227,7 @@ async fn a_rejected_token_shows_as_rejected_with_upstreams_message() {
     assert!(status.device.is_some(), "the last known values are kept");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_simulator_fault_shows_its_own_state_on_the_card() {
     let app = crate::helpers::spawn_app_with(|s| {
         s.status_checks_per_minute = 1000;
