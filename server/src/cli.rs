@@ -64,6 +64,11 @@ pub enum AdminCommand {
     /// Create, list and revoke API keys for scripts (the /api/v1 REST API)
     #[command(subcommand, name = "apikey")]
     ApiKey(ApiKeyCommand),
+    /// Write a consistent copy of the live database to PATH (safe while the server runs)
+    Backup {
+        /// Where the copy goes; must not exist yet
+        path: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +209,19 @@ pub async fn execute(
 ) -> anyhow::Result<()> {
     let cli = Actor::cli();
     match command {
+        AdminCommand::Backup { path } => {
+            fleet.backup(&cli, &path).await.map_err(human)?;
+            writeln!(
+                out,
+                "Wrote a consistent copy of the database to {}.",
+                path.display()
+            )?;
+            writeln!(
+                out,
+                "The project tokens in it are encrypted: keep the key (the .key file next to the \
+                 database, or PICKY_FLEET_SECRET_KEY) safe as well, but not beside the copy."
+            )?;
+        }
         AdminCommand::User(UserCommand::Add { name, role }) => {
             let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
             let password = read_secret(input, "password")?;

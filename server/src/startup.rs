@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use app::{shell, App};
+use axum::http::{header, HeaderValue};
 use axum::{routing::get, Router};
 use fleet::{
     config::Settings, crypto::TokenCipher, db, model::ProjectName, poller, service::FleetDeps,
@@ -16,7 +17,11 @@ use pickyassist::{ApiToken, Client, ClientConfig};
 use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+};
 use tower_sessions::{
     cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer,
 };
@@ -95,16 +100,18 @@ impl Application {
                 tower_sessions::cookie::time::Duration::try_from(settings.session_idle)
                     .context("session idle time out of range")?,
             ));
-        let router = router(fleet.clone(), leptos_options).layer(
-            tower::ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(sessions)
-                .layer(axum::middleware::from_fn_with_state(
-                    fleet.clone(),
-                    crate::auth::resolve_actor,
-                )),
-        );
+        let router = with_security_headers(router(fleet.clone(), leptos_options))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                    .layer(PropagateRequestIdLayer::x_request_id())
+                    .layer(sessions)
+                    .layer(axum::middleware::from_fn_with_state(
+                        fleet.clone(),
+                        crate::auth::resolve_actor,
+                    )),
+            );
         Ok(Self {
             listener,
             router,
@@ -247,6 +254,25 @@ pub async fn open_fleet(
     })
     .await?;
     Ok((fleet, pool))
+}
+
+/// Every request body we accept is small (forms, JSON commands); anything bigger is refused
+/// with 413 before a handler reads it.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Headers on every response: no MIME sniffing, no framing (clickjacking), no referrer to other
+/// sites, and a policy that forbids plugins, foreign `<base>` and form targets.
+fn with_security_headers(router: Router) -> Router {
+    let set =
+        |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    router
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'",
+        ))
 }
 
 /// The key file sits next to the database: `data/picky-fleet.db` → `data/picky-fleet.key`.

@@ -328,3 +328,29 @@ pub(crate) fn record_upstream_call(
     metrics::histogram!("picky_fleet_upstream_latency_seconds", "endpoint" => endpoint, "outcome" => outcome)
         .record(latency.as_secs_f64());
 }
+
+impl Fleet {
+    /// A consistent copy of the live database (`VACUUM INTO`), safe while the server runs.
+    /// Refuses to overwrite an existing file.
+    pub async fn backup(&self, actor: &Actor, path: &std::path::Path) -> Result<(), FleetError> {
+        actor.require(crate::model::Role::Admin, "back up the database")?;
+        if path.exists() {
+            return Err(FleetError::Invalid(format!(
+                "{} already exists; choose a new file",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| FleetError::Invalid("the backup path must be valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(|e| {
+                FleetError::Internal(anyhow::Error::new(e).context("writing the backup"))
+            })?;
+        tracing::info!(path = %path.display(), "database backed up");
+        Ok(())
+    }
+}

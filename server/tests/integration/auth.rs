@@ -130,3 +130,75 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
         "operators get command buttons"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers_and_big_bodies_are_refused() {
+    let app = spawn_app().await;
+    let anonymous = app.anonymous();
+    for path in ["/sign-in", "/api/v1/projects", "/healthz"] {
+        let response = anonymous.get_page(path).await;
+        let headers = response.headers();
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{path}");
+        assert!(
+            get("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+    }
+    let big = "x".repeat(100 * 1024);
+    let response = anonymous
+        .post_form("/api/sign_in", &[("username", "admin"), ("password", &big)])
+        .await;
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_a_consistent_copy_that_opens_with_every_row() {
+    let app = spawn_app().await;
+    app.signed_in("vera", Role::Viewer).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("backup.db");
+    app.fleet
+        .backup(&Actor::cli(), &path)
+        .await
+        .expect("backup");
+    let copy = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("open copy");
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&copy)
+        .await
+        .expect("users");
+    let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
+        .fetch_one(&copy)
+        .await
+        .expect("projects");
+    assert_eq!((users, projects), (2, 6), "admin + vera, the demo fleet");
+    let again = app
+        .fleet
+        .backup(&Actor::cli(), &path)
+        .await
+        .expect_err("no overwrite");
+    assert!(again.to_string().contains("already exists"));
+    let viewer = Actor {
+        user_id: Some(2),
+        name: "vera".into(),
+        role: Role::Viewer,
+        request_id: None,
+    };
+    assert!(
+        app.fleet
+            .backup(&viewer, &dir.path().join("other.db"))
+            .await
+            .is_err(),
+        "admins only"
+    );
+}
