@@ -1,5 +1,6 @@
 //! picky-fleet's user interface. Pages render on the server and hydrate in the browser; the
 //! server functions beside them only adapt requests to [`fleet::Fleet`].
+#![recursion_limit = "256"]
 
 use fleet::model::{CurrentUser, Role};
 

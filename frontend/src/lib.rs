@@ -1,3 +1,6 @@
+// Leptos view types nest deeply (the admin tables); the release wasm build needs more room.
+#![recursion_limit = "256"]
+
 //! The browser side: takes over the server-rendered page (hydration).
 
 #[wasm_bindgen::prelude::wasm_bindgen]
