@@ -1,23 +1,9 @@
 use fleet::{
     auth::Actor,
-    model::{AuditAction, AuditOutcome, AuditQuery, Role},
+    model::{AuditAction, AuditOutcome, Role},
 };
 
 use crate::helpers::{assert_no_token_in, spawn_app};
-
-async fn rows(app: &crate::helpers::TestApp, action: AuditAction) -> Vec<fleet::model::AuditEntry> {
-    app.fleet
-        .audit_page(
-            &Actor::cli(),
-            &AuditQuery {
-                action: Some(action),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .entries
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_sets_a_strict_http_only_session_cookie_and_is_audited() {
@@ -39,7 +25,7 @@ async fn signing_in_sets_a_strict_http_only_session_cookie_and_is_audited() {
         .to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    let signed_in = rows(&app, AuditAction::SignIn).await;
+    let signed_in = app.audit_rows(AuditAction::SignIn).await;
     assert_eq!(signed_in.len(), 1);
     assert_eq!(signed_in[0].actor, "admin");
     assert_eq!(client.get("/").await.status(), 200);
@@ -59,7 +45,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_audite
             Some("/sign-in?failed=1")
         );
     }
-    let failed = rows(&app, AuditAction::SignInFailed).await;
+    let failed = app.audit_rows(AuditAction::SignInFailed).await;
     assert_eq!(failed.len(), 2);
     assert!(failed.iter().all(|r| r.outcome == AuditOutcome::Denied));
     assert_eq!(failed[0].actor, "nobody");
@@ -101,7 +87,7 @@ async fn signing_out_ends_the_session() {
     assert_eq!(viewer.post_form("/api/fleet", &[]).await.status(), 200);
     viewer.post_form("/api/sign_out", &[]).await;
     assert_eq!(viewer.post_form("/api/fleet", &[]).await.status(), 401);
-    assert_eq!(rows(&app, AuditAction::SignOut).await.len(), 1);
+    assert_eq!(app.audit_rows(AuditAction::SignOut).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

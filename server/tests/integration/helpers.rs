@@ -117,6 +117,24 @@ impl TestApp {
             .expect("fault accepted");
     }
 
+    /// Every audit row with `action`, newest first.
+    pub async fn audit_rows(
+        &self,
+        action: fleet::model::AuditAction,
+    ) -> Vec<fleet::model::AuditEntry> {
+        self.fleet
+            .audit_page(
+                &Actor::cli(),
+                &fleet::model::AuditQuery {
+                    action: Some(action),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("audit")
+            .entries
+    }
+
     /// Status calls the simulator has seen for a demo project.
     pub async fn status_calls(&self, upstream_project_id: u64) -> u64 {
         self.sim_stats()
