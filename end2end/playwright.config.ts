@@ -44,6 +44,9 @@ export default defineConfig({
       PICKY_FLEET_SIM_ADDR: "127.0.0.1:3110",
       PICKY_FLEET_DATABASE_URL: "sqlite:target/e2e/picky-fleet.db",
       PICKY_FLEET_DEMO_ADMIN_PASSWORD: "e2e-admin-password",
+      // Every test signs in from 127.0.0.1 within seconds: lift the sign-in rate limits.
+      PICKY_FLEET_SIGN_IN_PER_USER_PER_MINUTE: "1000",
+      PICKY_FLEET_SIGN_IN_PER_CLIENT_PER_MINUTE: "1000",
       RUST_LOG: "info",
     },
   },

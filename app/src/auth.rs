@@ -47,6 +47,10 @@ pub async fn sign_in(
             leptos_axum::redirect("/sign-in?failed=1");
             Ok(())
         }
+        Err(FleetError::RateLimited { retry_after_secs }) => {
+            leptos_axum::redirect(&format!("/sign-in?retry_after={retry_after_secs}"));
+            Ok(())
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -131,10 +135,14 @@ pub fn SignInPage() -> impl IntoView {
     let action = expect_context::<crate::Session>().sign_in;
     let query = use_query_map();
     let failed = move || query.with(|q| q.get("failed").is_some());
+    let retry_after = move || query.with(|q| q.get("retry_after"));
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
     let error = move || match action.value().get() {
         Some(Err(e)) => Some(e.to_string()),
-        _ => failed().then(|| "Wrong username or password.".to_owned()),
+        _ => match retry_after() {
+            Some(secs) => Some(format!("Too many sign-in attempts. Try again in {secs} s.")),
+            None => failed().then(|| "Wrong username or password.".to_owned()),
+        },
     };
     view! {
         <Title text="Sign in · picky-fleet"/>

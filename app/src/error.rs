@@ -18,6 +18,8 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
     #[error("Something went wrong on our side; the details are in the server log.")]
     Internal,
     /// The request did not reach the function or its answer did not come back.
@@ -61,6 +63,10 @@ impl From<fleet::FleetError> for AppError {
             F::BadCredentials => (
                 StatusCode::UNAUTHORIZED,
                 AppError::Invalid(error.to_string()),
+            ),
+            F::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                AppError::TooManyAttempts(error.to_string()),
             ),
             F::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");

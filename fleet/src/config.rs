@@ -35,6 +35,10 @@ pub struct Settings {
     /// `PICKY_FLEET_DEMO_ADMIN_PASSWORD`: the password of the demo admin created on the first
     /// start against the simulator (for scripted demos and browser tests); unset: generated.
     pub demo_admin_password: Option<String>,
+    /// `PICKY_FLEET_SIGN_IN_PER_USER_PER_MINUTE`: sign-in attempts per username, default 10.
+    pub sign_in_per_user_per_minute: u32,
+    /// `PICKY_FLEET_SIGN_IN_PER_CLIENT_PER_MINUTE`: sign-in attempts per client address, default 30.
+    pub sign_in_per_client_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -52,6 +56,8 @@ impl Default for Settings {
             session_idle: Duration::from_secs(8 * 3600),
             verify_delay: Duration::from_secs(2),
             demo_admin_password: None,
+            sign_in_per_user_per_minute: 10,
+            sign_in_per_client_per_minute: 30,
         }
     }
 }
@@ -131,6 +137,24 @@ impl Settings {
             s.verify_delay = Duration::from_millis(ms);
         }
         s.demo_admin_password = get("PICKY_FLEET_DEMO_ADMIN_PASSWORD");
+        for (name, field) in [
+            (
+                "PICKY_FLEET_SIGN_IN_PER_USER_PER_MINUTE",
+                &mut s.sign_in_per_user_per_minute,
+            ),
+            (
+                "PICKY_FLEET_SIGN_IN_PER_CLIENT_PER_MINUTE",
+                &mut s.sign_in_per_client_per_minute,
+            ),
+        ] {
+            if let Some(v) = get(name) {
+                *field = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .with_context(|| format!("{name}={v:?} must be a number of at least 1"))?;
+            }
+        }
         Ok(s)
     }
 

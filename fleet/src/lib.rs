@@ -23,6 +23,8 @@ pub mod db;
 pub mod poller;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod sign_in_limit;
 
 #[cfg(feature = "ssr")]
 pub use service::{Fleet, FleetError};

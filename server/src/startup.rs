@@ -251,6 +251,8 @@ pub async fn open_fleet(
         poll_interval: settings.poll_interval,
         status_checks_per_minute: settings.status_checks_per_minute,
         verify_delay: settings.verify_delay,
+        sign_in_per_user_per_minute: settings.sign_in_per_user_per_minute,
+        sign_in_per_client_per_minute: settings.sign_in_per_client_per_minute,
     })
     .await?;
     Ok((fleet, pool))

@@ -18,6 +18,31 @@ impl Fleet {
         client: Option<&str>,
     ) -> Result<CurrentUser, FleetError> {
         let attempted: String = username.trim().chars().take(64).collect();
+        // Before any work: a limited attempt costs no password hashing.
+        if let Err(wait) = self.inner.sign_in_limiter.check(&attempted, client) {
+            let retry_after_secs = wait.as_secs().max(1);
+            let detail = match client {
+                Some(c) => format!("rate limited from {c}"),
+                None => "rate limited".to_owned(),
+            };
+            let actor = Actor {
+                user_id: None,
+                name: attempted,
+                role: Role::Viewer,
+                request_id: None,
+            };
+            self.audit(
+                &actor,
+                NewEntry {
+                    action: Some(AuditAction::SignInFailed),
+                    outcome: Some(AuditOutcome::Denied),
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            return Err(FleetError::RateLimited { retry_after_secs });
+        }
         let row = match Username::parse(&attempted) {
             Ok(name) => users::by_name(&self.inner.pool, name.as_str())
                 .await

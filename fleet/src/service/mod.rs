@@ -44,6 +44,9 @@ pub enum FleetError {
     /// Signed in, but the role does not allow it.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many sign-in attempts for this username or from this address.
+    #[error("too many sign-in attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// Wrong username or password; deliberately the same answer for both.
     #[error("wrong username or password")]
     BadCredentials,
@@ -81,6 +84,7 @@ struct Inner {
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Projects with a command on its way upstream: a second one (a double click) is refused.
     commands_in_flight: Mutex<std::collections::HashSet<i64>>,
+    sign_in_limiter: crate::sign_in_limit::SignInLimiter,
     /// When the poller last finished a round over every project.
     last_poll_round: Mutex<Option<Instant>>,
     /// Pause between a command's answer and the status check that confirms its effect.
@@ -94,6 +98,8 @@ pub struct FleetDeps {
     pub poll_interval: Duration,
     pub status_checks_per_minute: u32,
     pub verify_delay: Duration,
+    pub sign_in_per_user_per_minute: u32,
+    pub sign_in_per_client_per_minute: u32,
 }
 
 impl Fleet {
@@ -111,6 +117,10 @@ impl Fleet {
                 in_flight: Mutex::default(),
                 commands_in_flight: Mutex::default(),
                 last_poll_round: Mutex::default(),
+                sign_in_limiter: crate::sign_in_limit::SignInLimiter::new(
+                    deps.sign_in_per_user_per_minute,
+                    deps.sign_in_per_client_per_minute,
+                ),
                 verify_delay: deps.verify_delay,
             }),
         };

@@ -134,6 +134,9 @@ impl From<FleetError> for ApiError {
                 Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
             }
             FleetError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            FleetError::RateLimited { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            }
             FleetError::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");
                 Self::new(

@@ -8,7 +8,7 @@ use fleet::{
 };
 use pickyassist::ApiToken;
 
-use crate::helpers::{spawn_app, TestApp, UserClient};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, UserClient};
 
 const HEADER: &str = "id,at,actor,action,project_id,project_name,command,outcome,detail,upstream_latency_ms,request_id,completed_at";
 const ACTOR: usize = 2;
@@ -271,7 +271,12 @@ async fn the_audit_page_shows_recent_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn older_pages_continue_where_the_newer_page_ended() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| {
+        // 61 failed sign-ins in a row: above the sign-in rate limits on purpose.
+        s.sign_in_per_user_per_minute = 1000;
+        s.sign_in_per_client_per_minute = 1000;
+    })
+    .await;
     let ghost = app.anonymous();
     for _ in 0..61 {
         ghost.sign_in("ghost", "wrong-password").await;

@@ -188,3 +188,59 @@ async fn a_backup_is_a_consistent_copy_that_opens_with_every_row() {
         "admins only"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.sign_in_per_user_per_minute = 3;
+        s.sign_in_per_client_per_minute = 5;
+    })
+    .await;
+    let client = app.anonymous();
+    for _ in 0..3 {
+        client.sign_in("admin", "not-the-password").await;
+    }
+    // Even the right password waits now: guessing gains nothing by speed.
+    let limited = client.sign_in("admin", &app.admin_password).await;
+    let location = limited
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(location.starts_with("/sign-in?retry_after="), "{location}");
+    assert_eq!(
+        client.post_form("/api/fleet", &[]).await.status(),
+        401,
+        "not signed in"
+    );
+    // The same address, other usernames: 3 attempts counted so far (a limited one takes none),
+    // so the per-client limit of 5 lets two more through and stops the third.
+    client.sign_in("someone", "x-password-1").await;
+    client.sign_in("someone-else", "x-password-2").await;
+    let limited = client.sign_in("a-third", "x-password-3").await;
+    let location = limited
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(location.starts_with("/sign-in?retry_after="), "{location}");
+    let failures = app.audit_rows(AuditAction::SignInFailed).await;
+    assert_eq!(
+        failures.len(),
+        7,
+        "every attempt is audited, limited ones too"
+    );
+    assert_eq!(
+        failures
+            .iter()
+            .filter(|r| r
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("rate limited"))
+            .count(),
+        2
+    );
+}
