@@ -32,7 +32,16 @@ pub async fn sign_in(
     let fleet = ssr::fleet()?;
     let session = ssr::session().await?;
     let client = ssr::client_addr().await;
-    match fleet.sign_in(&username, &password, client.as_deref()).await {
+    let request_id = ssr::request_id();
+    match fleet
+        .sign_in(
+            &username,
+            &password,
+            client.as_deref(),
+            request_id.as_deref(),
+        )
+        .await
+    {
         Ok(user) => {
             // A fresh session id at sign-in, so a planted id is worthless.
             session.cycle_id().await.map_err(|_| AppError::Internal)?;
@@ -120,6 +129,16 @@ pub(crate) mod ssr {
     /// The service and the caller, or 401: the first line of every protected server function.
     pub async fn caller() -> Result<(Fleet, Actor), AppError> {
         Ok((fleet()?, actor().await?))
+    }
+
+    /// The request's `x-request-id` (set by the server's request-id layer), for the audit log.
+    pub fn request_id() -> Option<String> {
+        use_context::<http::request::Parts>()?
+            .headers
+            .get("x-request-id")?
+            .to_str()
+            .ok()
+            .map(str::to_owned)
     }
 
     pub async fn client_addr() -> Option<String> {

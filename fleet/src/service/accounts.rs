@@ -16,6 +16,7 @@ impl Fleet {
         username: &str,
         password: &str,
         client: Option<&str>,
+        request_id: Option<&str>,
     ) -> Result<CurrentUser, FleetError> {
         let attempted: String = username.trim().chars().take(64).collect();
         // Before any work: a limited attempt costs no password hashing.
@@ -29,7 +30,7 @@ impl Fleet {
                 user_id: None,
                 name: attempted,
                 role: Role::Viewer,
-                request_id: None,
+                request_id: request_id.map(str::to_owned),
             };
             self.audit(
                 &actor,
@@ -70,7 +71,7 @@ impl Fleet {
                     role: row.role(),
                 };
                 self.audit(
-                    &Actor::user(&user),
+                    &Actor::user(&user).with_request_id(request_id.map(str::to_owned)),
                     NewEntry {
                         action: Some(AuditAction::SignIn),
                         detail: client_detail.as_deref(),
@@ -90,7 +91,7 @@ impl Fleet {
                     user_id: None,
                     name: attempted,
                     role: Role::Viewer,
-                    request_id: None,
+                    request_id: request_id.map(str::to_owned),
                 };
                 self.audit(
                     &actor,

@@ -46,6 +46,12 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_audite
         );
     }
     let failed = app.audit_rows(AuditAction::SignInFailed).await;
+    assert!(
+        failed
+            .iter()
+            .all(|r| r.request_id.as_deref().is_some_and(|id| id.len() >= 32)),
+        "failed sign-ins carry their request id: {failed:?}"
+    );
     assert_eq!(failed.len(), 2);
     assert!(failed.iter().all(|r| r.outcome == AuditOutcome::Denied));
     assert_eq!(failed[0].actor, "nobody");
