@@ -26,22 +26,8 @@ impl Fleet {
                 Some(c) => format!("rate limited from {c}"),
                 None => "rate limited".to_owned(),
             };
-            let actor = Actor {
-                user_id: None,
-                name: attempted,
-                role: Role::Viewer,
-                request_id: request_id.map(str::to_owned),
-            };
-            self.audit(
-                &actor,
-                NewEntry {
-                    action: Some(AuditAction::SignInFailed),
-                    outcome: Some(AuditOutcome::Denied),
-                    detail: Some(&detail),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            self.audit_failed_sign_in(attempted, request_id, &detail)
+                .await?;
             return Err(FleetError::RateLimited { retry_after_secs });
         }
         let row = match Username::parse(&attempted) {
@@ -87,25 +73,36 @@ impl Fleet {
                     (None, Some(r)) => r.to_owned(),
                     _ => String::new(),
                 };
-                let actor = Actor {
-                    user_id: None,
-                    name: attempted,
-                    role: Role::Viewer,
-                    request_id: request_id.map(str::to_owned),
-                };
-                self.audit(
-                    &actor,
-                    NewEntry {
-                        action: Some(AuditAction::SignInFailed),
-                        outcome: Some(AuditOutcome::Denied),
-                        detail: Some(&detail),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+                self.audit_failed_sign_in(attempted, request_id, &detail)
+                    .await?;
                 Err(FleetError::BadCredentials)
             }
         }
+    }
+
+    /// A `sign_in_failed` row under the name that was tried (there is no user to name).
+    async fn audit_failed_sign_in(
+        &self,
+        attempted: String,
+        request_id: Option<&str>,
+        detail: &str,
+    ) -> Result<(), FleetError> {
+        let actor = Actor {
+            user_id: None,
+            name: attempted,
+            role: Role::Viewer,
+            request_id: request_id.map(str::to_owned),
+        };
+        self.audit(
+            &actor,
+            NewEntry {
+                action: Some(AuditAction::SignInFailed),
+                outcome: Some(AuditOutcome::Denied),
+                detail: Some(detail),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn sign_out(&self, actor: &Actor) -> Result<(), FleetError> {

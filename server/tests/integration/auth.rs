@@ -208,12 +208,7 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
     }
     // Even the right password waits now: guessing gains nothing by speed.
     let limited = client.sign_in("admin", &app.admin_password).await;
-    let location = limited
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let location = location_of(&limited);
     assert!(location.starts_with("/sign-in?retry_after="), "{location}");
     assert_eq!(
         client.post_form("/api/fleet", &[]).await.status(),
@@ -225,12 +220,7 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
     client.sign_in("someone", "x-password-1").await;
     client.sign_in("someone-else", "x-password-2").await;
     let limited = client.sign_in("a-third", "x-password-3").await;
-    let location = limited
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let location = location_of(&limited);
     assert!(location.starts_with("/sign-in?retry_after="), "{location}");
     let failures = app.audit_rows(AuditAction::SignInFailed).await;
     assert_eq!(
@@ -249,4 +239,14 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
             .count(),
         2
     );
+}
+
+/// Where a redirect points ("" when it is none).
+fn location_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
