@@ -68,6 +68,10 @@ impl From<fleet::FleetError> for AppError {
                 StatusCode::TOO_MANY_REQUESTS,
                 AppError::TooManyAttempts(error.to_string()),
             ),
+            F::Unavailable(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Transport(message),
+            ),
             F::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");
                 (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal)

@@ -10,6 +10,8 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod backoff;
+#[cfg(feature = "ssr")]
 pub mod board;
 #[cfg(feature = "ssr")]
 pub mod budget;

@@ -16,9 +16,12 @@ const CONCURRENCY: usize = 8;
 pub async fn run(fleet: Fleet, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
+        let go_again = tokio::select! {
             _ = &mut shutdown => break,
-            _ = poll_once(&fleet) => {}
+            go_again = poll_once(&fleet) => go_again,
+        };
+        if go_again {
+            continue; // upstream just came back: show every project's state now
         }
         let pause = jittered(fleet.poll_interval());
         tokio::select! {
@@ -29,21 +32,18 @@ pub async fn run(fleet: Fleet, shutdown: impl Future<Output = ()>) {
     tracing::info!("status poller stopped");
 }
 
-/// One round over every project, at most [`CONCURRENCY`] at a time.
-pub async fn poll_once(fleet: &Fleet) {
-    let ids = fleet.project_ids();
-    futures::stream::iter(ids)
-        .for_each_concurrent(CONCURRENCY, |id| async move {
-            if let Err(wait) = fleet.poll_project(id).await {
-                tracing::debug!(
-                    project_id = id,
-                    wait_secs = wait.as_secs(),
-                    "status budget spent; skipped this round"
-                );
-            }
-        })
+/// One round over the projects that are due (all of them, unless some are backing off or
+/// upstream is down: see [`crate::backoff`]), at most [`CONCURRENCY`] at a time. Returns true
+/// when upstream answered again after an outage, so the caller polls everything at once.
+pub async fn poll_once(fleet: &Fleet) -> bool {
+    let due = fleet.projects_due();
+    let results: Vec<_> = futures::stream::iter(due)
+        .map(|id| fleet.scheduled_check(id))
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(std::future::ready)
+        .collect()
         .await;
-    fleet.poll_round_finished();
+    fleet.poll_round_finished(&results)
 }
 
 fn jittered(interval: Duration) -> Duration {

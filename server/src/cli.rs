@@ -194,9 +194,9 @@ pub async fn run(
         Some(url) => url.clone(),
         None => Url::parse("http://127.0.0.1:9/").context("the placeholder upstream URL")?,
     };
-    let (fleet, pool) = crate::startup::open_fleet(settings, &upstream).await?;
+    let (fleet, database) = crate::startup::open_fleet(settings, &upstream).await?;
     let result = execute(&fleet, command, input, out).await;
-    pool.close().await;
+    database.close().await;
     result
 }
 

@@ -22,6 +22,7 @@ pub async fn status_events(
     // Only for signed-in callers; who they are does not change what they see.
     _caller: crate::api::Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stopping = fleet.stopping();
     let stream = BroadcastStream::new(fleet.subscribe()).filter_map(|change| async move {
         match change {
             Ok(event) => Event::default()
@@ -35,5 +36,7 @@ pub async fn status_events(
             }
         }
     });
+    // Ends with the server, so a graceful shutdown does not wait on open browsers.
+    let stream = stream.take_until(stopping);
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

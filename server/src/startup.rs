@@ -1,7 +1,7 @@
 //! Builds the application from [`Settings`]: database, key, upstream (real or the built-in
 //! simulator), the fleet service, the poller and the router.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{future::IntoFuture, net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use app::{shell, App};
@@ -15,7 +15,6 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use pickyassist::{ApiToken, Client, ClientConfig};
 use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
-use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 use tower_http::{
     limit::RequestBodyLimitLayer,
@@ -69,10 +68,11 @@ impl Application {
                 (handle.base_url.clone(), Some(handle))
             }
         };
-        let (fleet, pool) = open_fleet(&settings, &upstream).await?;
+        let (fleet, database) = open_fleet(&settings, &upstream).await?;
         fleet.mark_interrupted_commands().await?;
 
-        let session_store = SqliteStore::new(pool);
+        // Sessions are written on most requests; they take the writer's queue like every write.
+        let session_store = SqliteStore::new(database.writer);
         session_store
             .migrate()
             .await
@@ -174,7 +174,9 @@ impl Application {
         self.demo_admin_password.as_deref()
     }
 
-    /// Serves until Ctrl-C or SIGTERM, with the poller running beside the server.
+    /// Serves until Ctrl-C or SIGTERM, with the poller running beside the server. On the
+    /// signal: stop accepting connections, end event streams, let requests in progress finish
+    /// (commands included, with their audit rows), then return; at most [`SHUTDOWN_GRACE`].
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let poller = tokio::spawn(poller::run(self.fleet.clone(), wait_for(stop_rx.clone())));
@@ -186,17 +188,39 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let fleet = self.fleet.clone();
         let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown_signal().await;
+            fleet.begin_shutdown();
             let _ = stop_tx.send(true);
         });
-        server.await.context("the HTTP server failed")?;
+        let mut server = tokio::spawn(server.into_future());
+        let served = tokio::select! {
+            served = &mut server => served,
+            _ = async {
+                wait_for(stop_rx).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+                server.abort();
+                Ok(Ok(()))
+            }
+        };
+        served
+            .context("the HTTP server task failed")?
+            .context("the HTTP server failed")?;
+        // Commands whose caller went away are still running in their own tasks.
+        let left = self.fleet.drain_commands(SHUTDOWN_GRACE).await;
         let _ = poller.await;
         expired_sessions.abort();
         drop(self.simulator);
+        tracing::info!(unfinished_commands = left, "stopped");
         Ok(())
     }
 }
+
+/// How long a shutdown waits for requests and commands in progress.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
     crate::metrics::handle(); // install the recorder before the first request records anything
@@ -232,8 +256,8 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
 pub async fn open_fleet(
     settings: &Settings,
     upstream: &Url,
-) -> anyhow::Result<(Fleet, SqlitePool)> {
-    let pool = db::connect(&settings.database_url).await?;
+) -> anyhow::Result<(Fleet, db::Database)> {
+    let database = db::connect(&settings.database_url).await?;
     let cipher = match (&settings.secret_key, settings.database_path()) {
         (Some(key), _) => TokenCipher::from_base64(key)?,
         (None, Some(db_path)) => TokenCipher::load_or_create_key_file(&key_file_for(&db_path))?,
@@ -245,7 +269,7 @@ pub async fn open_fleet(
     })
     .context("building the upstream client")?;
     let fleet = Fleet::load(FleetDeps {
-        pool: pool.clone(),
+        db: database.clone(),
         cipher,
         client,
         poll_interval: settings.poll_interval,
@@ -255,7 +279,7 @@ pub async fn open_fleet(
         sign_in_per_client_per_minute: settings.sign_in_per_client_per_minute,
     })
     .await?;
-    Ok((fleet, pool))
+    Ok((fleet, database))
 }
 
 /// Every request body we accept is small (forms, JSON commands); anything bigger is refused

@@ -15,7 +15,27 @@ pub mod api_keys;
 pub mod audit;
 pub mod users;
 
-pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+/// The database as the service uses it: many readers, one writer.
+///
+/// SQLite allows one writer at a time. With every connection free to write, concurrent writers
+/// meet in SQLite's busy handler, which sleeps and retries (and a read transaction that turns
+/// into a write can fail with "database is locked" at once). A pool of one connection for all
+/// writes queues them in order inside the process instead; WAL lets the readers go on meanwhile.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub reader: SqlitePool,
+    pub writer: SqlitePool,
+}
+
+impl Database {
+    /// Closes both pools, so the WAL is checkpointed and the file is complete on its own.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+pub async fn connect(database_url: &str) -> anyhow::Result<Database> {
     let options = SqliteConnectOptions::from_str(database_url)
         .with_context(|| format!("bad database URL {database_url:?}"))?
         .create_if_missing(true)
@@ -31,16 +51,30 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("could not create {}", parent.display()))?;
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
+    let open = |max_connections| {
+        SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            // Writers queue here rather than fail; a command waits at most this long for its turn.
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+    };
+    let writer = open(1)
         .await
         .with_context(|| format!("could not open the database {database_url:?}"))?;
     sqlx::migrate!("../migrations")
-        .run(&pool)
+        .run(&writer)
         .await
         .context("could not apply database migrations")?;
-    Ok(pool)
+    // Every connection to ":memory:" is a database of its own, so there the writer reads too.
+    let in_memory = options.get_filename() == std::path::Path::new(":memory:");
+    let reader = if in_memory {
+        writer.clone()
+    } else {
+        open(8)
+            .await
+            .with_context(|| format!("could not open the database {database_url:?}"))?
+    };
+    Ok(Database { reader, writer })
 }
 
 pub fn now_text() -> String {

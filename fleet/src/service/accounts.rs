@@ -31,7 +31,7 @@ impl Fleet {
             return Err(FleetError::RateLimited { retry_after_secs });
         }
         let row = match Username::parse(&attempted) {
-            Ok(name) => users::by_name(&self.inner.pool, name.as_str())
+            Ok(name) => users::by_name(&self.inner.db.reader, name.as_str())
                 .await
                 .map_err(internal)?,
             Err(_) => None,
@@ -119,7 +119,7 @@ impl Fleet {
     /// The user behind a session, if they still exist and are enabled (so disabling a user or
     /// changing their role takes effect on their next request).
     pub async fn current_user(&self, user_id: i64) -> Result<Option<CurrentUser>, FleetError> {
-        let row = users::by_id(&self.inner.pool, user_id)
+        let row = users::by_id(&self.inner.db.reader, user_id)
             .await
             .map_err(internal)?;
         Ok(row.filter(|r| !r.disabled).map(|r| CurrentUser {
@@ -131,7 +131,7 @@ impl Fleet {
 
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, FleetError> {
         actor.require(Role::Admin, "list users")?;
-        let rows = users::list(&self.inner.pool).await.map_err(internal)?;
+        let rows = users::list(&self.inner.db.reader).await.map_err(internal)?;
         Ok(rows.iter().map(|r| r.view()).collect())
     }
 
@@ -148,7 +148,7 @@ impl Fleet {
         let hash = tokio::task::spawn_blocking(move || hash_password(&owned))
             .await
             .map_err(|e| internal(anyhow::anyhow!("password hashing panicked: {e}")))??;
-        let id = users::insert(&self.inner.pool, username.as_str(), &hash, role)
+        let id = users::insert(&self.inner.db.writer, username.as_str(), &hash, role)
             .await
             .map_err(|e| {
                 if crate::db::is_unique_violation(&e) {
@@ -188,7 +188,7 @@ impl Fleet {
         if user.role() == Role::Admin && !user.disabled {
             self.keep_one_admin().await?;
         }
-        users::set_role(&self.inner.pool, user_id, role)
+        users::set_role(&self.inner.db.writer, user_id, role)
             .await
             .map_err(internal)?;
         let detail = format!(
@@ -223,7 +223,7 @@ impl Fleet {
         if disabled && user.role() == Role::Admin {
             self.keep_one_admin().await?;
         }
-        users::set_disabled(&self.inner.pool, user_id, disabled)
+        users::set_disabled(&self.inner.db.writer, user_id, disabled)
             .await
             .map_err(internal)?;
         let action = if disabled {
@@ -244,7 +244,7 @@ impl Fleet {
 
     /// The user id for a name, for the CLI.
     pub async fn user_id_by_name(&self, username: &str) -> Result<Option<i64>, FleetError> {
-        Ok(users::by_name(&self.inner.pool, username.trim())
+        Ok(users::by_name(&self.inner.db.reader, username.trim())
             .await
             .map_err(internal)?
             .map(|r| r.id))
@@ -256,7 +256,11 @@ impl Fleet {
         &self,
         password: Option<&str>,
     ) -> Result<Option<String>, FleetError> {
-        if users::count(&self.inner.pool).await.map_err(internal)? > 0 {
+        if users::count(&self.inner.db.reader)
+            .await
+            .map_err(internal)?
+            > 0
+        {
             return Ok(None);
         }
         let password = password.map_or_else(Password::generate, str::to_owned);
@@ -272,7 +276,7 @@ impl Fleet {
     }
 
     async fn user_row(&self, user_id: i64) -> Result<users::UserRow, FleetError> {
-        users::by_id(&self.inner.pool, user_id)
+        users::by_id(&self.inner.db.reader, user_id)
             .await
             .map_err(internal)?
             .ok_or_else(|| FleetError::Invalid(format!("there is no user with id {user_id}")))
@@ -280,7 +284,7 @@ impl Fleet {
 
     /// Refuses a change that would leave no enabled admin: nobody could manage the dashboard.
     async fn keep_one_admin(&self) -> Result<(), FleetError> {
-        if users::active_admins(&self.inner.pool)
+        if users::active_admins(&self.inner.db.writer)
             .await
             .map_err(internal)?
             <= 1

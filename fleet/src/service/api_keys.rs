@@ -31,7 +31,7 @@ impl Fleet {
                 "the key label must be 1–80 printable characters".into(),
             ));
         }
-        let user = users::by_id(&self.inner.pool, user_id)
+        let user = users::by_id(&self.inner.db.reader, user_id)
             .await
             .map_err(internal)?
             .filter(|u| !u.disabled)
@@ -46,7 +46,7 @@ impl Fleet {
             .map(char::from)
             .collect();
         let key = format!("{prefix}_{secret}");
-        let id = api_keys::insert(&self.inner.pool, user.id, label, &prefix, &hash(&key))
+        let id = api_keys::insert(&self.inner.db.writer, user.id, label, &prefix, &hash(&key))
             .await
             .map_err(internal)?;
         let detail = format!("{label:?} for {} ({prefix})", user.username);
@@ -70,7 +70,9 @@ impl Fleet {
 
     pub async fn list_api_keys(&self, actor: &Actor) -> Result<Vec<ApiKeyView>, FleetError> {
         actor.require(Role::Admin, "list API keys")?;
-        let rows = api_keys::list(&self.inner.pool).await.map_err(internal)?;
+        let rows = api_keys::list(&self.inner.db.reader)
+            .await
+            .map_err(internal)?;
         Ok(rows
             .into_iter()
             .map(|r| ApiKeyView {
@@ -88,11 +90,11 @@ impl Fleet {
     #[tracing::instrument(skip(self, actor), fields(actor = %actor.name))]
     pub async fn revoke_api_key(&self, actor: &Actor, id: i64) -> Result<(), FleetError> {
         actor.require(Role::Admin, "revoke API keys")?;
-        let row = api_keys::by_id(&self.inner.pool, id)
+        let row = api_keys::by_id(&self.inner.db.reader, id)
             .await
             .map_err(internal)?
             .ok_or_else(|| FleetError::Invalid(format!("there is no API key with id {id}")))?;
-        if !api_keys::revoke(&self.inner.pool, id)
+        if !api_keys::revoke(&self.inner.db.writer, id)
             .await
             .map_err(internal)?
         {
@@ -117,7 +119,7 @@ impl Fleet {
         if !key.starts_with("pf_") || key.len() < PREFIX_LEN + 2 || !key.is_ascii() {
             return Ok(None);
         }
-        let Some(row) = api_keys::by_prefix(&self.inner.pool, &key[..PREFIX_LEN])
+        let Some(row) = api_keys::by_prefix(&self.inner.db.reader, &key[..PREFIX_LEN])
             .await
             .map_err(internal)?
         else {
@@ -137,7 +139,7 @@ impl Fleet {
             .as_deref()
             .is_none_or(|t| t < minute_ago.as_str())
         {
-            if let Err(e) = api_keys::touch(&self.inner.pool, row.id).await {
+            if let Err(e) = api_keys::touch(&self.inner.db.writer, row.id).await {
                 tracing::warn!(error = %e, "could not record an API key's last use");
             }
         }

@@ -21,7 +21,7 @@ impl Fleet {
             request_id: actor.request_id.as_deref(),
             ..entry
         };
-        audit::append(&self.inner.pool, &entry)
+        audit::append(&self.inner.db.writer, &entry)
             .await
             .map(|_| ())
             .map_err(|e| {
@@ -38,7 +38,7 @@ impl Fleet {
         actor.require(Role::Viewer, "read the audit log")?;
         let (filter, limit) = parse_query(query)?;
         // One extra row tells whether there is a next page.
-        let mut entries = audit::query(&self.inner.pool, &filter, limit + 1)
+        let mut entries = audit::query(&self.inner.db.reader, &filter, limit + 1)
             .await
             .map_err(|e| {
                 FleetError::Internal(anyhow::Error::new(e).context("reading the audit log"))

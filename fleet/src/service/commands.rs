@@ -1,7 +1,13 @@
 //! Running device commands: role check, the audit row before the call, the call, the
 //! completed row after it, then one status check to confirm the effect.
 
-use std::time::Instant;
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
 
 use pickyassist::Command;
 
@@ -34,11 +40,42 @@ impl Fleet {
                 project.name
             )));
         }
-        let _slot = self.claim_command_slot(project_id, &project.name)?;
+        if self.inner.commands.is_closed() {
+            return Err(FleetError::Unavailable(
+                "the dashboard is shutting down; try again in a moment".into(),
+            ));
+        }
+        let ticket = self.command_queue(project_id).join(&project.name)?;
+        // The command runs as its own task: once it is on its way it finishes and completes
+        // its audit row even if the caller disconnects, and shutdown waits for it.
+        let fleet = self.clone();
+        let actor = actor.clone();
+        self.inner
+            .commands
+            .spawn(async move { fleet.send_command(ticket, &actor, project, command).await })
+            .await
+            .map_err(|e| {
+                FleetError::Internal(anyhow::Error::new(e).context("the command task failed"))
+            })?
+    }
+
+    /// Waits for the project's turn, then: pending audit row, the upstream call, the row
+    /// completed, one verification check scheduled.
+    async fn send_command(
+        &self,
+        ticket: QueueTicket,
+        actor: &Actor,
+        project: super::Project,
+        command: Command,
+    ) -> Result<CommandResult, FleetError> {
+        let queue = ticket.queue.clone();
+        let _turn = queue.turn.lock().await;
+        drop(ticket); // no longer waiting: our turn
+        let project_id = project.id;
 
         // Written first, so a crash during the call still leaves a trace of it.
         let audit_id = audit::append(
-            &self.inner.pool,
+            &self.inner.db.writer,
             &NewEntry {
                 actor: &actor.name,
                 action: Some(AuditAction::Command),
@@ -108,8 +145,14 @@ impl Fleet {
     ) {
         let detail = (outcome != AuditOutcome::Success || message != "Success").then_some(message);
         for attempt in 1..=5u32 {
-            match audit::complete_command(&self.inner.pool, audit_id, outcome, detail, latency_ms)
-                .await
+            match audit::complete_command(
+                &self.inner.db.writer,
+                audit_id,
+                outcome,
+                detail,
+                latency_ms,
+            )
+            .await
             {
                 Ok(_) => return,
                 Err(e) => {
@@ -128,10 +171,25 @@ impl Fleet {
     /// Upstream answers "Success" even for a command that changed nothing, so one status
     /// check (within the budget) shows the real effect on the card.
     fn schedule_verification(&self, project_id: i64) {
+        if !self
+            .inner
+            .verifications
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(project_id)
+        {
+            return; // one is already scheduled; it will see this command's effect too
+        }
         let fleet = self.clone();
         let delay = self.inner.verify_delay;
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
+            fleet
+                .inner
+                .verifications
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&project_id);
             if let Err(wait) = fleet.poll_project(project_id).await {
                 tokio::time::sleep(wait).await;
                 let _ = fleet.poll_project(project_id).await;
@@ -139,38 +197,48 @@ impl Fleet {
         });
     }
 
-    fn claim_command_slot(&self, project_id: i64, name: &str) -> Result<CommandSlot, FleetError> {
-        let mut in_flight = self
-            .inner
-            .commands_in_flight
+    fn command_queue(&self, project_id: i64) -> Arc<CommandQueue> {
+        self.inner
+            .command_queues
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if !in_flight.insert(project_id) {
-            return Err(FleetError::Conflict(format!(
-                "a command for {name:?} is already on its way; wait for its answer"
-            )));
-        }
-        Ok(CommandSlot {
-            fleet: self.clone(),
-            project_id,
-        })
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(project_id)
+            .or_default()
+            .clone()
     }
 }
 
-/// Frees the project's command slot when the command is done, however it ends.
-struct CommandSlot {
-    fleet: Fleet,
-    project_id: i64,
+/// Commands for one project wait here and go upstream one at a time, in the order they came:
+/// a device is never asked to restart and disconnect at once.
+#[derive(Default)]
+pub(super) struct CommandQueue {
+    turn: tokio::sync::Mutex<()>,
+    waiting: AtomicUsize,
 }
 
-impl Drop for CommandSlot {
+/// More commands than this waiting for one project is a runaway script, not people.
+const MAX_WAITING_PER_PROJECT: usize = 32;
+
+impl CommandQueue {
+    fn join(self: Arc<Self>, project_name: &str) -> Result<QueueTicket, FleetError> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_PER_PROJECT {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(FleetError::Conflict(format!(
+                "{MAX_WAITING_PER_PROJECT} commands for {project_name:?} are already waiting; try again when they are done"
+            )));
+        }
+        Ok(QueueTicket { queue: self })
+    }
+}
+
+/// A place in a project's queue; leaving it (turn taken, or the command given up) frees it.
+struct QueueTicket {
+    queue: Arc<CommandQueue>,
+}
+
+impl Drop for QueueTicket {
     fn drop(&mut self) {
-        self.fleet
-            .inner
-            .commands_in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.project_id);
+        self.queue.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -2,16 +2,20 @@
 //! adapters over these methods; checks, audit and upstream calls happen here only.
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, RwLock,
+    },
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use chrono::Utc;
-use pickyassist::{ApiToken, Client};
+use pickyassist::{ApiToken, Client, ErrorKind};
 use sqlx::SqlitePool;
 use tokio::sync::broadcast;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 mod accounts;
 mod api_keys;
@@ -21,10 +25,11 @@ mod projects;
 
 use crate::{
     auth::Actor,
+    backoff::{Backoff, Recorded},
     board::StatusBoard,
     budget::StatusBudget,
     crypto::TokenCipher,
-    db,
+    db::{self, Database},
     model::{token_hint, FleetView, ProjectCard, RefreshOutcome, StatusEvent, StatusView},
 };
 
@@ -51,6 +56,10 @@ pub enum FleetError {
     #[error("wrong username or password")]
     BadCredentials,
 
+    /// The dashboard cannot take this now (it is shutting down); try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
+
     /// Our fault (database, key); details go to the log, not to the user.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -73,7 +82,7 @@ pub struct Fleet {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    db: Database,
     cipher: TokenCipher,
     client: Client,
     poll_interval: Duration,
@@ -82,8 +91,18 @@ struct Inner {
     projects: RwLock<Vec<Project>>,
     /// One lock per project so concurrent refreshes of one project make one upstream call.
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    /// Projects with a command on its way upstream: a second one (a double click) is refused.
-    commands_in_flight: Mutex<std::collections::HashSet<i64>>,
+    /// Per project, the queue its commands wait in: one command at a time per device.
+    command_queues: Mutex<HashMap<i64, Arc<commands::CommandQueue>>>,
+    /// Commands on their way: they finish (and complete their audit row) even if the caller
+    /// goes away, and shutdown waits for them.
+    commands: TaskTracker,
+    /// Cancelled when the server begins to shut down: event streams end, commands are refused.
+    stopping: CancellationToken,
+    /// Projects with a verification check already scheduled, so a burst of commands makes one.
+    verifications: Mutex<HashSet<i64>>,
+    backoff: Mutex<Backoff>,
+    /// Set when upstream answers after an outage; the poller then runs a full round at once.
+    outage_over: AtomicBool,
     sign_in_limiter: crate::sign_in_limit::SignInLimiter,
     /// When the poller last finished a round over every project.
     last_poll_round: Mutex<Option<Instant>>,
@@ -92,7 +111,7 @@ struct Inner {
 }
 
 pub struct FleetDeps {
-    pub pool: SqlitePool,
+    pub db: Database,
     pub cipher: TokenCipher,
     pub client: Client,
     pub poll_interval: Duration,
@@ -107,7 +126,7 @@ impl Fleet {
     pub async fn load(deps: FleetDeps) -> anyhow::Result<Self> {
         let fleet = Fleet {
             inner: Arc::new(Inner {
-                pool: deps.pool,
+                db: deps.db,
                 cipher: deps.cipher,
                 client: deps.client,
                 poll_interval: deps.poll_interval,
@@ -115,7 +134,12 @@ impl Fleet {
                 budget: Mutex::new(StatusBudget::per_minute(deps.status_checks_per_minute)),
                 projects: RwLock::default(),
                 in_flight: Mutex::default(),
-                commands_in_flight: Mutex::default(),
+                command_queues: Mutex::default(),
+                commands: TaskTracker::new(),
+                stopping: CancellationToken::new(),
+                verifications: Mutex::default(),
+                backoff: Mutex::new(Backoff::new(deps.poll_interval)),
+                outage_over: AtomicBool::new(false),
                 last_poll_round: Mutex::default(),
                 sign_in_limiter: crate::sign_in_limit::SignInLimiter::new(
                     deps.sign_in_per_user_per_minute,
@@ -131,7 +155,7 @@ impl Fleet {
     /// At server start (only there: the CLI may run beside a live server): command rows left
     /// pending belong to commands in flight when the dashboard last stopped.
     pub async fn mark_interrupted_commands(&self) -> anyhow::Result<u64> {
-        let interrupted = db::audit::mark_interrupted(&self.inner.pool)
+        let interrupted = db::audit::mark_interrupted(&self.inner.db.writer)
             .await
             .context("marking interrupted commands")?;
         if interrupted > 0 {
@@ -143,15 +167,55 @@ impl Fleet {
         Ok(interrupted)
     }
 
-    /// Called by the poller after each round.
-    pub fn poll_round_finished(&self) {
+    /// The projects the poller should check this round (see [`crate::backoff`]).
+    pub fn projects_due(&self) -> Vec<i64> {
+        let ids = self.project_ids();
+        self.backoff_state().due(&ids, Instant::now())
+    }
+
+    /// Called by the poller after each round with the results of the checks it made. Returns
+    /// true when upstream came back during the round, so the poller goes again at once.
+    pub fn poll_round_finished(&self, results: &[Result<(), ErrorKind>]) -> bool {
         // Benchmarks divide upstream status calls by rounds: it must be 1.00 per project.
         metrics::counter!("picky_fleet_poll_rounds_total").increment(1);
+        self.backoff_state().round_finished(results);
         *self
             .inner
             .last_poll_round
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.inner.outage_over.swap(false, Ordering::AcqRel)
+    }
+
+    /// True while upstream is down and the poller only probes.
+    pub fn upstream_outage(&self) -> bool {
+        self.backoff_state().in_outage()
+    }
+
+    /// The server is stopping: refuse new commands and end the event streams (which would
+    /// otherwise keep the HTTP server waiting for their connections forever).
+    pub fn begin_shutdown(&self) {
+        self.inner.commands.close();
+        self.inner.stopping.cancel();
+    }
+
+    /// Completes when [`Self::begin_shutdown`] is called.
+    pub fn stopping(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.inner.stopping.clone().cancelled_owned()
+    }
+
+    /// Waits (at most `grace`) for the commands on their way, so each gets its answer and its
+    /// audit row. Returns how many were still running at the end.
+    pub async fn drain_commands(&self, grace: Duration) -> usize {
+        self.begin_shutdown();
+        let tracker = &self.inner.commands;
+        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+            tracing::error!(
+                running = tracker.len(),
+                "commands still running at shutdown; they will show as interrupted"
+            );
+        }
+        tracker.len()
     }
 
     /// How far the poller is behind its schedule: time since the last round beyond one
@@ -174,7 +238,7 @@ impl Fleet {
     }
 
     pub fn pool(&self) -> &SqlitePool {
-        &self.inner.pool
+        &self.inner.db.reader
     }
 
     pub fn poll_interval(&self) -> Duration {
@@ -241,16 +305,41 @@ impl Fleet {
     /// the budget allows another call. If a call for the project is already in flight, waits for
     /// it and returns its result instead of making a second one.
     pub async fn poll_project(&self, project_id: i64) -> Result<StatusView, Duration> {
+        self.check_status(project_id)
+            .await
+            .map(|(status, _)| status)
+    }
+
+    /// The poller's check: like [`Self::poll_project`], but `None` when no call was made (budget
+    /// spent, or coalesced with a check in flight) and the call's outcome otherwise.
+    pub async fn scheduled_check(&self, project_id: i64) -> Option<Result<(), ErrorKind>> {
+        match self.check_status(project_id).await {
+            Ok((_, outcome)) => outcome,
+            Err(wait) => {
+                tracing::debug!(
+                    project_id,
+                    wait_secs = wait.as_secs(),
+                    "status budget spent; skipped this round"
+                );
+                None
+            }
+        }
+    }
+
+    async fn check_status(
+        &self,
+        project_id: i64,
+    ) -> Result<(StatusView, Option<Result<(), ErrorKind>>), Duration> {
         let lock = self.in_flight_lock(project_id);
         let _guard = match lock.try_lock() {
             Ok(guard) => guard,
             Err(_) => {
                 let _finished = lock.lock().await;
-                return Ok(self.inner.board.get(project_id));
+                return Ok((self.inner.board.get(project_id), None));
             }
         };
         let Some(project) = self.project(project_id) else {
-            return Ok(self.inner.board.get(project_id));
+            return Ok((self.inner.board.get(project_id), None));
         };
         self.budget().try_take(project_id, Instant::now())?;
         let started = Instant::now();
@@ -268,16 +357,28 @@ impl Fleet {
         );
         if let Ok(Some(upstream_id)) = result.as_ref().map(|s| s.project_id.as_deref()) {
             if let Err(e) =
-                db::set_upstream_project_id(&self.inner.pool, project_id, upstream_id).await
+                db::set_upstream_project_id(&self.inner.db.writer, project_id, upstream_id).await
             {
                 tracing::warn!(project_id, error = %e, "could not store the upstream project id");
             }
         }
-        Ok(self.inner.board.record(project_id, &result, Utc::now()))
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| e.kind());
+        if self
+            .backoff_state()
+            .record(project_id, outcome, Instant::now())
+            == Recorded::OutageOver
+        {
+            tracing::info!(project_id, "upstream answers again");
+            self.inner.outage_over.store(true, Ordering::Release);
+        }
+        Ok((
+            self.inner.board.record(project_id, &result, Utc::now()),
+            Some(outcome),
+        ))
     }
 
     async fn reload_projects(&self) -> anyhow::Result<()> {
-        let rows = db::list_projects(&self.inner.pool)
+        let rows = db::list_projects(&self.inner.db.reader)
             .await
             .context("loading projects")?;
         let mut projects = Vec::with_capacity(rows.len());
@@ -313,6 +414,10 @@ impl Fleet {
             .projects
             .read()
             .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn backoff_state(&self) -> std::sync::MutexGuard<'_, Backoff> {
+        self.inner.backoff.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn budget(&self) -> std::sync::MutexGuard<'_, StatusBudget> {
@@ -357,7 +462,7 @@ impl Fleet {
             .ok_or_else(|| FleetError::Invalid("the backup path must be valid UTF-8".into()))?;
         sqlx::query("VACUUM INTO ?")
             .bind(target)
-            .execute(&self.inner.pool)
+            .execute(&self.inner.db.reader)
             .await
             .map_err(|e| {
                 FleetError::Internal(anyhow::Error::new(e).context("writing the backup"))

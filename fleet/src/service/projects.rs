@@ -35,9 +35,14 @@ impl Fleet {
     ) -> Result<i64, FleetError> {
         actor.require(Role::Admin, "add projects")?;
         let sealed = self.inner.cipher.seal(&token)?;
-        let id = db::insert_project(&self.inner.pool, name.as_str(), &sealed, &token.last4())
-            .await
-            .map_err(|e| name_conflict(e, &name))?;
+        let id = db::insert_project(
+            &self.inner.db.writer,
+            name.as_str(),
+            &sealed,
+            &token.last4(),
+        )
+        .await
+        .map_err(|e| name_conflict(e, &name))?;
         self.reload_projects().await?;
         self.audit(
             actor,
@@ -64,7 +69,7 @@ impl Fleet {
         if old.name == name.as_str() {
             return Ok(());
         }
-        let renamed = db::rename_project(&self.inner.pool, id, name.as_str())
+        let renamed = db::rename_project(&self.inner.db.writer, id, name.as_str())
             .await
             .map_err(|e| name_conflict(e, &name))?;
         if !renamed {
@@ -96,7 +101,7 @@ impl Fleet {
         actor.require(Role::Admin, "rotate tokens")?;
         let project = self.project(id).ok_or(FleetError::ProjectNotFound(id))?;
         let sealed = self.inner.cipher.seal(&token)?;
-        let replaced = db::replace_token(&self.inner.pool, id, &sealed, &token.last4())
+        let replaced = db::replace_token(&self.inner.db.writer, id, &sealed, &token.last4())
             .await
             .map_err(|e| {
                 FleetError::Internal(anyhow::Error::new(e).context("replacing a token"))
@@ -105,6 +110,7 @@ impl Fleet {
             return Err(FleetError::ProjectNotFound(id));
         }
         self.reload_projects().await?;
+        self.backoff_state().forget(id);
         let detail = format!(
             "token ••••{} replaced by ••••{}",
             project.token_last4,
@@ -128,7 +134,7 @@ impl Fleet {
     pub async fn remove_project(&self, actor: &Actor, id: i64) -> Result<(), FleetError> {
         actor.require(Role::Admin, "remove projects")?;
         let project = self.project(id).ok_or(FleetError::ProjectNotFound(id))?;
-        let removed = db::delete_project(&self.inner.pool, id)
+        let removed = db::delete_project(&self.inner.db.writer, id)
             .await
             .map_err(|e| {
                 FleetError::Internal(anyhow::Error::new(e).context("removing a project"))
@@ -139,6 +145,7 @@ impl Fleet {
         self.reload_projects().await?;
         self.inner.board.remove(id);
         self.budget().forget(id);
+        self.backoff_state().forget(id);
         self.audit(
             actor,
             NewEntry {

@@ -137,6 +137,9 @@ impl From<FleetError> for ApiError {
             FleetError::RateLimited { .. } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
             }
+            FleetError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
             FleetError::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");
                 Self::new(

@@ -649,7 +649,7 @@ async fn the_cli_manages_users_and_projects_as_the_audited_cli_actor() {
 
     // Every change is in the audit log as "cli", and no demo data was seeded.
     let upstream = url::Url::parse("http://127.0.0.1:9/").expect("url");
-    let (fleet, pool) = server::startup::open_fleet(&settings, &upstream)
+    let (fleet, database) = server::startup::open_fleet(&settings, &upstream)
         .await
         .expect("reopen");
     assert!(fleet.fleet_snapshot().cards.is_empty(), "no demo fleet");
@@ -684,7 +684,7 @@ async fn the_cli_manages_users_and_projects_as_the_audited_cli_actor() {
         assert_eq!(rows.len(), 1, "{action:?}: {rows:?}");
         assert_eq!(rows[0].actor, "cli", "{action:?}");
     }
-    pool.close().await;
+    database.close().await;
 }
 
 // ---------- API keys ----------
@@ -954,7 +954,7 @@ async fn the_cli_creates_lists_and_revokes_api_keys_as_the_audited_cli_actor() {
 
     // Audited as "cli"; the revoked key no longer authenticates.
     let upstream = url::Url::parse("http://127.0.0.1:9/").expect("url");
-    let (fleet, pool) = server::startup::open_fleet(&settings, &upstream)
+    let (fleet, database) = server::startup::open_fleet(&settings, &upstream)
         .await
         .expect("reopen");
     assert!(
@@ -997,5 +997,5 @@ async fn the_cli_creates_lists_and_revokes_api_keys_as_the_audited_cli_actor() {
             );
         }
     }
-    pool.close().await;
+    database.close().await;
 }

@@ -40,21 +40,7 @@ impl ApiClient {
 }
 
 async fn key_for(app: &TestApp, name: &str, role: Role) -> String {
-    let id = app
-        .fleet
-        .add_user(
-            &Actor::cli(),
-            Username::parse(name).expect("name"),
-            role,
-            Password::parse("long-enough-password").expect("pw"),
-        )
-        .await
-        .expect("user");
-    app.fleet
-        .create_api_key(&Actor::cli(), id, "tests")
-        .await
-        .expect("key")
-        .key
+    app.api_key_for(name, role).await
 }
 
 fn client(app: &TestApp, key: Option<String>) -> ApiClient {

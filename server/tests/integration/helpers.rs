@@ -156,6 +156,81 @@ impl TestApp {
             .id
     }
 
+    /// Lifts the simulator's own limit of 3 status checks a minute (for tests that poll fast).
+    pub async fn sim_unlimited_status_checks(&self) {
+        self.http
+            .put(self.sim_control.join("config").expect("url"))
+            .json(&serde_json::json!({"status_limit_per_minute": null}))
+            .send()
+            .await
+            .expect("config request")
+            .error_for_status()
+            .expect("config accepted");
+    }
+
+    /// Switches a fault on for every project, or off again with `None`.
+    pub async fn sim_global_fault(&self, fault: Option<serde_json::Value>) {
+        let url = self.sim_control.join("faults/global").expect("url");
+        let request = match fault {
+            Some(fault) => self.http.put(url).json(&fault),
+            None => self.http.delete(url),
+        };
+        request
+            .send()
+            .await
+            .expect("fault request")
+            .error_for_status()
+            .expect("fault accepted");
+    }
+
+    /// Adds `count` CONNECTED projects to the simulator and the dashboard; returns the
+    /// dashboard ids with their upstream ids.
+    pub async fn add_connected_projects(&self, count: u64) -> Vec<(i64, u64)> {
+        let mut ids = Vec::new();
+        for n in 0..count {
+            let upstream_id = 5000 + n;
+            let token = format!("load-test-token-{upstream_id:06}-abcdef");
+            self.http
+                .post(self.sim_control.join("projects").expect("url"))
+                .json(&serde_json::json!({"token": token, "project_id": upstream_id}))
+                .send()
+                .await
+                .expect("sim project")
+                .error_for_status()
+                .expect("sim project accepted");
+            let id = self
+                .fleet
+                .add_project(
+                    &Actor::cli(),
+                    fleet::model::ProjectName::parse(&format!("Load {n:03}")).expect("name"),
+                    pickyassist::ApiToken::parse(&token).expect("token"),
+                )
+                .await
+                .expect("project");
+            ids.push((id, upstream_id));
+        }
+        ids
+    }
+
+    /// A user with `role` and an API key acting as them.
+    pub async fn api_key_for(&self, name: &str, role: Role) -> String {
+        let id = self
+            .fleet
+            .add_user(
+                &Actor::cli(),
+                Username::parse(name).expect("name"),
+                role,
+                Password::parse("long-enough-password").expect("pw"),
+            )
+            .await
+            .expect("user");
+        self.fleet
+            .create_api_key(&Actor::cli(), id, "tests")
+            .await
+            .expect("key")
+            .key
+    }
+
     /// Waits until the start-up poll round has reached every demo project.
     pub async fn wait_for_first_poll(&self) {
         for _ in 0..100 {

@@ -8,3 +8,4 @@ mod auth;
 mod commands;
 mod fleet_page;
 mod helpers;
+mod reliability;

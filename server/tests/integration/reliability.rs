@@ -1,0 +1,191 @@
+//! A flaky or dead upstream, load, and callers that go away: what the poller and the command
+//! path do about them.
+
+use std::time::{Duration, Instant};
+
+use fleet::model::{CommandResult, Health, Role};
+use pickyassist_sim::DEMO_FLEET;
+use serde_json::json;
+
+use crate::helpers::{spawn_app_with, TestApp};
+
+/// Polls every second, within a budget that never gets in the way.
+async fn fast_polling_app() -> TestApp {
+    let app = spawn_app_with(|s| {
+        s.poll_interval = Duration::from_secs(1);
+        s.status_checks_per_minute = 1000;
+        s.upstream_timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.wait_for_first_poll().await;
+    app.sim_unlimited_status_checks().await;
+    app
+}
+
+fn healths(app: &TestApp) -> Vec<Health> {
+    app.fleet
+        .fleet_snapshot()
+        .cards
+        .iter()
+        .map(|c| c.status.health)
+        .collect()
+}
+
+async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Instant {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return Instant::now();
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_upstream_gets_one_probe_per_interval_and_recovery_shows_at_once() {
+    let app = fast_polling_app().await;
+    app.sim_global_fault(Some(json!({"kind": "connection_drop"})))
+        .await;
+    wait_until(
+        "every card shows upstream unreachable",
+        Duration::from_secs(5),
+        || healths(&app).iter().all(|h| *h == Health::Unreachable),
+    )
+    .await;
+    assert!(app.fleet.upstream_outage());
+
+    let before = app.sim_stats().await.totals.device_status;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let probes = app.sim_stats().await.totals.device_status - before;
+    // Six demo projects polled every second would be 36 calls; one probe a round is ~6.
+    assert!(
+        (3..=8).contains(&probes),
+        "{probes} status calls in 6 s of outage"
+    );
+
+    app.sim_global_fault(None).await;
+    let first_back = wait_until("one card recovers", Duration::from_secs(5), || {
+        healths(&app).iter().any(|h| *h != Health::Unreachable)
+    })
+    .await;
+    // The probe that got through starts a full round at once, not an interval later.
+    let all_back = wait_until("every card recovers", Duration::from_secs(5), || {
+        healths(&app).iter().all(|h| *h != Health::Unreachable)
+    })
+    .await;
+    assert!(
+        all_back - first_back < Duration::from_millis(600),
+        "the rest recovered {:?} after the first",
+        all_back - first_back
+    );
+    assert!(!app.fleet.upstream_outage());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_project_backs_off_while_every_other_is_polled_each_interval() {
+    let app = fast_polling_app().await;
+    let failing = &DEMO_FLEET[0];
+    app.sim_fault(failing.project_id, json!({"kind": "http500"}))
+        .await;
+    let before = app.sim_stats().await.projects;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = app.sim_stats().await.projects;
+    let calls = |id: u64| {
+        after.get(&id).map_or(0, |c| c.device_status)
+            - before.get(&id).map_or(0, |c| c.device_status)
+    };
+    // Failures 1, 2, 3, 4… wait 1, 2, 4, 4 intervals: about 4 calls in 10 rounds.
+    assert!(
+        calls(failing.project_id) <= 5,
+        "the failing project was called {} times",
+        calls(failing.project_id)
+    );
+    for other in &DEMO_FLEET[1..] {
+        assert!(
+            calls(other.project_id) >= 7,
+            "{} was polled only {} times",
+            other.name,
+            calls(other.project_id)
+        );
+    }
+    let card = app
+        .fleet
+        .fleet_snapshot()
+        .cards
+        .into_iter()
+        .find(|c| c.name == failing.name)
+        .expect("card");
+    assert_eq!(card.status.health, Health::Malformed, "{:?}", card.status);
+    assert!(!app.fleet.upstream_outage(), "one project is not an outage");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_commands_over_fifty_projects_leave_a_thousand_completed_rows() {
+    let app = spawn_app_with(|_| {}).await;
+    app.wait_for_first_poll().await;
+    let key = app.api_key_for("loadbot", Role::Operator).await;
+    let projects = app.add_connected_projects(50).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let responses = futures::future::join_all((0..1000).map(|n| {
+        let (id, _) = projects[n % projects.len()];
+        http.post(format!("{}/api/v1/projects/{id}/commands", app.address))
+            .bearer_auth(&key)
+            .json(&json!({"command": "delete-message-queue"}))
+            .send()
+    }))
+    .await;
+    let mut succeeded = 0;
+    for response in responses {
+        let response = response.expect("every request is answered");
+        let status = response.status();
+        let body = response.text().await.expect("body");
+        assert!(!body.contains("locked"), "{body}");
+        assert_eq!(status, 200, "{body}");
+        let result: CommandResult = serde_json::from_str(&body).expect("command result");
+        assert_eq!(result.outcome.as_str(), "success", "{body}");
+        succeeded += 1;
+    }
+    assert_eq!(succeeded, 1000);
+    let by_outcome: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT outcome, COUNT(*) FROM audit_log WHERE action = 'command' GROUP BY outcome",
+    )
+    .fetch_all(app.fleet.pool())
+    .await
+    .expect("count rows");
+    assert_eq!(by_outcome, vec![("success".to_owned(), 1000)]);
+    assert_eq!(app.sim_stats().await.totals.device_action, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_caller_hangs_up_still_completes_its_audit_row() {
+    let app = spawn_app_with(|_| {}).await;
+    app.wait_for_first_poll().await;
+    let key = app.api_key_for("impatient", Role::Operator).await;
+    let demo = &DEMO_FLEET[1];
+    let id = app.project_id(demo.name);
+    app.sim_fault(demo.project_id, json!({"kind": "latency", "ms": 800}))
+        .await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let gave_up = impatient
+        .post(format!("{}/api/v1/projects/{id}/commands", app.address))
+        .bearer_auth(&key)
+        .json(&json!({"command": "delete-message-queue"}))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the caller left before the answer");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rows = app.audit_rows(fleet::model::AuditAction::Command).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].outcome.as_str(), "success", "{:?}", rows[0]);
+    assert_eq!(
+        app.sim_project(demo.project_id).await.message_queue_count,
+        0
+    );
+}
