@@ -8,4 +8,5 @@ mod auth;
 mod commands;
 mod fleet_page;
 mod helpers;
+mod process;
 mod reliability;
