@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { signIn } from "./helpers";
 
 test("an admin adds a viewer, who sees the fleet but no command buttons", async ({ page, browser }) => {

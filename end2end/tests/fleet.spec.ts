@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { card, runCommand, signIn } from "./helpers";
 
 test("a wrong password shows an error and does not sign in", async ({ page }) => {
@@ -78,4 +78,28 @@ test("a destructive command needs the project name typed out", async ({ page }) 
   await form.getByRole("textbox").fill("Sunrise Travel Desk");
   await form.getByRole("button", { name: "Clear logs" }).click();
   await expect(page.locator(".toast--success")).toContainText("Clear logs sent to Sunrise Travel Desk");
+});
+
+test("pages hydrate under a script policy that allows only our files and this page's nonce", async ({
+  browser,
+  baseURL,
+}) => {
+  // A context of its own: this test provokes a refusal on purpose, which the shared fixture
+  // would count as a failure.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const response = await page.goto(`${baseURL}/sign-in`);
+  const policy = response?.headers()["content-security-policy"] ?? "";
+  expect(policy).toMatch(/script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+  expect(policy).not.toContain("unsafe-inline");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  // An inline script without the nonce (what an injected payload would be) does not run.
+  const ran = await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.__injected = true";
+    document.body.appendChild(script);
+    return (window as unknown as { __injected?: boolean }).__injected === true;
+  });
+  expect(ran).toBe(false);
+  await context.close();
 });

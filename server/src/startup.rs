@@ -287,7 +287,8 @@ pub async fn open_fleet(
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Headers on every response: no MIME sniffing, no framing (clickjacking), no referrer to other
-/// sites, and a policy that forbids plugins, foreign `<base>` and form targets.
+/// sites, and a policy that allows only our own scripts, styles and connections. Pages replace
+/// the policy with one that also allows their nonce-carrying inline scripts (`app::shell`).
 fn with_security_headers(router: Router) -> Router {
     let set =
         |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
@@ -297,7 +298,8 @@ fn with_security_headers(router: Router) -> Router {
         .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(
             header::CONTENT_SECURITY_POLICY,
-            "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'",
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
+             base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         ))
 }
 

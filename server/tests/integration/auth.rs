@@ -153,6 +153,73 @@ async fn every_response_carries_the_security_headers_and_big_bodies_are_refused(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_allow_only_our_scripts_and_the_inline_ones_carrying_this_responses_nonce() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/audit", "/admin/projects", "/admin/users", "/sign-in"] {
+        let response = admin.get_page(path).await;
+        let policy = response
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let page = response.text().await.expect("body");
+        let script_src = policy
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src "))
+            .unwrap_or_else(|| panic!("{path}: no script-src in {policy:?}"));
+        assert!(!script_src.contains("unsafe-inline") && !script_src.contains("'unsafe-eval'"));
+        let nonce = script_src
+            .split_whitespace()
+            .find_map(|s| s.strip_prefix("'nonce-")?.strip_suffix('\''))
+            .unwrap_or_else(|| panic!("{path}: no nonce in {script_src:?}"));
+        // Every script element in the page carries it, or the browser would refuse to run it.
+        let scripts = page.matches("<script").count();
+        assert!(scripts > 0, "{path}: the page hydrates with scripts");
+        assert_eq!(
+            page.matches(&format!("<script nonce=\"{nonce}\"")).count()
+                + page
+                    .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+                    .count(),
+            scripts,
+            "{path}: {page}"
+        );
+        nonces.push(nonce.to_owned());
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 5, "a fresh nonce for every response");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_secure_when_served_over_https() {
+    for secure in [false, true] {
+        let app = crate::helpers::spawn_app_with(|s| s.secure_cookies = secure).await;
+        let response = app
+            .anonymous()
+            .post_form(
+                "/api/sign_in",
+                &[("username", "admin"), ("password", &app.admin_password)],
+            )
+            .await;
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("picky_fleet_session="))
+            .unwrap_or_else(|| panic!("no session cookie: {:?}", response.headers()))
+            .to_owned();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_is_a_consistent_copy_that_opens_with_every_row() {
     let app = spawn_app().await;
     app.signed_in("vera", Role::Viewer).await;

@@ -10,3 +10,4 @@ mod fleet_page;
 mod helpers;
 mod process;
 mod reliability;
+mod secrets;

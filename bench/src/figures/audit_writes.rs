@@ -1,0 +1,179 @@
+//! Figure 5: audit rows written per second through the command path ÷ raw sqlx single-row
+//! INSERTs into the same table of a copy of the same database, both at concurrency 50.
+//!
+//! Command path: 50 workers, one per project (the dashboard takes one command per project at a
+//! time), send commands through the API; rows/s = completed command rows ÷ time. Raw: 50 tasks
+//! insert one completed command row each per statement (autocommit) with the dashboard's
+//! pragmas, through one connection — SQLite has one writer, so that is its fastest way to take
+//! concurrent writes, and what the dashboard's write path does.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use serde_json::{json, Value};
+use sqlx::SqlitePool;
+use tokio::task::JoinSet;
+
+use crate::report::{Goal, Row};
+use crate::server::{BenchEnv, Server, ServerOptions};
+use crate::sizes::Sizes;
+use crate::upstream::{Project, Upstream};
+
+const CONCURRENCY: usize = 50;
+const COMMAND: &str = "delete-message-queue";
+
+pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
+    let upstream = Upstream::start().await?;
+    let db = env.new_database("writes").await?;
+    let server = env
+        .start(
+            &db,
+            upstream.base_url(),
+            ServerOptions {
+                poll_interval_secs: 30,
+            },
+        )
+        .await?;
+    let projects = upstream.add_projects(&server, CONCURRENCY).await?;
+    let per_worker = sizes.write_commands.div_ceil(CONCURRENCY);
+
+    let pool = crate::db::open(&db.path, 1).await?;
+    let last_id = max_id(&pool).await?;
+    let started = Instant::now();
+    send_commands(&server, &projects, per_worker).await?;
+    let command_time = started.elapsed();
+    let command_rows = crate::db::count(
+        &pool,
+        &format!(
+            "SELECT COUNT(*) FROM audit_log WHERE id > {last_id} AND action = 'command' \
+             AND outcome <> 'pending'"
+        ),
+    )
+    .await? as u64;
+    let sent = (per_worker * CONCURRENCY) as u64;
+    ensure!(
+        command_rows == sent,
+        "{sent} commands left {command_rows} completed audit rows"
+    );
+    // Let the status checks that confirm each command finish before the other side runs.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let copy = db.path.with_file_name("copy.db");
+    sqlx::query("VACUUM INTO ?")
+        .bind(copy.display().to_string())
+        .execute(&pool)
+        .await
+        .context("copying the database")?;
+    pool.close().await;
+    let raw_pool = crate::db::open(&copy, 1).await?;
+    let (raw_rows, raw_time) = raw_inserts(&raw_pool, &projects, per_worker).await?;
+    raw_pool.close().await;
+    server.stop().await?;
+
+    let command_rps = command_rows as f64 / command_time.as_secs_f64();
+    let raw_rps = raw_rows as f64 / raw_time.as_secs_f64();
+    let ratio = command_rps / raw_rps;
+    Ok(vec![Row::new(
+        "audit rows/s, command path ÷ raw sqlx INSERTs",
+        ratio,
+        format!("{ratio:.3} ({command_rps:.0} ÷ {raw_rps:.0} rows/s)"),
+        Goal::at_least(0.5, "≥ 0.5"),
+    )
+    .note(format!(
+        "{sent} `{COMMAND}` commands through `POST /api/v1/projects/{{id}}/commands`, \
+         {CONCURRENCY} at a time over {CONCURRENCY} projects, in {:.2} s; then {raw_rows} \
+         single-row INSERTs from {CONCURRENCY} tasks into a copy of the database in {:.2} s",
+        command_time.as_secs_f64(),
+        raw_time.as_secs_f64()
+    ))
+    .note(
+        "each command is a key check, an INSERT before and an UPDATE after the upstream call, \
+         and the call itself; the raw side is the INSERT alone",
+    )
+    .details(json!({
+        "commands": sent,
+        "command_seconds": command_time.as_secs_f64(),
+        "command_rows_per_sec": command_rps,
+        "raw_rows": raw_rows,
+        "raw_seconds": raw_time.as_secs_f64(),
+        "raw_rows_per_sec": raw_rps,
+        "concurrency": CONCURRENCY,
+    }))])
+}
+
+async fn max_id(pool: &SqlitePool) -> anyhow::Result<i64> {
+    crate::db::count(pool, "SELECT COALESCE(MAX(id), 0) FROM audit_log").await
+}
+
+/// One worker per project, each sending `per_worker` commands one after another.
+async fn send_commands(
+    server: &Server,
+    projects: &[Project],
+    per_worker: usize,
+) -> anyhow::Result<()> {
+    let mut workers = JoinSet::new();
+    for project in projects.iter().take(CONCURRENCY) {
+        let request = server
+            .http
+            .post(server.url(&format!("/api/v1/projects/{}/commands", project.id)))
+            .bearer_auth(&server.key)
+            .json(&json!({"command": COMMAND}));
+        workers.spawn(async move {
+            for _ in 0..per_worker {
+                let request = request.try_clone().context("cloning a request")?;
+                let response = request.send().await.context("sending a command")?;
+                let answer: Value = crate::http::json(response, "POST …/commands").await?;
+                if answer["outcome"] != "success" {
+                    bail!("a command did not succeed: {answer}");
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.context("a command worker")??;
+    }
+    Ok(())
+}
+
+/// [`CONCURRENCY`] tasks, each inserting `per_task` completed command rows one by one.
+async fn raw_inserts(
+    pool: &SqlitePool,
+    projects: &[Project],
+    per_task: usize,
+) -> anyhow::Result<(u64, Duration)> {
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for project in projects.iter().take(CONCURRENCY).cloned() {
+        let pool = pool.clone();
+        tasks.spawn(async move {
+            for _ in 0..per_task {
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, \
+                     outcome, detail, upstream_latency_ms, request_id, completed_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&now)
+                .bind("bench")
+                .bind("command")
+                .bind(project.id)
+                .bind(&project.name)
+                .bind(COMMAND)
+                .bind("success")
+                .bind("Success")
+                .bind(1_i64)
+                .bind(format!("{:032x}", rand::random::<u128>()))
+                .bind(&now)
+                .execute(&pool)
+                .await
+                .context("a raw INSERT")?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("an insert task")??;
+    }
+    Ok(((per_task * CONCURRENCY) as u64, started.elapsed()))
+}
