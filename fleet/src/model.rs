@@ -778,6 +778,7 @@ pub struct CreatedApiKey {
 /// The audit filters as text, the way a URL or a form carries them. [`AuditQueryText::parse`]
 /// is the one set of rules (and messages) for the audit page, the CSV export and the API.
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuditQueryText {

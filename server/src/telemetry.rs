@@ -3,9 +3,13 @@
 
 use tracing_subscriber::{fmt, EnvFilter};
 
+/// Info for us; quieter for sqlx, and for tower-sessions, which warns on every malformed
+/// session cookie (anyone could fill the log with those).
+const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_sessions_core=error,tower_sessions=error";
+
 pub fn init() {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json =
         std::env::var("PICKY_FLEET_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = fmt().with_env_filter(filter).with_target(false);

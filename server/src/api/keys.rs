@@ -1,10 +1,6 @@
 //! `/api/v1/api-keys…` (admins only)
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use fleet::{
     model::{ApiKeyView, CreatedApiKey, Role},
     Fleet,
@@ -12,7 +8,7 @@ use fleet::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
 
 /// Every API key (never the keys themselves: prefix, owner, last use).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys",
@@ -60,7 +56,7 @@ pub async fn create(
 pub async fn revoke(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     fleet.revoke_api_key(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,7 +3,10 @@
 //! handlers (utoipa), so it cannot drift from what the router serves.
 
 use axum::{
-    extract::{rejection::JsonRejection, rejection::QueryRejection, FromRequest, FromRequestParts},
+    extract::{
+        rejection::{JsonRejection, PathRejection, QueryRejection},
+        FromRequest, FromRequestParts,
+    },
     http::{request::Parts, StatusCode},
     response::{IntoResponse, Response},
     Json, Router,
@@ -188,6 +191,24 @@ impl From<QueryRejection> for ApiError {
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!(
+                "the id in the path must be a whole number: {}",
+                rejection.body_text()
+            ),
+        )
+    }
+}
+
+/// `Path` whose rejections use the API's error shape (`/projects/abc` is a 400 in JSON).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 /// `Query` whose rejections use the API's error shape.
 #[derive(FromRequestParts)]

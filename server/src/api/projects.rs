@@ -1,10 +1,6 @@
 //! `/api/v1/projects…`
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use chrono::Utc;
 use fleet::{
     model::{
@@ -16,7 +12,7 @@ use pickyassist::{ApiToken, Command};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
 
 /// A project with its latest status.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +63,7 @@ pub async fn list(State(fleet): State<Fleet>, Caller(actor): Caller) -> Json<Vec
 pub async fn get_one(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ApiProject>, ApiError> {
     let view = fleet.fleet_view(&actor);
     let card = view
@@ -87,7 +83,7 @@ pub async fn get_one(
 pub async fn refresh(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<RefreshOutcome>, ApiError> {
     Ok(Json(fleet.refresh(&actor, id).await?))
 }
@@ -96,7 +92,10 @@ pub async fn refresh(
 #[serde(deny_unknown_fields)]
 pub struct CommandRequest {
     /// `restart`, `restart-server`, `delete-message-queue`, `disconnect` or `clearlogs`.
-    #[schema(example = "restart")]
+    #[schema(
+        example = "restart",
+        pattern = "^(restart|restart-server|delete-message-queue|disconnect|clearlogs)$"
+    )]
     pub command: String,
     /// Required for `disconnect` and `clearlogs`: the project's name, as a confirmation.
     pub confirm_name: Option<String>,
@@ -117,7 +116,7 @@ pub struct CommandRequest {
 pub async fn run_command(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<CommandRequest>,
 ) -> Result<Json<CommandResult>, ApiError> {
     let command: Command = request
@@ -134,8 +133,10 @@ pub async fn run_command(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
+    #[schema(min_length = 1, max_length = 80, example = "Acme Support")]
     pub name: String,
     /// Write-only: stored encrypted, never returned.
+    #[schema(pattern = "^[A-Za-z0-9_-]{16,128}$")]
     pub token: String,
 }
 
@@ -158,8 +159,10 @@ pub async fn create(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectChanges {
+    #[schema(min_length = 1, max_length = 80)]
     pub name: Option<String>,
     /// Write-only: replaces the token.
+    #[schema(pattern = "^[A-Za-z0-9_-]{16,128}$")]
     pub token: Option<String>,
 }
 
@@ -172,7 +175,7 @@ pub struct ProjectChanges {
 pub async fn update(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(changes): ApiJson<ProjectChanges>,
 ) -> Result<Json<ProjectAdminView>, ApiError> {
     actor.require(fleet::model::Role::Admin, "change projects")?;
@@ -210,7 +213,7 @@ pub async fn update(
 pub async fn remove(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     fleet.remove_project(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

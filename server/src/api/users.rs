@@ -1,10 +1,6 @@
 //! `/api/v1/users…` (admins only)
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use fleet::{
     auth::{Actor, Password},
     model::{Role, UserView, Username},
@@ -13,7 +9,7 @@ use fleet::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
 
 /// Every user.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
@@ -28,9 +24,12 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// Letters, digits, '.', '_', '-' and '@'.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub username: String,
     pub role: Role,
     /// At least 10 characters. Stored only as an argon2id hash.
+    #[schema(min_length = 10)]
     pub password: String,
 }
 
@@ -65,11 +64,11 @@ pub struct UserChanges {
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users",
     params(("id" = i64, Path, description = "The user's id")), request_body = UserChanges,
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(changes): ApiJson<UserChanges>,
 ) -> Result<Json<UserView>, ApiError> {
     actor.require(Role::Admin, "change users")?;
@@ -78,7 +77,7 @@ pub async fn update(
             "nothing to change: send `role` and/or `disabled`",
         ));
     }
-    user_view(&fleet, &actor, id).await?; // unknown user: 422 before any change
+    user_view(&fleet, &actor, id).await?; // unknown user: 404 before any change
     if let Some(role) = changes.role {
         fleet.set_user_role(&actor, id, role).await?;
     }

@@ -341,10 +341,26 @@ async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
             422,
             "since",
         ),
+        (
+            Method::POST,
+            "/api/v1/projects/abc/commands".into(),
+            Some(json!({"command": "restart"})),
+            400,
+            "whole number",
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/api-keys/99999999999999999999".into(),
+            None,
+            400,
+            "whole number",
+        ),
     ];
     for (method, path, body, status, message) in cases {
         let (got, text) = admin.call(method.clone(), &path, body.clone()).await;
         assert_eq!(got.as_u16(), status, "{method} {path} {body:?}: {text}");
+        let error: Value = serde_json::from_str(&text).expect("errors are JSON");
+        assert!(error["error"]["code"].is_string(), "{text}");
         assert!(text.contains(message), "{method} {path}: {text}");
     }
     let no_json = admin
@@ -514,6 +530,17 @@ async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_se
     .map(str::to_owned)
     .collect();
     assert_eq!(documented, served);
+    // The audit filters are query parameters (a generated client sends them in the URL).
+    let audit_params = doc["paths"]["/api/v1/audit"]["get"]["parameters"]
+        .as_array()
+        .expect("audit parameters");
+    assert!(audit_params.len() >= 5, "{audit_params:?}");
+    assert!(
+        audit_params
+            .iter()
+            .all(|p| p["in"] == "query" && p["required"] != true),
+        "{audit_params:?}"
+    );
     // Every documented operation is really routed: anonymous calls get 401, never 404 or 405.
     for operation in &documented {
         let (method, path) = operation.split_once(' ').expect("operation");
