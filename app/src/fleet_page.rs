@@ -62,6 +62,10 @@ pub async fn run_command(
         .await?)
 }
 
+/// Cards rendered at first; the rest on request. A thousand cards are megabytes of HTML that
+/// nobody reads: the search and the state filters find any project, and the counts cover all.
+const FIRST_CARDS: usize = 60;
+
 /// A card's fixed facts plus its live status.
 #[derive(Clone)]
 struct LiveCard {
@@ -153,23 +157,57 @@ fn FleetGrid(
         counts
     });
     let can_command = user.role.can_run_commands();
-    let grid = cards
-        .into_iter()
-        .map(|card| {
-            let name = card.name.to_lowercase();
-            let status = card.status;
-            let visible = move || {
-                let health_ok = filter.get().is_none_or(|f| status.with(|s| s.health) == f);
-                let query = search.get();
-                health_ok && (query.is_empty() || name.contains(&query.trim().to_lowercase()))
-            };
-            view! {
-                <div class="grid__cell" hidden=move || !visible()>
+    // Positions (in name order) of the cards that pass the state filter and the search.
+    let cards = StoredValue::new(cards);
+    let matching = Memo::new(move |_| {
+        let wanted = filter.get();
+        let query = search.with(|q| q.trim().to_lowercase());
+        cards.with_value(|cards| {
+            cards
+                .iter()
+                .enumerate()
+                .filter(|(_, card)| {
+                    wanted.is_none_or(|f| card.status.with(|s| s.health) == f)
+                        && (query.is_empty() || card.name.to_lowercase().contains(&query))
+                })
+                .map(|(position, _)| position)
+                .collect::<Vec<_>>()
+        })
+    });
+    let shown = RwSignal::new(FIRST_CARDS);
+    let visible_cards = move || {
+        let limit = shown.get();
+        matching.with(|positions| {
+            cards.with_value(|cards| {
+                positions
+                    .iter()
+                    .take(limit)
+                    .map(|&position| cards[position].clone())
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let hidden_count = move || matching.with(Vec::len).saturating_sub(shown.get());
+    let grid = view! {
+        <div class="grid">
+            <For each=visible_cards key=|card| card.id let:card>
+                <div class="grid__cell">
                     <StatusCard card poll_interval_secs now can_command/>
                 </div>
-            }
-        })
-        .collect_view();
+            </For>
+        </div>
+        <Show when=move || matching.with(Vec::is_empty)>
+            <p class="empty">"No project matches this state and search."</p>
+        </Show>
+        <Show when=move || { hidden_count() > 0 }>
+            <p class="fleet__more">
+                {move || format!("Showing {} of {} matching projects. ", shown.get(), matching.with(Vec::len))}
+                <button type="button" class="btn" on:click=move |_| shown.set(usize::MAX)>
+                    {move || format!("Show all {}", matching.with(Vec::len))}
+                </button>
+            </p>
+        </Show>
+    };
 
     view! {
         <section class="fleet" aria-labelledby="fleet-title">
@@ -213,7 +251,7 @@ fn FleetGrid(
                     <p class="empty">"No projects yet. An admin can add them on the Projects page."</p>
                 })
             } else {
-                Either::Right(view! { <div class="grid">{grid}</div> })
+                Either::Right(grid)
             }}
         </section>
     }

@@ -325,3 +325,33 @@ async fn each_simulator_fault_shows_its_own_state_on_the_card() {
     };
     assert_eq!(status.health, Health::Connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_fleet_renders_its_first_sixty_cards_and_counts_them_all() {
+    let app = crate::helpers::spawn_app().await;
+    app.add_connected_projects(70).await;
+    let total = DEMO_FLEET.len() + 70;
+    let page = app
+        .admin()
+        .await
+        .get_page("/")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert_eq!(
+        page.matches("data-project-id=").count(),
+        60,
+        "cards rendered"
+    );
+    assert!(
+        page.contains(&format!("Showing 60 of {total} matching projects")),
+        "the page says how many more there are"
+    );
+    assert!(page.contains(&format!("Show all {total}")));
+    // The hydration data carries every project, so "Show all" and the search need no request.
+    assert!(
+        page.contains("Load 069"),
+        "the last project is in the page's data"
+    );
+}
