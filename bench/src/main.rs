@@ -26,6 +26,7 @@ mod server;
 mod sizes;
 mod stats;
 mod upstream;
+mod wasm;
 
 use report::{Report, Row};
 use sizes::Sizes;
@@ -46,6 +47,23 @@ struct Args {
     /// Where latest.md / latest.json (quick.md / quick.json with --quick) are written
     #[arg(long)]
     results: Option<PathBuf>,
+    /// Run one figure only (nothing is written to the results directory)
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+    /// Only print what a wasm module's bytes are (sections, code by crate) and exit
+    #[arg(long, value_name = "WASM")]
+    explain_wasm: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Only {
+    UpstreamCalls,
+    CommandLatency,
+    FleetSsr,
+    AuditPage,
+    AuditWrites,
+    WasmSize,
+    Memory,
 }
 
 /// The workspace root: this crate's parent directory, so the defaults work from any directory.
@@ -76,6 +94,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.explain_wasm {
+        figures::wasm_size::explain(path)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let root = workspace_root();
     let binary = args
         .server
@@ -96,33 +118,51 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Each figure starts its own server(s) on fresh databases, so one cannot skew another.
     let (e, z) = (&env, &sizes);
+    let wanted = |figure: Only| args.only.is_none_or(|only| only == figure);
     let rows = &mut report.rows;
-    rows.extend(
-        step(
-            "upstream calls per poll",
-            figures::upstream_calls::run(e, z),
-        )
-        .await?,
-    );
-    rows.extend(step("command latency", figures::command_latency::run(e, z)).await?);
+    if wanted(Only::UpstreamCalls) {
+        let figure = figures::upstream_calls::run(e, z);
+        rows.extend(step("upstream calls per poll", figure).await?);
+    }
+    if wanted(Only::CommandLatency) {
+        let figure = figures::command_latency::run(e, z);
+        rows.extend(step("command latency", figure).await?);
+    }
     // Figures 3 and 7 share the server with the big fleet; memory is read first, before the
-    // page load has grown the heap.
-    eprintln!("== starting a server with {} projects", z.fleet_projects);
-    let big = figures::big_fleet::BigFleet::start(e, z).await?;
-    let memory = step("server memory", figures::memory::run(&big, z)).await?;
-    rows.extend(step("fleet page SSR", figures::fleet_ssr::run(e, &big, z)).await?);
-    big.stop().await?;
-    rows.extend(step("audit page", figures::audit_page::run(e, z)).await?);
-    rows.extend(step("audit rows/s", figures::audit_writes::run(e, z)).await?);
-    rows.extend(step("wasm + JS size", figures::wasm_size::run(e, z)).await?);
+    // page load has grown the heap, and listed last, as the issue does.
+    let mut memory = Vec::new();
+    if wanted(Only::FleetSsr) || wanted(Only::Memory) {
+        eprintln!("== starting a server with {} projects", z.fleet_projects);
+        let big = figures::big_fleet::BigFleet::start(e, z).await?;
+        if wanted(Only::Memory) {
+            memory = step("server memory", figures::memory::run(&big, z)).await?;
+        }
+        if wanted(Only::FleetSsr) {
+            let figure = figures::fleet_ssr::run(e, &big, z);
+            rows.extend(step("fleet page SSR", figure).await?);
+        }
+        big.stop().await?;
+    }
+    if wanted(Only::AuditPage) {
+        rows.extend(step("audit page", figures::audit_page::run(e, z)).await?);
+    }
+    if wanted(Only::AuditWrites) {
+        rows.extend(step("audit rows/s", figures::audit_writes::run(e, z)).await?);
+    }
+    if wanted(Only::WasmSize) {
+        rows.extend(step("wasm + JS size", figures::wasm_size::run(e, z)).await?);
+    }
     rows.extend(memory);
     report.seconds = started.elapsed().as_secs_f64();
 
     let markdown = report.markdown()?;
     println!("{markdown}");
-    let stem = if args.quick { "quick" } else { "latest" };
-    report.write(&results, stem, &markdown)?;
-    eprintln!("wrote {}/{stem}.md and {stem}.json", results.display());
+    // A single figure is a look, not a result to keep.
+    if args.only.is_none() {
+        let stem = if args.quick { "quick" } else { "latest" };
+        report.write(&results, stem, &markdown)?;
+        eprintln!("wrote {}/{stem}.md and {stem}.json", results.display());
+    }
 
     let missed: Vec<&Row> = report
         .rows

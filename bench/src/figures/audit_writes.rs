@@ -5,7 +5,8 @@
 //! time), send commands through the API; rows/s = completed command rows ÷ time. Raw: 50 tasks
 //! insert one completed command row each per statement (autocommit) with the dashboard's
 //! pragmas, through one connection — SQLite has one writer, so that is its fastest way to take
-//! concurrent writes, and what the dashboard's write path does.
+//! concurrent writes, and what the dashboard's write path does. The two alternate in rounds,
+//! each raw round lasting as long as the command round before it.
 
 use std::time::{Duration, Instant};
 
@@ -35,40 +36,51 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         )
         .await?;
     let projects = upstream.add_projects(&server, CONCURRENCY).await?;
-    let per_worker = sizes.write_commands.div_ceil(CONCURRENCY);
 
+    // The raw side writes into a copy of this database, taken before any command.
     let pool = crate::db::open(&db.path, 1).await?;
-    let last_id = max_id(&pool).await?;
-    let started = Instant::now();
-    send_commands(&server, &projects, per_worker).await?;
-    let command_time = started.elapsed();
-    let command_rows = crate::db::count(
-        &pool,
-        &format!(
-            "SELECT COUNT(*) FROM audit_log WHERE id > {last_id} AND action = 'command' \
-             AND outcome <> 'pending'"
-        ),
-    )
-    .await? as u64;
-    let sent = (per_worker * CONCURRENCY) as u64;
-    ensure!(
-        command_rows == sent,
-        "{sent} commands left {command_rows} completed audit rows"
-    );
-    // Let the status checks that confirm each command finish before the other side runs.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-
     let copy = db.path.with_file_name("copy.db");
     sqlx::query("VACUUM INTO ?")
         .bind(copy.display().to_string())
         .execute(&pool)
         .await
         .context("copying the database")?;
-    pool.close().await;
     let raw_pool = crate::db::open(&copy, 1).await?;
-    let (raw_rows, raw_time) = raw_inserts(&raw_pool, &projects, per_worker).await?;
+
+    // Alternating rounds, so a burst of other work on the machine hits both sides alike.
+    let rounds = if sizes.quick { 2 } else { 5 };
+    let per_worker = sizes.write_commands.div_ceil(CONCURRENCY * rounds);
+    let (mut command_rows, mut command_time) = (0u64, Duration::ZERO);
+    let (mut raw_rows, mut raw_time) = (0u64, Duration::ZERO);
+    for _ in 0..rounds {
+        let last_id = max_id(&pool).await?;
+        let started = Instant::now();
+        send_commands(&server, &projects, per_worker).await?;
+        command_time += started.elapsed();
+        let completed = crate::db::count(
+            &pool,
+            &format!(
+                "SELECT COUNT(*) FROM audit_log WHERE id > {last_id} AND action = 'command' \
+                 AND outcome <> 'pending'"
+            ),
+        )
+        .await? as u64;
+        let sent = (per_worker * CONCURRENCY) as u64;
+        ensure!(
+            completed == sent,
+            "{sent} commands left {completed} completed audit rows"
+        );
+        command_rows += completed;
+
+        // As long as the commands took: both sides get the same exposure to the machine.
+        let (rows, time) = raw_inserts(&raw_pool, &projects, started.elapsed()).await?;
+        raw_rows += rows;
+        raw_time += time;
+    }
+    pool.close().await;
     raw_pool.close().await;
     server.stop().await?;
+    let sent = command_rows;
 
     let command_rps = command_rows as f64 / command_time.as_secs_f64();
     let raw_rps = raw_rows as f64 / raw_time.as_secs_f64();
@@ -81,8 +93,9 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     )
     .note(format!(
         "{sent} `{COMMAND}` commands through `POST /api/v1/projects/{{id}}/commands`, \
-         {CONCURRENCY} at a time over {CONCURRENCY} projects, in {:.2} s; then {raw_rows} \
-         single-row INSERTs from {CONCURRENCY} tasks into a copy of the database in {:.2} s",
+         {CONCURRENCY} at a time over {CONCURRENCY} projects, took {:.2} s; {raw_rows} \
+         single-row INSERTs from {CONCURRENCY} tasks into a copy of the database took {:.2} s \
+         ({rounds} alternating rounds, the INSERTs running as long as the commands before them)",
         command_time.as_secs_f64(),
         raw_time.as_secs_f64()
     ))
@@ -98,6 +111,7 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         "raw_seconds": raw_time.as_secs_f64(),
         "raw_rows_per_sec": raw_rps,
         "concurrency": CONCURRENCY,
+        "rounds": rounds,
     }))])
 }
 
@@ -136,18 +150,21 @@ async fn send_commands(
     Ok(())
 }
 
-/// [`CONCURRENCY`] tasks, each inserting `per_task` completed command rows one by one.
+/// [`CONCURRENCY`] tasks inserting completed command rows one by one for `time`; the time
+/// counted runs until the last INSERT started in it has finished.
 async fn raw_inserts(
     pool: &SqlitePool,
     projects: &[Project],
-    per_task: usize,
+    time: Duration,
 ) -> anyhow::Result<(u64, Duration)> {
     let started = Instant::now();
+    let deadline = started + time;
     let mut tasks = JoinSet::new();
     for project in projects.iter().take(CONCURRENCY).cloned() {
         let pool = pool.clone();
         tasks.spawn(async move {
-            for _ in 0..per_task {
+            let mut rows = 0u64;
+            while Instant::now() < deadline {
                 let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                 sqlx::query(
                     "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, \
@@ -168,12 +185,14 @@ async fn raw_inserts(
                 .execute(&pool)
                 .await
                 .context("a raw INSERT")?;
+                rows += 1;
             }
-            anyhow::Ok(())
+            anyhow::Ok(rows)
         });
     }
+    let mut rows = 0;
     while let Some(done) = tasks.join_next().await {
-        done.context("an insert task")??;
+        rows += done.context("an insert task")??;
     }
-    Ok(((per_task * CONCURRENCY) as u64, started.elapsed()))
+    Ok((rows, started.elapsed()))
 }

@@ -41,6 +41,9 @@ pub async fn run(env: &BenchEnv, fleet: &BigFleet, sizes: &Sizes) -> anyhow::Res
     baseline.task.abort();
 
     let ratio = plain.rps() / ssr.rps();
+    let page_bytes = ssr.bytes / ssr.requests.max(1);
+    let json_bytes = plain.bytes / plain.requests.max(1);
+    let projects = fleet.projects.len().max(1) as u64;
     Ok(vec![Row::new(
         format!("fleet page SSR, {} projects: JSON handler rps ÷ SSR rps", fleet.projects.len()),
         ratio,
@@ -48,11 +51,16 @@ pub async fn run(env: &BenchEnv, fleet: &BigFleet, sizes: &Sizes) -> anyhow::Res
         Goal::at_most(3.0, "≤ 3× slower"),
     )
     .note(format!(
-        "`GET /` with the API key ({} KiB of HTML) vs an axum handler serialising the same \
-         projects as JSON ({} KiB); {CLIENTS} clients each, {slices} alternating slices of {:.1} s",
-        ssr.bytes / ssr.requests.max(1) / 1024,
-        plain.bytes / plain.requests.max(1) / 1024,
+        "`GET /` with the API key vs an axum handler serialising the same projects as JSON; \
+         {CLIENTS} clients each, {slices} alternating slices of {:.1} s",
         slice.as_secs_f64()
+    ))
+    .note(format!(
+        "the page is {} KiB ({} bytes per project), the JSON {} KiB ({} bytes per project)",
+        page_bytes / 1024,
+        page_bytes / projects,
+        json_bytes / 1024,
+        json_bytes / projects
     ))
     .details(json!({
         "projects": fleet.projects.len(),

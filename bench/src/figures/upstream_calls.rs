@@ -64,7 +64,10 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         let ratio = calls as f64 / expected as f64;
         rows.push(
             Row::new(
-                format!("upstream calls per project per poll, {count} open event streams"),
+                format!(
+                    "upstream calls per project per poll, {count} event stream{} open",
+                    if count == 1 { "" } else { "s" }
+                ),
                 ratio,
                 format!(
                     "{ratio:.2} ({calls} calls ÷ ({} projects × {rounds} rounds))",
