@@ -100,8 +100,8 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         raw_time.as_secs_f64()
     ))
     .note(
-        "each command is a key check, an INSERT before and an UPDATE after the upstream call, \
-         and the call itself; the raw side is the INSERT alone",
+        "a command is the key check, its audit row (written before the upstream call, completed \
+         after it) and the call itself; the raw side is one INSERT per row",
     )
     .details(json!({
         "commands": sent,
