@@ -1,6 +1,6 @@
 //! The append-only `audit_log` table.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
 
 use super::now_text;
 use crate::model::{AuditAction, AuditEntry, AuditOutcome};
@@ -20,7 +20,37 @@ pub struct NewEntry<'a> {
     pub request_id: Option<&'a str>,
 }
 
-pub async fn append(pool: &SqlitePool, entry: &NewEntry<'_>) -> sqlx::Result<i64> {
+/// [`NewEntry`] with its own strings, to hand to the [`super::audit_writer::AuditWriter`].
+#[derive(Debug, Clone, Default)]
+pub struct OwnedEntry {
+    pub actor: String,
+    pub action: Option<AuditAction>,
+    pub project_id: Option<i64>,
+    pub project_name: Option<String>,
+    pub command: Option<String>,
+    pub outcome: Option<AuditOutcome>,
+    pub detail: Option<String>,
+    pub upstream_latency_ms: Option<i64>,
+    pub request_id: Option<String>,
+}
+
+impl OwnedEntry {
+    pub fn as_entry(&self) -> NewEntry<'_> {
+        NewEntry {
+            actor: &self.actor,
+            action: self.action,
+            project_id: self.project_id,
+            project_name: self.project_name.as_deref(),
+            command: self.command.as_deref(),
+            outcome: self.outcome,
+            detail: self.detail.as_deref(),
+            upstream_latency_ms: self.upstream_latency_ms,
+            request_id: self.request_id.as_deref(),
+        }
+    }
+}
+
+pub async fn append<'c>(db: impl SqliteExecutor<'c>, entry: &NewEntry<'_>) -> sqlx::Result<i64> {
     let outcome = entry.outcome.unwrap_or(AuditOutcome::Success);
     let now = now_text();
     let completed_at = (outcome != AuditOutcome::Pending).then(|| now.clone());
@@ -40,14 +70,14 @@ pub async fn append(pool: &SqlitePool, entry: &NewEntry<'_>) -> sqlx::Result<i64
     .bind(entry.upstream_latency_ms)
     .bind(entry.request_id)
     .bind(completed_at)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(result.last_insert_rowid())
 }
 
 /// Completes a pending command row; the only update the audit log ever sees.
-pub async fn complete_command(
-    pool: &SqlitePool,
+pub async fn complete_command<'c>(
+    db: impl SqliteExecutor<'c>,
     id: i64,
     outcome: AuditOutcome,
     detail: Option<&str>,
@@ -62,7 +92,7 @@ pub async fn complete_command(
     .bind(upstream_latency_ms)
     .bind(now_text())
     .bind(id)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -13,6 +13,7 @@ use crate::crypto::SealedToken;
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_writer;
 pub mod users;
 
 /// The database as the service uses it: many readers, one writer.

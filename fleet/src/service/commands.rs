@@ -14,7 +14,7 @@ use pickyassist::Command;
 use super::{Fleet, FleetError};
 use crate::{
     auth::Actor,
-    db::audit::{self, NewEntry},
+    db::audit::OwnedEntry,
     model::{AuditAction, AuditOutcome, CommandResult, Role},
 };
 
@@ -74,23 +74,21 @@ impl Fleet {
         let project_id = project.id;
 
         // Written first, so a crash during the call still leaves a trace of it.
-        let audit_id = audit::append(
-            &self.inner.db.writer,
-            &NewEntry {
-                actor: &actor.name,
+        let audit_id = self
+            .inner
+            .audit_writer
+            .append(OwnedEntry {
+                actor: actor.name.clone(),
                 action: Some(AuditAction::Command),
                 project_id: Some(project.id),
-                project_name: Some(&project.name),
-                command: Some(command.wire_name()),
+                project_name: Some(project.name.clone()),
+                command: Some(command.wire_name().to_owned()),
                 outcome: Some(AuditOutcome::Pending),
-                request_id: actor.request_id.as_deref(),
+                request_id: actor.request_id.clone(),
                 ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| {
-            FleetError::Internal(anyhow::Error::new(e).context("writing the audit row"))
-        })?;
+            })
+            .await
+            .map_err(|e| FleetError::Internal(e.context("writing the audit row")))?;
 
         let started = Instant::now();
         let result = self
@@ -145,18 +143,15 @@ impl Fleet {
     ) {
         let detail = (outcome != AuditOutcome::Success || message != "Success").then_some(message);
         for attempt in 1..=5u32 {
-            match audit::complete_command(
-                &self.inner.db.writer,
-                audit_id,
-                outcome,
-                detail,
-                latency_ms,
-            )
-            .await
+            match self
+                .inner
+                .audit_writer
+                .complete(audit_id, outcome, detail.map(str::to_owned), latency_ms)
+                .await
             {
                 Ok(_) => return,
                 Err(e) => {
-                    tracing::warn!(audit_id, attempt, error = %e, "could not complete an audit row; retrying");
+                    tracing::warn!(audit_id, attempt, error = %format!("{e:#}"), "could not complete an audit row; retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
                         .await;
                 }

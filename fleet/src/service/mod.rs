@@ -83,12 +83,17 @@ pub struct Fleet {
 
 struct Inner {
     db: Database,
+    /// Command rows go through here: grouped into one transaction under load.
+    audit_writer: db::audit_writer::AuditWriter,
     cipher: TokenCipher,
     client: Client,
     poll_interval: Duration,
     board: StatusBoard,
     budget: Mutex<StatusBudget>,
     projects: RwLock<Vec<Project>>,
+    /// Held across a reload's read and replace, so two concurrent changes cannot leave the
+    /// older list in place (a project just added would vanish until the next change).
+    reload: tokio::sync::Mutex<()>,
     /// One lock per project so concurrent refreshes of one project make one upstream call.
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Per project, the queue its commands wait in: one command at a time per device.
@@ -126,6 +131,7 @@ impl Fleet {
     pub async fn load(deps: FleetDeps) -> anyhow::Result<Self> {
         let fleet = Fleet {
             inner: Arc::new(Inner {
+                audit_writer: db::audit_writer::AuditWriter::start(deps.db.writer.clone()),
                 db: deps.db,
                 cipher: deps.cipher,
                 client: deps.client,
@@ -133,6 +139,7 @@ impl Fleet {
                 board: StatusBoard::default(),
                 budget: Mutex::new(StatusBudget::per_minute(deps.status_checks_per_minute)),
                 projects: RwLock::default(),
+                reload: tokio::sync::Mutex::new(()),
                 in_flight: Mutex::default(),
                 command_queues: Mutex::default(),
                 commands: TaskTracker::new(),
@@ -378,6 +385,7 @@ impl Fleet {
     }
 
     async fn reload_projects(&self) -> anyhow::Result<()> {
+        let _one_at_a_time = self.inner.reload.lock().await;
         let rows = db::list_projects(&self.inner.db.reader)
             .await
             .context("loading projects")?;

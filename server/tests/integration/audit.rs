@@ -247,8 +247,8 @@ async fn the_audit_page_shows_recent_entries() {
     for expected in [
         "Audit log",
         "<th scope=\"col\">",
-        "<td>Signed in</td>",
-        "<td>Failed sign-in</td>",
+        "<td>Signed in",
+        "<td>Failed sign-in",
         ">ghost<",
         "badge badge--connected",
         "badge badge--unpaired",

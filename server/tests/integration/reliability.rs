@@ -189,3 +189,30 @@ async fn a_command_whose_caller_hangs_up_still_completes_its_audit_row() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_added_at_the_same_time_all_appear() {
+    let app = spawn_app_with(|_| {}).await;
+    let key = app.api_key_for("provisioner", Role::Admin).await;
+    let http = reqwest::Client::new();
+    let responses = futures::future::join_all((0..20).map(|n| {
+        http.post(format!("{}/api/v1/projects", app.address))
+            .bearer_auth(&key)
+            .json(&json!({"name": format!("Parallel {n:02}"), "token": format!("parallel-token-{n:02}-abcdefgh")}))
+            .send()
+    }))
+    .await;
+    for response in responses {
+        let response = response.expect("answered");
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    }
+    let names: Vec<String> = app
+        .fleet
+        .fleet_snapshot()
+        .cards
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|n| n.starts_with("Parallel"))
+        .collect();
+    assert_eq!(names.len(), 20, "{names:?}");
+}
