@@ -236,14 +236,7 @@ async fn each_simulator_fault_shows_its_own_state_on_the_card() {
     .await;
     app.wait_for_first_poll().await;
     // Lift the simulator's own 3-a-minute drop for this test: it checks many faults in a row.
-    app.http
-        .put(app.sim_control.join("config").expect("url"))
-        .json(&serde_json::json!({"status_limit_per_minute": null}))
-        .send()
-        .await
-        .expect("config")
-        .error_for_status()
-        .expect("config accepted");
+    app.sim_unlimited_status_checks().await;
     let demo = &DEMO_FLEET[0];
     let id = app.project_id(demo.name);
     let cases = [
