@@ -67,7 +67,42 @@ pub struct ServerOptions {
     pub poll_interval_secs: u64,
 }
 
+/// What most figures start from: a simulator of their own, a fresh database, and a server
+/// polling that many `CONNECTED` projects.
+pub struct Fleet {
+    pub server: Server,
+    pub projects: Vec<crate::upstream::Project>,
+    pub db: Database,
+    /// Dropped after the server (fields drop in order): it must answer until the server is gone.
+    pub upstream: crate::upstream::Upstream,
+}
+
 impl BenchEnv {
+    /// Starts a [`Fleet`]: `name` names its database directory.
+    pub async fn start_fleet(
+        &self,
+        name: &str,
+        poll_interval_secs: u64,
+        projects: usize,
+    ) -> anyhow::Result<Fleet> {
+        let upstream = crate::upstream::Upstream::start().await?;
+        let db = self.new_database(name).await?;
+        let server = self
+            .start(
+                &db,
+                upstream.base_url(),
+                ServerOptions { poll_interval_secs },
+            )
+            .await?;
+        let projects = upstream.add_projects(&server, projects).await?;
+        Ok(Fleet {
+            server,
+            projects,
+            db,
+            upstream,
+        })
+    }
+
     pub fn new(binary: PathBuf, site: PathBuf, root: PathBuf) -> anyhow::Result<Self> {
         let tmp = tempfile::Builder::new()
             .prefix("fleet-bench-")

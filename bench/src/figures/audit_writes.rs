@@ -16,26 +16,20 @@ use sqlx::SqlitePool;
 use tokio::task::JoinSet;
 
 use crate::report::{Goal, Row};
-use crate::server::{BenchEnv, Server, ServerOptions};
+use crate::server::{BenchEnv, Fleet, Server};
 use crate::sizes::Sizes;
-use crate::upstream::{Project, Upstream};
+use crate::upstream::Project;
 
 const CONCURRENCY: usize = 50;
 const COMMAND: &str = "delete-message-queue";
 
 pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
-    let upstream = Upstream::start().await?;
-    let db = env.new_database("writes").await?;
-    let server = env
-        .start(
-            &db,
-            upstream.base_url(),
-            ServerOptions {
-                poll_interval_secs: 30,
-            },
-        )
-        .await?;
-    let projects = upstream.add_projects(&server, CONCURRENCY).await?;
+    let Fleet {
+        upstream: _upstream,
+        db,
+        server,
+        projects,
+    } = env.start_fleet("writes", 30, CONCURRENCY).await?;
 
     // The raw side writes into a copy of this database, taken before any command.
     let pool = crate::db::open(&db.path, 1).await?;

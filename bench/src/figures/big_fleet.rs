@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use serde_json::Value;
 
-use crate::server::{BenchEnv, Server, ServerOptions};
+use crate::server::{BenchEnv, Fleet, Server};
 use crate::sizes::Sizes;
 use crate::upstream::{Project, Upstream};
 
@@ -24,18 +24,14 @@ pub struct BigFleet {
 
 impl BigFleet {
     pub async fn start(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Self> {
-        let upstream = Upstream::start().await?;
-        let db = env.new_database("fleet").await?;
-        let server = env
-            .start(
-                &db,
-                upstream.base_url(),
-                ServerOptions {
-                    poll_interval_secs: POLL_INTERVAL_SECS,
-                },
-            )
+        let Fleet {
+            upstream,
+            db: _db,
+            server,
+            projects,
+        } = env
+            .start_fleet("fleet", POLL_INTERVAL_SECS, sizes.fleet_projects)
             .await?;
-        let projects = upstream.add_projects(&server, sizes.fleet_projects).await?;
         // A round that began after the last project was added: every card has a status.
         server.wait_rounds(2, Duration::from_secs(120)).await?;
         let snapshot: Value = server.get_json("/api/v1/projects").await?;

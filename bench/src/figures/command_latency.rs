@@ -9,10 +9,10 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use crate::report::{Goal, Row};
-use crate::server::{BenchEnv, Server, ServerOptions};
+use crate::server::{BenchEnv, Fleet, Server};
 use crate::sizes::Sizes;
 use crate::stats::Samples;
-use crate::upstream::{Project, Upstream};
+use crate::upstream::Project;
 
 /// Non-destructive: empties the simulated queue, needs no confirmation.
 const COMMAND: &str = "delete-message-queue";
@@ -20,19 +20,13 @@ const PROJECTS: usize = 50;
 const WARM_UP: usize = 50;
 
 pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
-    let upstream = Upstream::start().await?;
-    let db = env.new_database("latency").await?;
     // The default interval: polling is background, not what this figure measures.
-    let server = env
-        .start(
-            &db,
-            upstream.base_url(),
-            ServerOptions {
-                poll_interval_secs: 30,
-            },
-        )
-        .await?;
-    let projects = upstream.add_projects(&server, PROJECTS).await?;
+    let Fleet {
+        upstream,
+        db: _db,
+        server,
+        projects,
+    } = env.start_fleet("latency", 30, PROJECTS).await?;
     let direct_url = upstream.action_url();
 
     let mut dashboard = Samples::default();

@@ -12,25 +12,20 @@ use serde_json::json;
 
 use crate::http::EventStreams;
 use crate::report::{Goal, Row};
-use crate::server::{BenchEnv, ServerOptions};
+use crate::server::{BenchEnv, Fleet};
 use crate::sizes::Sizes;
-use crate::upstream::Upstream;
 
 const POLL_INTERVAL_SECS: u64 = 1;
 
 pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
-    let upstream = Upstream::start().await?;
-    let db = env.new_database("poll").await?;
-    let server = env
-        .start(
-            &db,
-            upstream.base_url(),
-            ServerOptions {
-                poll_interval_secs: POLL_INTERVAL_SECS,
-            },
-        )
+    let Fleet {
+        upstream,
+        db: _db,
+        server,
+        projects,
+    } = env
+        .start_fleet("poll", POLL_INTERVAL_SECS, sizes.poll_projects)
         .await?;
-    let projects = upstream.add_projects(&server, sizes.poll_projects).await?;
     // The round running while projects were added saw only some of them; skip it.
     let round_timeout = Duration::from_secs(30);
     server.wait_rounds(2, round_timeout).await?;
