@@ -71,6 +71,8 @@ const FIRST_CARDS: usize = 60;
 struct LiveCard {
     id: i64,
     name: String,
+    /// `name` in lower case, for the search (made once, not on every status change).
+    search_key: String,
     token_hint: String,
     status: RwSignal<StatusView>,
 }
@@ -117,6 +119,7 @@ pub fn FleetPage() -> impl IntoView {
                                 .map(|c: &ProjectCard| LiveCard {
                                     id: c.id,
                                     name: c.name.clone(),
+                                    search_key: c.name.to_lowercase(),
                                     token_hint: c.token_hint.clone(),
                                     status: RwSignal::new(c.status.clone()),
                                 })
@@ -168,7 +171,7 @@ fn FleetGrid(
                 .enumerate()
                 .filter(|(_, card)| {
                     wanted.is_none_or(|f| card.status.with(|s| s.health) == f)
-                        && (query.is_empty() || card.name.to_lowercase().contains(&query))
+                        && (query.is_empty() || card.search_key.contains(&query))
                 })
                 .map(|(position, _)| position)
                 .collect::<Vec<_>>()
@@ -269,6 +272,7 @@ fn StatusCard(
         name,
         token_hint,
         status,
+        ..
     } = card;
     let refresh = ServerAction::<RefreshProject>::new();
     let toasts = expect_context::<Toasts>();

@@ -71,8 +71,11 @@ impl Application {
         let (fleet, database) = open_fleet(&settings, &upstream).await?;
         fleet.mark_interrupted_commands().await?;
 
-        // Sessions are written on most requests; they take the writer's queue like every write.
-        let session_store = SqliteStore::new(database.writer);
+        // Sessions use the pool of 8, not the one writer connection: on the writer, a page
+        // request could wait 20 s and more for its session while that connection was taken
+        // (seen as hung page loads in the integration tests). Their few writes meet the
+        // command path's in SQLite's busy handler instead.
+        let session_store = SqliteStore::new(database.reader);
         session_store
             .migrate()
             .await

@@ -15,14 +15,7 @@ async fn signing_in_sets_a_strict_http_only_session_cookie_and_is_audited() {
         "{}",
         response.status()
     );
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("picky_fleet_session="))
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = session_cookie(&response);
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
     let signed_in = app.audit_rows(AuditAction::SignIn).await;
@@ -205,14 +198,7 @@ async fn the_session_cookie_is_secure_when_served_over_https() {
                 &[("username", "admin"), ("password", &app.admin_password)],
             )
             .await;
-        let cookie = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("picky_fleet_session="))
-            .unwrap_or_else(|| panic!("no session cookie: {:?}", response.headers()))
-            .to_owned();
+        let cookie = session_cookie(&response);
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Strict"), "{cookie}");
         assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
@@ -315,5 +301,17 @@ fn location_of(response: &reqwest::Response) -> String {
         .get("location")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
+        .to_owned()
+}
+
+/// The `Set-Cookie` line of the session cookie in `response`.
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("picky_fleet_session="))
+        .unwrap_or_else(|| panic!("no session cookie: {:?}", response.headers()))
         .to_owned()
 }

@@ -339,7 +339,7 @@ impl UserClient {
             .header("accept", "text/html,application/xhtml+xml")
             .send()
             .await
-            .expect("request")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
