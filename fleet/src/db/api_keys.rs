@@ -9,6 +9,10 @@ pub struct ApiKeyRow {
     pub id: i64,
     pub user_id: i64,
     pub username: String,
+    /// The owner's role and whether they are disabled, read in the same query so that
+    /// checking a key is one round trip to the database.
+    pub user_role: String,
+    pub user_disabled: bool,
     pub label: String,
     pub prefix: String,
     pub key_hash: Vec<u8>,
@@ -18,8 +22,8 @@ pub struct ApiKeyRow {
 }
 
 const SELECT: &str =
-    "SELECT k.id, k.user_id, u.username, k.label, k.prefix, k.key_hash, k.created_at,
-                             k.last_used_at, k.revoked_at
+    "SELECT k.id, k.user_id, u.username, u.role AS user_role, u.disabled AS user_disabled,
+                             k.label, k.prefix, k.key_hash, k.created_at, k.last_used_at, k.revoked_at
                       FROM api_keys k JOIN users u ON u.id = k.user_id";
 
 pub async fn insert(

@@ -16,10 +16,8 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    /// The role as stored; the CHECK constraint makes anything else impossible, but a
-    /// hand-edited database falls back to the least privilege.
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Viewer)
+        stored_role(&self.role)
     }
 
     pub fn view(&self) -> UserView {
@@ -31,6 +29,12 @@ impl UserRow {
             created_at: self.created_at.clone(),
         }
     }
+}
+
+/// A role as stored; the CHECK constraint makes anything else impossible, but a hand-edited
+/// database falls back to the least privilege.
+pub fn stored_role(stored: &str) -> Role {
+    stored.parse().unwrap_or(Role::Viewer)
 }
 
 const COLUMNS: &str = "id, username, password_hash, role, disabled, created_at";
