@@ -1,6 +1,7 @@
 import { defineConfig } from "@playwright/test";
 
-// The server under test: the debug build from `cargo leptos build`, run from the workspace
+// The server under test: the debug build from `cargo leptos build` (or PICKY_FLEET_BIN, e.g.
+// target/release/picky-fleet after `cargo leptos build --release --split`), run from the workspace
 // root (its site root `target/site` is relative) with a fresh database and its built-in
 // simulator on a fixed port, so tests can switch faults on.
 export const BASE_URL = "http://127.0.0.1:3100";
@@ -32,7 +33,7 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
   webServer: {
-    command: "rm -rf target/e2e && exec target/debug/picky-fleet",
+    command: `rm -rf target/e2e && exec ${process.env.PICKY_FLEET_BIN ?? "target/debug/picky-fleet"}`,
     cwd: "..",
     url: `${BASE_URL}/healthz`,
     reuseExistingServer: false,

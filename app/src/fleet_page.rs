@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use fleet::model::{
-    AuditOutcome, CommandResult, CurrentUser, DeviceSnapshot, FleetView, Health, ProjectCard,
-    RefreshOutcome, StatusView,
+    AuditOutcome, CommandResult, CurrentUser, DeviceSnapshot, FleetOverview, Health, ProjectBrief,
+    ProjectCard, RefreshOutcome, StatusView,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -21,7 +21,7 @@ use crate::{
 /// The fleet and who is looking at it (the page shows command buttons by role).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FleetPageData {
-    pub view: FleetView,
+    pub view: FleetOverview,
     pub user: CurrentUser,
 }
 
@@ -34,9 +34,17 @@ pub async fn get_fleet() -> Result<FleetPageData, AppError> {
         role: actor.role,
     };
     Ok(FleetPageData {
-        view: fleet.fleet_view(&actor),
+        view: fleet.fleet_overview(&actor, FIRST_CARDS),
         user,
     })
+}
+
+/// The full cards of projects the page knows only in brief, when they come into view.
+// JSON: a list of ids has no natural form encoding.
+#[server(endpoint = "fleet_cards", input = leptos::server_fn::codec::Json)]
+pub async fn get_cards(ids: Vec<i64>) -> Result<Vec<ProjectCard>, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    Ok(fleet.project_cards(&actor, &ids)?)
 }
 
 #[server(endpoint = "refresh_project")]
@@ -64,7 +72,12 @@ pub async fn run_command(
 
 /// Cards rendered at first; the rest on request. A thousand cards are megabytes of HTML that
 /// nobody reads: the search and the state filters find any project, and the counts cover all.
+/// The page's data has these cards in full and every other project in brief.
 const FIRST_CARDS: usize = 60;
+
+/// Cards asked for in one request when a filter, the search or "Show all" reveals projects
+/// the page has only in brief (within the service's limit per request).
+const CARDS_PER_REQUEST: usize = 500;
 
 /// A card's fixed facts plus its live status.
 #[derive(Clone)]
@@ -74,19 +87,50 @@ struct LiveCard {
     /// `name` in lower case, for the search (made once, not on every status change).
     search_key: String,
     token_hint: String,
+    /// Until `loaded`, only the health is known (from the brief).
     status: RwSignal<StatusView>,
+    /// Whether `status` is the full status (a full card or a live event has arrived).
+    loaded: RwSignal<bool>,
 }
+
+impl LiveCard {
+    fn from_brief(brief: &ProjectBrief) -> Self {
+        Self {
+            id: brief.id,
+            name: brief.name.clone(),
+            search_key: brief.name.to_lowercase(),
+            token_hint: brief.token_hint.clone(),
+            status: RwSignal::new(StatusView {
+                health: brief.health,
+                ..StatusView::checking()
+            }),
+            loaded: RwSignal::new(false),
+        }
+    }
+
+    fn show(&self, status: StatusView) {
+        self.status.try_set(status);
+        // Only the first time: setting it again would build the card anew and lose what it
+        // shows (a refresh's answer, an open command panel).
+        if self.loaded.try_get_untracked() == Some(false) {
+            self.loaded.try_set(true);
+        }
+    }
+}
+
+/// Every card by project id, for live events and cards that arrive later.
+type CardsById = StoredValue<HashMap<i64, LiveCard>>;
 
 #[component]
 pub fn FleetPage() -> impl IntoView {
     // Bumped when the event stream says we missed events: reload everything.
     let resync = RwSignal::new(0u32);
     let fleet = Resource::new(move || resync.get(), |_| get_fleet());
-    let signals = StoredValue::new(HashMap::<i64, RwSignal<StatusView>>::new());
+    let by_id: CardsById = StoredValue::new(HashMap::new());
     live::subscribe(move |message| match message {
         LiveMessage::Status(event) => {
-            if let Some(status) = signals.with_value(|s| s.get(&event.project_id).copied()) {
-                status.try_set(event.status);
+            if let Some(card) = by_id.with_value(|cards| cards.get(&event.project_id).cloned()) {
+                card.show(event.status);
             }
         }
         LiveMessage::Resync => resync.update(|n| *n += 1),
@@ -113,20 +157,16 @@ pub fn FleetPage() -> impl IntoView {
                 Suspend::new(async move {
                     match fleet.await {
                         Ok(FleetPageData { view, user }) => {
-                            let cards: Vec<LiveCard> = view
-                                .cards
-                                .iter()
-                                .map(|c: &ProjectCard| LiveCard {
-                                    id: c.id,
-                                    name: c.name.clone(),
-                                    search_key: c.name.to_lowercase(),
-                                    token_hint: c.token_hint.clone(),
-                                    status: RwSignal::new(c.status.clone()),
-                                })
-                                .collect();
-                            signals.set_value(cards.iter().map(|c| (c.id, c.status)).collect());
+                            let cards: Vec<LiveCard> =
+                                view.projects.iter().map(LiveCard::from_brief).collect();
+                            by_id.set_value(cards.iter().map(|c| (c.id, c.clone())).collect());
+                            for full in view.cards {
+                                if let Some(card) = by_id.with_value(|c| c.get(&full.id).cloned()) {
+                                    card.show(full.status);
+                                }
+                            }
                             Either::Left(view! {
-                                <FleetGrid cards user poll_interval_secs=view.poll_interval_secs now/>
+                                <FleetGrid cards by_id user poll_interval_secs=view.poll_interval_secs now/>
                             })
                         }
                         Err(error) => Either::Right(crate::load_error_view(error, "The fleet")),
@@ -140,6 +180,7 @@ pub fn FleetPage() -> impl IntoView {
 #[component]
 fn FleetGrid(
     cards: Vec<LiveCard>,
+    by_id: CardsById,
     user: CurrentUser,
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
@@ -191,11 +232,19 @@ fn FleetGrid(
         })
     };
     let hidden_count = move || matching.with(Vec::len).saturating_sub(shown.get());
+    load_cards_coming_into_view(visible_cards, by_id);
     let grid = view! {
         <div class="grid">
             <For each=visible_cards key=|card| card.id let:card>
                 <div class="grid__cell">
-                    <StatusCard card poll_interval_secs now can_command/>
+                    {move || {
+                        let card = card.clone();
+                        if card.loaded.get() {
+                            Either::Left(view! { <StatusCard card poll_interval_secs now can_command/> })
+                        } else {
+                            Either::Right(view! { <LoadingCard name=card.name/> })
+                        }
+                    }}
                 </div>
             </For>
         </div>
@@ -257,6 +306,61 @@ fn FleetGrid(
                 Either::Right(grid)
             }}
         </section>
+    }
+}
+
+/// Asks the server for the full cards of projects that come into view while the page has them
+/// only in brief (browser only: on the server every card in view is already full).
+fn load_cards_coming_into_view(
+    visible_cards: impl Fn() -> Vec<LiveCard> + Send + Sync + 'static,
+    by_id: CardsById,
+) {
+    let toasts = expect_context::<Toasts>();
+    let missing = Memo::new(move |_| {
+        visible_cards()
+            .iter()
+            .filter(|card| !card.loaded.get())
+            .map(|card| card.id)
+            .collect::<Vec<_>>()
+    });
+    Effect::new(move |_| {
+        let ids = missing.get();
+        if ids.is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            for batch in ids.chunks(CARDS_PER_REQUEST) {
+                match get_cards(batch.to_vec()).await {
+                    Ok(full) => {
+                        for full in full {
+                            if let Some(card) = by_id.with_value(|c| c.get(&full.id).cloned()) {
+                                card.show(full.status);
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        toasts.push(
+                            ToastKind::Error,
+                            format!("Some cards could not be loaded: {error}"),
+                        );
+                        return;
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// A card in view whose status is on its way.
+#[component]
+fn LoadingCard(name: String) -> impl IntoView {
+    view! {
+        <article class="card card--loading" aria-busy="true">
+            <header class="card__head">
+                <h2 class="card__name">{name}</h2>
+            </header>
+            <p class="card__detail">"Loading…"</p>
+        </article>
     }
 }
 

@@ -9,7 +9,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Redirect, Route, Router, Routes, A},
     hooks::use_location,
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 mod admin;
@@ -108,15 +108,76 @@ pub fn App() -> impl IntoView {
             <TopBar/>
             <main class="page" id="main">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/") view=FleetPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <toast::ToastRegion/>
         </Router>
+    }
+}
+
+// Every page but the fleet is split out of the main wasm (`cargo leptos build --split`): the
+// browser fetches a page's code when the page is first shown, so the fleet page, where support
+// staff spend their day, loads only what it needs. (Each page's resources start in its view;
+// on a first load the server has already sent their data.)
+
+/// `/sign-in`, loaded on first visit: once per session at most.
+struct SignInRoute;
+
+#[lazy_route]
+impl LazyRoute for SignInRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <auth::SignInPage/> }.into_any()
+    }
+}
+
+/// `/audit`, loaded on first visit.
+struct AuditRoute;
+
+#[lazy_route]
+impl LazyRoute for AuditRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <audit_page::AuditPage/> }.into_any()
+    }
+}
+
+/// `/admin/projects`, loaded on first visit.
+struct ProjectsRoute;
+
+#[lazy_route]
+impl LazyRoute for ProjectsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <admin::ProjectsPage/> }.into_any()
+    }
+}
+
+/// `/admin/users`, loaded on first visit.
+struct UsersRoute;
+
+#[lazy_route]
+impl LazyRoute for UsersRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <admin::UsersPage/> }.into_any()
     }
 }
 

@@ -103,3 +103,34 @@ test("pages hydrate under a script policy that allows only our files and this pa
   expect(ran).toBe(false);
   await context.close();
 });
+
+// Last in the file: it adds 60 projects, which the tests above do not expect.
+test("in a big fleet, cards beyond the first ones load when the search or 'Show all' brings them in", async ({
+  page,
+}) => {
+  await signIn(page);
+  const origin = new URL(page.url()).origin;
+  for (let n = 1; n <= 60; n++) {
+    const response = await page.request.post("/api/v1/projects", {
+      headers: { origin },
+      data: { name: `Zz Bulk ${String(n).padStart(2, "0")}`, token: `e2e-bulk-token-${n}-0123456789abcdef` },
+    });
+    expect(response.status(), await response.text()).toBe(201);
+  }
+  await page.reload();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  // 66 projects: the page renders the first 60 in full and knows the rest in brief.
+  await expect(page.locator("article.card")).toHaveCount(60);
+  await expect(page.getByRole("button", { name: "Show all 66" })).toBeVisible();
+
+  // The last project is past the first 60: the search finds it, and its card loads.
+  await page.getByLabel("Search projects by name").fill("zz bulk 60");
+  const last = card(page, "Zz Bulk 60");
+  await expect(last.locator(".card__token")).toHaveText(/^••••[0-9a-f]{4}$/);
+  await expect(last.locator(".badge")).toBeVisible();
+  await expect(page.locator(".card--loading")).toHaveCount(0);
+
+  await page.getByLabel("Search projects by name").fill("");
+  await page.getByRole("button", { name: "Show all 66" }).click();
+  await expect(page.locator("article.card:not(.card--loading)")).toHaveCount(66);
+});

@@ -37,6 +37,12 @@ impl StatusBoard {
         self.read().clone()
     }
 
+    /// Reads the statuses in place (under the read lock), so a caller that needs only some
+    /// of them, or only their health, copies no more than that.
+    pub fn with_statuses<T>(&self, read: impl FnOnce(&HashMap<i64, StatusView>) -> T) -> T {
+        read(&self.read())
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<StatusEvent> {
         self.changes.subscribe()
     }

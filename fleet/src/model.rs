@@ -193,6 +193,25 @@ impl FleetView {
     }
 }
 
+/// The fleet page's first load: every project in brief, the first cards in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetOverview {
+    /// Every project, in name order.
+    pub projects: Vec<ProjectBrief>,
+    /// The first projects in name order, in full (the cards shown first).
+    pub cards: Vec<ProjectCard>,
+    pub poll_interval_secs: u64,
+}
+
+/// A project as the counts, the state filters and the search need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectBrief {
+    pub id: i64,
+    pub name: String,
+    pub token_hint: String,
+    pub health: Health,
+}
+
 /// The answer to "refresh now".
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

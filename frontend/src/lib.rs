@@ -6,5 +6,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // `hydrate_lazy`, not `hydrate_body`: a page whose code is split out (see `app`'s routes)
+    // waits for its code before it hydrates.
+    leptos::mount::hydrate_lazy(app::App);
 }

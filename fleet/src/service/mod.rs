@@ -30,7 +30,10 @@ use crate::{
     budget::StatusBudget,
     crypto::TokenCipher,
     db::{self, Database},
-    model::{token_hint, FleetView, ProjectCard, RefreshOutcome, StatusEvent, StatusView},
+    model::{
+        token_hint, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard, RefreshOutcome,
+        StatusEvent, StatusView,
+    },
 };
 
 /// What went wrong, sorted by who can fix it. Adapters map these to status codes in one place.
@@ -75,6 +78,24 @@ struct Project {
     upstream_project_id: Option<String>,
     created_at: String,
 }
+
+impl Project {
+    /// The project as a card, with its status from the board.
+    fn card(&self, statuses: &HashMap<i64, StatusView>) -> ProjectCard {
+        ProjectCard {
+            id: self.id,
+            name: self.name.clone(),
+            token_hint: token_hint(&self.token_last4),
+            status: statuses
+                .get(&self.id)
+                .cloned()
+                .unwrap_or_else(StatusView::checking),
+        }
+    }
+}
+
+/// More cards than a page can show at once in one request is a script, not the page.
+pub const MAX_CARDS_PER_REQUEST: usize = 1000;
 
 #[derive(Clone)]
 pub struct Fleet {
@@ -267,25 +288,69 @@ impl Fleet {
 
     /// The fleet without an actor, for the event stream's consumers and internal use.
     pub fn fleet_snapshot(&self) -> FleetView {
-        let statuses = self.inner.board.snapshot();
+        let projects = self.projects_read();
         let cards = self
-            .projects_read()
-            .iter()
-            .map(|p| ProjectCard {
-                id: p.id,
-                name: p.name.clone(),
-                token_hint: token_hint(&p.token_last4),
-                status: statuses
-                    .get(&p.id)
-                    .cloned()
-                    .unwrap_or_else(StatusView::checking),
-            })
-            .collect();
+            .inner
+            .board
+            .with_statuses(|statuses| projects.iter().map(|p| p.card(statuses)).collect());
         FleetView {
             cards,
             poll_interval_secs: self.inner.poll_interval.as_secs(),
             generated_at: Utc::now(),
         }
+    }
+
+    /// What the fleet page loads first: every project in brief (enough for the counts, the
+    /// state filters and the search) and the first `full_cards` in name order in full. A
+    /// thousand full cards are most of a megabyte that nobody reads at once; the page asks
+    /// for the others ([`Fleet::project_cards`]) when a filter, the search or "Show all"
+    /// brings them into view. Any signed-in user.
+    pub fn fleet_overview(&self, _actor: &Actor, full_cards: usize) -> FleetOverview {
+        let projects = self.projects_read();
+        let (projects, cards) = self.inner.board.with_statuses(|statuses| {
+            let briefs = projects
+                .iter()
+                .map(|p| ProjectBrief {
+                    id: p.id,
+                    name: p.name.clone(),
+                    token_hint: token_hint(&p.token_last4),
+                    health: statuses.get(&p.id).map_or(Health::Checking, |s| s.health),
+                })
+                .collect();
+            let cards = projects
+                .iter()
+                .take(full_cards)
+                .map(|p| p.card(statuses))
+                .collect();
+            (briefs, cards)
+        });
+        FleetOverview {
+            projects,
+            cards,
+            poll_interval_secs: self.inner.poll_interval.as_secs(),
+        }
+    }
+
+    /// The full cards of these projects, in the order asked; unknown ids are left out (the
+    /// project was removed meanwhile). Any signed-in user.
+    pub fn project_cards(
+        &self,
+        _actor: &Actor,
+        ids: &[i64],
+    ) -> Result<Vec<ProjectCard>, FleetError> {
+        if ids.len() > MAX_CARDS_PER_REQUEST {
+            return Err(FleetError::Invalid(format!(
+                "ask for at most {MAX_CARDS_PER_REQUEST} cards at a time, not {}",
+                ids.len()
+            )));
+        }
+        let projects = self.projects_read();
+        Ok(self.inner.board.with_statuses(|statuses| {
+            ids.iter()
+                .filter_map(|id| projects.iter().find(|p| p.id == *id))
+                .map(|p| p.card(statuses))
+                .collect()
+        }))
     }
 
     /// "Refresh now": one status call if the budget allows, coalesced with one in flight.

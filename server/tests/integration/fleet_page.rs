@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use fleet::{
     auth::Actor,
-    model::{Health, RefreshOutcome},
+    model::{Health, ProjectCard, RefreshOutcome, Role},
 };
 use futures::StreamExt;
 use pickyassist_sim::DEMO_FLEET;
@@ -342,9 +342,63 @@ async fn a_big_fleet_renders_its_first_sixty_cards_and_counts_them_all() {
         "the page says how many more there are"
     );
     assert!(page.contains(&format!("Show all {total}")));
-    // The hydration data carries every project, so "Show all" and the search need no request.
+    // The page's data has every project in brief, so the counts, the filters and the search
+    // cover all of them, but only the first cards in full.
     assert!(
         page.contains("Load 069"),
         "the last project is in the page's data"
     );
+    assert_eq!(
+        page.matches("\\\"device\\\":").count(),
+        60,
+        "full statuses in the page's data: the first cards only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_beyond_the_first_ones_load_on_request_for_any_signed_in_user() {
+    let app = crate::helpers::spawn_app().await;
+    let added = app.add_connected_projects(3).await;
+    let ids: Vec<i64> = added.iter().map(|(id, _)| *id).collect();
+    for id in &ids {
+        app.fleet
+            .refresh(&Actor::cli(), *id)
+            .await
+            .expect("a first status");
+    }
+    let ask = |client: &crate::helpers::UserClient, ids: serde_json::Value| {
+        let request = client
+            .http
+            .post(format!("{}/api/fleet_cards", client.address))
+            .header("origin", &client.address)
+            .json(&serde_json::json!({ "ids": ids }));
+        async move { request.send().await.expect("request") }
+    };
+
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let response = ask(&viewer, serde_json::json!([ids[2], 999_999, ids[0]])).await;
+    assert_eq!(response.status(), 200);
+    let cards: Vec<ProjectCard> = response.json().await.expect("cards");
+    assert_eq!(
+        cards.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[0]],
+        "in the order asked, unknown ids left out"
+    );
+    for card in &cards {
+        assert_eq!(card.status.health, Health::Connected, "{card:?}");
+        assert!(card.status.device.is_some(), "full status: {card:?}");
+        assert!(card.token_hint.starts_with("••••"));
+    }
+
+    let too_many: Vec<i64> = (1..=1001).collect();
+    let response = ask(&viewer, serde_json::json!(too_many)).await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert!(response
+        .text()
+        .await
+        .expect("body")
+        .contains("at most 1000"));
+
+    let response = ask(&app.anonymous(), serde_json::json!(ids)).await;
+    assert_eq!(response.status(), 401);
 }

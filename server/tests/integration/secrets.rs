@@ -153,6 +153,12 @@ async fn no_token_leaks_into_responses_assets_logs_or_the_database_file() {
         );
         leaks.keep(format!("GET {asset}"), response).await;
     }
+    // The split-out pages' code, which the browser fetches when such a page is first shown.
+    for chunk in split_chunks(&browser).await {
+        let response = browser.get(&chunk).send().await.expect("chunk");
+        assert_eq!(response.status(), 200, "{chunk}");
+        leaks.keep(format!("GET {chunk}"), response).await;
+    }
 
     // Admin changes: a new key, a new project, a rotated token, and a refused duplicate token.
     let response = browser
@@ -353,6 +359,31 @@ async fn sim_control_url(server: &ServerProcess) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no simulator in the banner:\n{}", server.output());
+}
+
+/// The chunks named in the split build's manifest (`cargo leptos build --split`), as paths.
+async fn split_chunks(browser: &Browser) -> Vec<String> {
+    let response = browser
+        .get("/pkg/__wasm_split_manifest.json")
+        .send()
+        .await
+        .expect("manifest");
+    assert_eq!(
+        response.status(),
+        200,
+        "the site is built with --split (./x builds it so)"
+    );
+    let manifest: std::collections::BTreeMap<String, Vec<String>> =
+        response.json().await.expect("the manifest is JSON");
+    let mut chunks: Vec<String> = manifest
+        .into_values()
+        .flatten()
+        .map(|chunk| format!("/pkg/{chunk}.wasm"))
+        .collect();
+    chunks.sort();
+    chunks.dedup();
+    assert!(!chunks.is_empty(), "split pages have chunks");
+    chunks
 }
 
 /// The `/pkg/...` files a page links (scripts, wasm, styles).
