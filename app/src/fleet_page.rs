@@ -87,10 +87,7 @@ struct LiveCard {
     /// `name` in lower case, for the search (made once, not on every status change).
     search_key: String,
     token_hint: String,
-    /// Until `loaded`, only the health is known (from the brief).
-    status: RwSignal<StatusView>,
-    /// Whether `status` is the full status (a full card or a live event has arrived).
-    loaded: RwSignal<bool>,
+    live: LiveStatus,
 }
 
 impl LiveCard {
@@ -100,14 +97,27 @@ impl LiveCard {
             name: brief.name.clone(),
             search_key: brief.name.to_lowercase(),
             token_hint: brief.token_hint.clone(),
-            status: RwSignal::new(StatusView {
-                health: brief.health,
-                ..StatusView::checking()
-            }),
-            loaded: RwSignal::new(false),
+            live: LiveStatus {
+                status: RwSignal::new(StatusView {
+                    health: brief.health,
+                    ..StatusView::checking()
+                }),
+                loaded: RwSignal::new(false),
+            },
         }
     }
+}
 
+/// A card's status as it changes.
+#[derive(Clone, Copy)]
+struct LiveStatus {
+    /// Until `loaded`, only the health is known (from the brief).
+    status: RwSignal<StatusView>,
+    /// Whether `status` is the full status (a full card or a live event has arrived).
+    loaded: RwSignal<bool>,
+}
+
+impl LiveStatus {
     fn show(&self, status: StatusView) {
         self.status.try_set(status);
         // Only the first time: setting it again would build the card anew and lose what it
@@ -118,8 +128,8 @@ impl LiveCard {
     }
 }
 
-/// Every card by project id, for live events and cards that arrive later.
-type CardsById = StoredValue<HashMap<i64, LiveCard>>;
+/// Every card's status by project id, for live events and cards that arrive later.
+type CardsById = StoredValue<HashMap<i64, LiveStatus>>;
 
 #[component]
 pub fn FleetPage() -> impl IntoView {
@@ -129,8 +139,8 @@ pub fn FleetPage() -> impl IntoView {
     let by_id: CardsById = StoredValue::new(HashMap::new());
     live::subscribe(move |message| match message {
         LiveMessage::Status(event) => {
-            if let Some(card) = by_id.with_value(|cards| cards.get(&event.project_id).cloned()) {
-                card.show(event.status);
+            if let Some(live) = by_id.with_value(|cards| cards.get(&event.project_id).copied()) {
+                live.show(event.status);
             }
         }
         LiveMessage::Resync => resync.update(|n| *n += 1),
@@ -159,10 +169,10 @@ pub fn FleetPage() -> impl IntoView {
                         Ok(FleetPageData { view, user }) => {
                             let cards: Vec<LiveCard> =
                                 view.projects.iter().map(LiveCard::from_brief).collect();
-                            by_id.set_value(cards.iter().map(|c| (c.id, c.clone())).collect());
+                            by_id.set_value(cards.iter().map(|c| (c.id, c.live)).collect());
                             for full in view.cards {
-                                if let Some(card) = by_id.with_value(|c| c.get(&full.id).cloned()) {
-                                    card.show(full.status);
+                                if let Some(live) = by_id.with_value(|c| c.get(&full.id).copied()) {
+                                    live.show(full.status);
                                 }
                             }
                             Either::Left(view! {
@@ -188,7 +198,7 @@ fn FleetGrid(
     let filter = RwSignal::new(None::<Health>);
     let search = RwSignal::new(String::new());
     let total = cards.len();
-    let statuses: Vec<RwSignal<StatusView>> = cards.iter().map(|c| c.status).collect();
+    let statuses: Vec<RwSignal<StatusView>> = cards.iter().map(|c| c.live.status).collect();
     let counts = Memo::new(move |_| {
         let mut counts: Vec<(Health, usize)> = Health::ALL.iter().map(|h| (*h, 0)).collect();
         for status in &statuses {
@@ -211,7 +221,7 @@ fn FleetGrid(
                 .iter()
                 .enumerate()
                 .filter(|(_, card)| {
-                    wanted.is_none_or(|f| card.status.with(|s| s.health) == f)
+                    wanted.is_none_or(|f| card.live.status.with(|s| s.health) == f)
                         && (query.is_empty() || card.search_key.contains(&query))
                 })
                 .map(|(position, _)| position)
@@ -239,7 +249,7 @@ fn FleetGrid(
                 <div class="grid__cell">
                     {move || {
                         let card = card.clone();
-                        if card.loaded.get() {
+                        if card.live.loaded.get() {
                             Either::Left(view! { <StatusCard card poll_interval_secs now can_command/> })
                         } else {
                             Either::Right(view! { <LoadingCard name=card.name/> })
@@ -319,7 +329,7 @@ fn load_cards_coming_into_view(
     let missing = Memo::new(move |_| {
         visible_cards()
             .iter()
-            .filter(|card| !card.loaded.get())
+            .filter(|card| !card.live.loaded.get())
             .map(|card| card.id)
             .collect::<Vec<_>>()
     });
@@ -333,8 +343,8 @@ fn load_cards_coming_into_view(
                 match get_cards(batch.to_vec()).await {
                     Ok(full) => {
                         for full in full {
-                            if let Some(card) = by_id.with_value(|c| c.get(&full.id).cloned()) {
-                                card.show(full.status);
+                            if let Some(live) = by_id.with_value(|c| c.get(&full.id).copied()) {
+                                live.show(full.status);
                             }
                         }
                     }
@@ -375,7 +385,7 @@ fn StatusCard(
         id,
         name,
         token_hint,
-        status,
+        live: LiveStatus { status, .. },
         ..
     } = card;
     let refresh = ServerAction::<RefreshProject>::new();

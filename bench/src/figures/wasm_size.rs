@@ -206,8 +206,10 @@ async fn explain_wasm(name: &str, bytes: &[u8], sizes: &Sizes) -> anyhow::Result
     Ok(notes)
 }
 
-/// The frontend as cargo builds it for `cargo leptos build --release`, names included.
-const FRONTEND_WASM: &str = "target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm";
+/// The main module of `cargo leptos build --release --split` before wasm-bindgen and wasm-opt,
+/// names included (`frontend.wasm` beside it is the whole app before the split).
+const FRONTEND_WASM: &str =
+    "target/front/wasm32-unknown-unknown/wasm-release/frontend_split.wasm";
 
 /// `--explain-wasm PATH`: the sections and code by crate of any wasm module, on stdout.
 pub fn explain(path: &std::path::Path) -> anyhow::Result<()> {
