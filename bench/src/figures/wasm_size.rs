@@ -208,8 +208,7 @@ async fn explain_wasm(name: &str, bytes: &[u8], sizes: &Sizes) -> anyhow::Result
 
 /// The main module of `cargo leptos build --release --split` before wasm-bindgen and wasm-opt,
 /// names included (`frontend.wasm` beside it is the whole app before the split).
-const FRONTEND_WASM: &str =
-    "target/front/wasm32-unknown-unknown/wasm-release/frontend_split.wasm";
+const FRONTEND_WASM: &str = "target/front/wasm32-unknown-unknown/wasm-release/frontend_split.wasm";
 
 /// `--explain-wasm PATH`: the sections and code by crate of any wasm module, on stdout.
 pub fn explain(path: &std::path::Path) -> anyhow::Result<()> {
