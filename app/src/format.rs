@@ -1,6 +1,6 @@
 //! Small formatting helpers shared by the pages.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago".
 pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -15,11 +15,27 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 /// Upstream's clock as it sent it, readable: `2021-06-01 14:05:26 +05:30`.
+///
+/// Written out field by field rather than with `format("%Y-…")`: chrono's strftime
+/// machinery would be the only user of it in the fleet page's wasm.
 pub fn upstream_time(rfc3339: &str) -> String {
-    match DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
-        Err(_) => rfc3339.to_owned(),
-    }
+    let Ok(t) = DateTime::parse_from_rfc3339(rfc3339) else {
+        return rfc3339.to_owned();
+    };
+    let offset = t.offset().local_minus_utc();
+    let sign = if offset < 0 { '-' } else { '+' };
+    let offset = offset.unsigned_abs() / 60;
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {sign}{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        offset / 60,
+        offset % 60
+    )
 }
 
 #[cfg(test)]
@@ -52,6 +68,11 @@ mod tests {
             upstream_time("2021-06-01T14:05:26+05:30"),
             "2021-06-01 14:05:26 +05:30"
         );
+        assert_eq!(
+            upstream_time("2021-12-31T23:59:59-03:30"),
+            "2021-12-31 23:59:59 -03:30"
+        );
+        assert_eq!(upstream_time("2021-06-01T14:05:26Z"), "2021-06-01 14:05:26 +00:00");
         assert_eq!(upstream_time("garbage"), "garbage");
     }
 }
