@@ -72,7 +72,10 @@ mod tests {
             upstream_time("2021-12-31T23:59:59-03:30"),
             "2021-12-31 23:59:59 -03:30"
         );
-        assert_eq!(upstream_time("2021-06-01T14:05:26Z"), "2021-06-01 14:05:26 +00:00");
+        assert_eq!(
+            upstream_time("2021-06-01T14:05:26Z"),
+            "2021-06-01 14:05:26 +00:00"
+        );
         assert_eq!(upstream_time("garbage"), "garbage");
     }
 }
