@@ -125,61 +125,41 @@ pub fn App() -> impl IntoView {
 // staff spend their day, loads only what it needs. (Each page's resources start in its view;
 // on a first load the server has already sent their data.)
 
-/// `/sign-in`, loaded on first visit: once per session at most.
-struct SignInRoute;
+/// A lazy route for a page component: no route data of its own, the view loaded on first visit.
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:path) => {
+        $(#[$doc])*
+        struct $route;
 
-#[lazy_route]
-impl LazyRoute for SignInRoute {
-    fn data() -> Self {
-        Self
-    }
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <auth::SignInPage/> }.into_any()
-    }
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
 }
 
-/// `/audit`, loaded on first visit.
-struct AuditRoute;
-
-#[lazy_route]
-impl LazyRoute for AuditRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <audit_page::AuditPage/> }.into_any()
-    }
-}
-
-/// `/admin/projects`, loaded on first visit.
-struct ProjectsRoute;
-
-#[lazy_route]
-impl LazyRoute for ProjectsRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <admin::ProjectsPage/> }.into_any()
-    }
-}
-
-/// `/admin/users`, loaded on first visit.
-struct UsersRoute;
-
-#[lazy_route]
-impl LazyRoute for UsersRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <admin::UsersPage/> }.into_any()
-    }
-}
+lazy_page!(
+    /// `/sign-in`: once per session at most.
+    SignInRoute => auth::SignInPage
+);
+lazy_page!(
+    /// `/audit`.
+    AuditRoute => audit_page::AuditPage
+);
+lazy_page!(
+    /// `/admin/projects`.
+    ProjectsRoute => admin::ProjectsPage
+);
+lazy_page!(
+    /// `/admin/users`.
+    UsersRoute => admin::UsersPage
+);
 
 /// What a page shows when its data did not load: anonymous visitors go to the sign-in page
 /// (and come back afterwards), everyone else reads why. Each page's server function checks the
