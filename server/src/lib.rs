@@ -8,5 +8,6 @@ pub mod cli;
 pub mod events;
 pub mod health;
 pub mod metrics;
+pub mod pages;
 pub mod startup;
 pub mod telemetry;

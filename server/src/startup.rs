@@ -108,6 +108,7 @@ impl Application {
             .layer(
                 tower::ServiceBuilder::new()
                     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                    .layer(crate::telemetry::request_trace_layer())
                     .layer(PropagateRequestIdLayer::x_request_id())
                     .layer(sessions)
                     .layer(axum::middleware::from_fn_with_state(
@@ -232,6 +233,14 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
         fleet: fleet.clone(),
         leptos_options,
     };
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .route_layer(axum::middleware::from_fn(
+            crate::pages::render_on_one_thread,
+        ));
     let (api, openapi) = crate::api::routes();
     let openapi = std::sync::Arc::new(openapi);
     Router::new()
@@ -245,10 +254,7 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
         )
         .route("/healthz", get(crate::health::healthz))
         .route("/metrics", get(crate::metrics::render))
-        .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
 }

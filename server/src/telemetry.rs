@@ -20,3 +20,27 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// One span per request (method, path, request id) with its start, its answer and, for
+/// streamed pages, the end of the body, at `debug`: `RUST_LOG=info,tower_http=debug` shows
+/// every request, and a request that never finishes shows as a start without an end.
+pub fn request_trace_layer() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone,
+> {
+    tower_http::trace::TraceLayer::new_for_http().make_span_with(
+        |request: &axum::http::Request<axum::body::Body>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id,
+            )
+        },
+    )
+}
