@@ -1,6 +1,6 @@
 //! The fleet page: one live status card per project, with filters and command buttons.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use fleet::model::{
@@ -9,6 +9,7 @@ use fleet::model::{
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use pickyassist::Command;
 
 use crate::{
@@ -70,79 +71,119 @@ pub async fn run_command(
         .await?)
 }
 
-/// Cards rendered at first; the rest on request. A thousand cards are megabytes of HTML that
-/// nobody reads: the search and the state filters find any project, and the counts cover all.
-/// The page's data has these cards in full and every other project in brief.
-const FIRST_CARDS: usize = 60;
+/// Cards rendered at first (about two screens on a wide monitor); more on request. A thousand
+/// cards are megabytes of HTML that nobody reads: the search and the state filters find any
+/// project, and the counts cover all. The page's data has these cards in full and every other
+/// project in brief. Rendering cost grows with the cards, so this is also the page's speed.
+const FIRST_CARDS: usize = 24;
 
 /// Cards asked for in one request when a filter, the search or "Show all" reveals projects
 /// the page has only in brief (within the service's limit per request).
 const CARDS_PER_REQUEST: usize = 500;
 
-/// A card's fixed facts plus its live status.
+/// A project as the page always knows it, from its brief: fixed facts, no signals.
 #[derive(Clone)]
-struct LiveCard {
+struct Project {
     id: i64,
     name: String,
-    /// `name` in lower case, for the search (made once, not on every status change).
+    /// `name` in lower case, for the search (made once, not on every keystroke).
     search_key: String,
     token_hint: String,
-    live: LiveStatus,
 }
 
-impl LiveCard {
+impl Project {
     fn from_brief(brief: &ProjectBrief) -> Self {
         Self {
             id: brief.id,
             name: brief.name.clone(),
             search_key: brief.name.to_lowercase(),
             token_hint: brief.token_hint.clone(),
-            live: LiveStatus {
-                status: RwSignal::new(StatusView {
-                    health: brief.health,
-                    ..StatusView::checking()
-                }),
-                loaded: RwSignal::new(false),
-            },
         }
     }
 }
 
-/// A card's status as it changes.
+/// The statuses the page shows, in one place: a handful of reactive nodes for the whole
+/// fleet rather than a few per project. (Creating, tracking and dropping reactive nodes was
+/// most of the time a big fleet page took to render on the server.)
 #[derive(Clone, Copy)]
-struct LiveStatus {
-    /// Until `loaded`, only the health is known (from the brief).
-    status: RwSignal<StatusView>,
-    /// Whether `status` is the full status (a full card or a live event has arrived).
-    loaded: RwSignal<bool>,
+struct FleetStatuses {
+    /// Every project's health, by position in the page's list (name order): the counts and
+    /// the state filter read this one signal.
+    health: RwSignal<Vec<Health>>,
+    /// Positions in that list by project id.
+    position: StoredValue<HashMap<i64, usize>>,
+    /// The full status of each project that has one (its full card or a live event arrived).
+    full: StoredValue<HashMap<i64, ArcRwSignal<StatusView>>>,
+    /// The ids in `full`: a card in view switches from "loading" to full when its id appears.
+    loaded: RwSignal<HashSet<i64>>,
 }
 
-impl LiveStatus {
-    fn show(&self, status: StatusView) {
-        self.status.try_set(status);
-        // Only the first time: setting it again would build the card anew and lose what it
-        // shows (a refresh's answer, an open command panel).
-        if self.loaded.try_get_untracked() == Some(false) {
-            self.loaded.try_set(true);
+impl FleetStatuses {
+    fn new() -> Self {
+        Self {
+            health: RwSignal::new(Vec::new()),
+            position: StoredValue::new(HashMap::new()),
+            full: StoredValue::new(HashMap::new()),
+            loaded: RwSignal::new(HashSet::new()),
         }
     }
-}
 
-/// Every card's status by project id, for live events and cards that arrive later.
-type CardsById = StoredValue<HashMap<i64, LiveStatus>>;
+    /// Starts over from the page's data: every project in brief, the first ones in full.
+    fn reset(&self, briefs: &[ProjectBrief], cards: Vec<ProjectCard>) {
+        self.health.set(briefs.iter().map(|b| b.health).collect());
+        self.position
+            .set_value(briefs.iter().enumerate().map(|(n, b)| (b.id, n)).collect());
+        self.loaded.set(cards.iter().map(|c| c.id).collect());
+        self.full.set_value(
+            cards
+                .into_iter()
+                .map(|c| (c.id, ArcRwSignal::new(c.status)))
+                .collect(),
+        );
+    }
+
+    /// A new status for a project, from a live event or a full card that was asked for.
+    fn show(&self, project_id: i64, status: StatusView) {
+        if let Some(position) = self.position.with_value(|p| p.get(&project_id).copied()) {
+            let health = status.health;
+            self.health.maybe_update(|all| match all.get_mut(position) {
+                Some(old) if *old != health => {
+                    *old = health;
+                    true
+                }
+                _ => false,
+            });
+        }
+        match self.status_of(project_id) {
+            Some(known) => known.set(status),
+            None => {
+                self.full.update_value(|full| {
+                    full.insert(project_id, ArcRwSignal::new(status));
+                });
+                self.loaded.update(|ids| {
+                    ids.insert(project_id);
+                });
+            }
+        }
+    }
+
+    fn status_of(&self, project_id: i64) -> Option<ArcRwSignal<StatusView>> {
+        self.full.with_value(|full| full.get(&project_id).cloned())
+    }
+
+    fn health_at(&self, position: usize) -> Option<Health> {
+        self.health.with(|all| all.get(position).copied())
+    }
+}
 
 #[component]
 pub fn FleetPage() -> impl IntoView {
     // Bumped when the event stream says we missed events: reload everything.
     let resync = RwSignal::new(0u32);
     let fleet = Resource::new(move || resync.get(), |_| get_fleet());
-    let by_id: CardsById = StoredValue::new(HashMap::new());
+    let statuses = FleetStatuses::new();
     live::subscribe(move |message| match message {
-        LiveMessage::Status(event) => {
-            if let Some(live) = by_id.with_value(|cards| cards.get(&event.project_id).copied()) {
-                live.show(event.status);
-            }
-        }
+        LiveMessage::Status(event) => statuses.show(event.project_id, event.status),
         LiveMessage::Resync => resync.update(|n| *n += 1),
     });
 
@@ -167,16 +208,11 @@ pub fn FleetPage() -> impl IntoView {
                 Suspend::new(async move {
                     match fleet.await {
                         Ok(FleetPageData { view, user }) => {
-                            let cards: Vec<LiveCard> =
-                                view.projects.iter().map(LiveCard::from_brief).collect();
-                            by_id.set_value(cards.iter().map(|c| (c.id, c.live)).collect());
-                            for full in view.cards {
-                                if let Some(live) = by_id.with_value(|c| c.get(&full.id).copied()) {
-                                    live.show(full.status);
-                                }
-                            }
+                            statuses.reset(&view.projects, view.cards);
+                            let projects: Vec<Project> =
+                                view.projects.iter().map(Project::from_brief).collect();
                             Either::Left(view! {
-                                <FleetGrid cards by_id user poll_interval_secs=view.poll_interval_secs now/>
+                                <FleetGrid projects statuses user poll_interval_secs=view.poll_interval_secs now/>
                             })
                         }
                         Err(error) => Either::Right(crate::load_error_view(error, "The fleet")),
@@ -189,40 +225,43 @@ pub fn FleetPage() -> impl IntoView {
 
 #[component]
 fn FleetGrid(
-    cards: Vec<LiveCard>,
-    by_id: CardsById,
+    projects: Vec<Project>,
+    statuses: FleetStatuses,
     user: CurrentUser,
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
 ) -> impl IntoView {
     let filter = RwSignal::new(None::<Health>);
     let search = RwSignal::new(String::new());
-    let total = cards.len();
-    let statuses: Vec<RwSignal<StatusView>> = cards.iter().map(|c| c.live.status).collect();
+    let total = projects.len();
     let counts = Memo::new(move |_| {
         let mut counts: Vec<(Health, usize)> = Health::ALL.iter().map(|h| (*h, 0)).collect();
-        for status in &statuses {
-            let health = status.with(|s| s.health);
-            if let Some(entry) = counts.iter_mut().find(|(h, _)| *h == health) {
-                entry.1 += 1;
+        statuses.health.with(|all| {
+            for health in all {
+                if let Some(entry) = counts.iter_mut().find(|(h, _)| h == health) {
+                    entry.1 += 1;
+                }
             }
-        }
+        });
         counts.retain(|(_, n)| *n > 0);
         counts
     });
+    // Set once the wasm runs: buttons that need it stay disabled in the server's HTML.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let can_command = user.role.can_run_commands();
     // Positions (in name order) of the cards that pass the state filter and the search.
-    let cards = StoredValue::new(cards);
+    let projects = StoredValue::new(projects);
     let matching = Memo::new(move |_| {
         let wanted = filter.get();
         let query = search.with(|q| q.trim().to_lowercase());
-        cards.with_value(|cards| {
-            cards
+        projects.with_value(|projects| {
+            projects
                 .iter()
                 .enumerate()
-                .filter(|(_, card)| {
-                    wanted.is_none_or(|f| card.live.status.with(|s| s.health) == f)
-                        && (query.is_empty() || card.search_key.contains(&query))
+                .filter(|(position, project)| {
+                    wanted.is_none_or(|f| statuses.health_at(*position) == Some(f))
+                        && (query.is_empty() || project.search_key.contains(&query))
                 })
                 .map(|(position, _)| position)
                 .collect::<Vec<_>>()
@@ -232,30 +271,21 @@ fn FleetGrid(
     let visible_cards = move || {
         let limit = shown.get();
         matching.with(|positions| {
-            cards.with_value(|cards| {
+            projects.with_value(|projects| {
                 positions
                     .iter()
                     .take(limit)
-                    .map(|&position| cards[position].clone())
+                    .filter_map(|&position| projects.get(position).cloned())
                     .collect::<Vec<_>>()
             })
         })
     };
     let hidden_count = move || matching.with(Vec::len).saturating_sub(shown.get());
-    load_cards_coming_into_view(visible_cards, by_id);
+    load_cards_coming_into_view(visible_cards, statuses);
     let grid = view! {
         <div class="grid">
-            <For each=visible_cards key=|card| card.id let:card>
-                <div class="grid__cell">
-                    {move || {
-                        let card = card.clone();
-                        if card.live.loaded.get() {
-                            Either::Left(view! { <StatusCard card poll_interval_secs now can_command/> })
-                        } else {
-                            Either::Right(view! { <LoadingCard name=card.name/> })
-                        }
-                    }}
-                </div>
+            <For each=visible_cards key=|project| project.id let:project>
+                <GridCell project statuses poll_interval_secs now can_command hydrated/>
             </For>
         </div>
         <Show when=move || matching.with(Vec::is_empty)>
@@ -264,6 +294,9 @@ fn FleetGrid(
         <Show when=move || { hidden_count() > 0 }>
             <p class="fleet__more">
                 {move || format!("Showing {} of {} matching projects. ", shown.get(), matching.with(Vec::len))}
+                <button type="button" class="btn" on:click=move |_| shown.update(|n| *n += FIRST_CARDS)>
+                    {move || format!("Show {} more", hidden_count().min(FIRST_CARDS))}
+                </button>
                 <button type="button" class="btn" on:click=move |_| shown.set(usize::MAX)>
                     {move || format!("Show all {}", matching.with(Vec::len))}
                 </button>
@@ -322,16 +355,19 @@ fn FleetGrid(
 /// Asks the server for the full cards of projects that come into view while the page has them
 /// only in brief (browser only: on the server every card in view is already full).
 fn load_cards_coming_into_view(
-    visible_cards: impl Fn() -> Vec<LiveCard> + Send + Sync + 'static,
-    by_id: CardsById,
+    visible_cards: impl Fn() -> Vec<Project> + Send + Sync + 'static,
+    statuses: FleetStatuses,
 ) {
     let toasts = expect_context::<Toasts>();
     let missing = Memo::new(move |_| {
-        visible_cards()
-            .iter()
-            .filter(|card| !card.live.loaded.get())
-            .map(|card| card.id)
-            .collect::<Vec<_>>()
+        let visible = visible_cards();
+        statuses.loaded.with(|loaded| {
+            visible
+                .iter()
+                .filter(|project| !loaded.contains(&project.id))
+                .map(|project| project.id)
+                .collect::<Vec<_>>()
+        })
     });
     Effect::new(move |_| {
         let ids = missing.get();
@@ -343,9 +379,7 @@ fn load_cards_coming_into_view(
                 match get_cards(batch.to_vec()).await {
                     Ok(full) => {
                         for full in full {
-                            if let Some(live) = by_id.with_value(|c| c.get(&full.id).copied()) {
-                                live.show(full.status);
-                            }
+                            statuses.show(full.id, full.status);
                         }
                     }
                     Err(error) => {
@@ -359,6 +393,40 @@ fn load_cards_coming_into_view(
             }
         });
     });
+}
+
+/// One place in the grid: the project's full card once its status is known, a placeholder
+/// until then.
+#[component]
+fn GridCell(
+    project: Project,
+    statuses: FleetStatuses,
+    poll_interval_secs: u64,
+    now: RwSignal<DateTime<Utc>>,
+    can_command: bool,
+    hydrated: RwSignal<bool>,
+) -> impl IntoView {
+    let id = project.id;
+    // A memo, so the cell changes only when this project's status arrives, not anyone's.
+    let loaded = Memo::new(move |_| statuses.loaded.with(|ids| ids.contains(&id)));
+    view! {
+        <div class="grid__cell">
+            {move || match loaded.get().then(|| statuses.status_of(id)).flatten() {
+                Some(status) => Either::Left(view! {
+                    <StatusCard
+                        project=project.clone()
+                        statuses
+                        status=RwSignal::from(status)
+                        poll_interval_secs
+                        now
+                        can_command
+                        hydrated
+                    />
+                }),
+                None => Either::Right(view! { <LoadingCard name=project.name.clone()/> }),
+            }}
+        </div>
+    }
 }
 
 /// A card in view whose status is on its way.
@@ -376,31 +444,35 @@ fn LoadingCard(name: String) -> impl IntoView {
 
 #[component]
 fn StatusCard(
-    card: LiveCard,
+    project: Project,
+    statuses: FleetStatuses,
+    status: RwSignal<StatusView>,
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
     can_command: bool,
+    hydrated: RwSignal<bool>,
 ) -> impl IntoView {
-    let LiveCard {
+    let Project {
         id,
         name,
         token_hint,
-        live: LiveStatus { status, .. },
         ..
-    } = card;
-    let refresh = ServerAction::<RefreshProject>::new();
+    } = project;
     let toasts = expect_context::<Toasts>();
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-
-    // A refresh answer is a status too: show it at once rather than waiting for the event.
+    let refreshing = RwSignal::new(false);
     let refresh_feedback = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
-        if let Some(result) = refresh.value().get() {
-            let message = match result {
+    let refresh = move |_| {
+        if refreshing.get_untracked() {
+            return;
+        }
+        refreshing.set(true);
+        refresh_feedback.set(None);
+        leptos::task::spawn_local(async move {
+            let message = match refresh_project(id).await {
+                // A refresh answer is a status too: show it at once, not when the event comes.
                 Ok(RefreshOutcome::Refreshed { status: fresh }) => {
                     let label = fresh.health.label();
-                    status.set(fresh);
+                    statuses.show(id, fresh);
                     format!("Refreshed: {label}")
                 }
                 Ok(RefreshOutcome::Throttled {
@@ -410,9 +482,11 @@ fn StatusCard(
                 }
                 Err(error) => format!("Refresh failed: {error}"),
             };
-            refresh_feedback.set(Some(message));
-        }
-    });
+            // The card may be gone meanwhile (filtered out, project removed).
+            refreshing.try_set(false);
+            refresh_feedback.try_set(Some(message));
+        });
+    };
 
     let health = move || status.with(|s| s.health);
     let device = move || {
@@ -430,7 +504,7 @@ fn StatusCard(
         Some(at) => format!("Checked {}", ago(at, now.get())),
         None => "Not checked yet".into(),
     };
-    let busy = move || refresh.pending().get();
+    let busy = move || refreshing.get();
     let name_id = format!("card-{id}-name");
     let labelled_by = name_id.clone();
     let dash = || "—".to_owned();
@@ -487,12 +561,7 @@ fn StatusCard(
                     class="btn btn--quiet"
                     disabled=move || !hydrated.get() || busy()
                     aria-busy=move || busy().to_string()
-                    on:click=move |_| {
-                        if !refresh.pending().get_untracked() {
-                            refresh_feedback.set(None);
-                            refresh.dispatch(RefreshProject { project_id: id });
-                        }
-                    }
+                    on:click=refresh
                 >
                     {move || if busy() { "Refreshing…" } else { "Refresh" }}
                 </button>
@@ -516,27 +585,66 @@ fn empty_device() -> DeviceSnapshot {
 }
 
 /// The five commands behind a disclosure, so the card stays calm until someone means it.
-/// Works without JavaScript (plain form posts); with it, commands ask for confirmation, show
-/// a pending state and end in a toast.
+///
+/// The forms are made when the disclosure is first opened, not with the page: five forms on
+/// each of dozens of cards were most of what a fleet page cost to render, for panels that are
+/// rarely opened. Without JavaScript the closed panel holds a link to `?commands=ID`, and the
+/// server renders that card's panel open, with forms that post as they are. With JavaScript
+/// commands ask for confirmation, show a pending state and end in a toast; one at a time per
+/// card.
 #[component]
 fn CommandPanel(project_id: i64, project_name: String, toasts: Toasts) -> impl IntoView {
-    let action = ServerAction::<RunCommand>::new();
-    Effect::new(move |_| {
-        if let Some(result) = action.value().get() {
-            match result {
+    let asked = use_query_map()
+        .with_untracked(|query| query.get("commands"))
+        .and_then(|id| id.parse::<i64>().ok())
+        == Some(project_id);
+    let opened = RwSignal::new(asked);
+    // Shared by the five forms: which one waits for its second click, which one is on its way.
+    let armed = RwSignal::new(None::<Command>);
+    let sending = RwSignal::new(None::<Command>);
+    let send = move |command: Command, confirm_name: Option<String>| {
+        sending.set(Some(command));
+        leptos::task::spawn_local(async move {
+            let answer =
+                run_command(project_id, command.wire_name().to_owned(), confirm_name).await;
+            match answer {
                 Ok(done) => toasts.push(toast_kind(&done), toast_message(&done)),
                 Err(error) => toasts.push(ToastKind::Error, error.to_string()),
             }
-        }
-    });
-    let forms = Command::ALL
-        .into_iter()
-        .map(|command| view! { <CommandForm project_id project_name=project_name.clone() command action/> })
-        .collect_view();
+            sending.try_set(None);
+        });
+    };
+    let forms = move || {
+        Command::ALL
+            .into_iter()
+            .map(|command| {
+                view! {
+                    <CommandForm
+                        project_id
+                        project_name=project_name.clone()
+                        command
+                        armed
+                        sending
+                        send
+                    />
+                }
+            })
+            .collect_view()
+    };
     view! {
-        <details class="commands">
+        <details class="commands" open=asked on:toggle=move |_| opened.set(true)>
             <summary class="commands__toggle">"Commands"</summary>
-            <div class="commands__list">{forms}</div>
+            {move || {
+                if opened.get() {
+                    Either::Left(view! { <div class="commands__list">{forms()}</div> })
+                } else {
+                    Either::Right(view! {
+                        <a class="commands__open" href=format!("/?commands={project_id}#card-{project_id}-name")>
+                            "Show the commands"
+                        </a>
+                    })
+                }
+            }}
         </details>
     }
 }
@@ -546,48 +654,55 @@ fn CommandForm(
     project_id: i64,
     project_name: String,
     command: Command,
-    action: ServerAction<RunCommand>,
+    armed: RwSignal<Option<Command>>,
+    sending: RwSignal<Option<Command>>,
+    send: impl Fn(Command, Option<String>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let toasts = expect_context::<Toasts>();
     // First click arms the button ("Confirm …?"); the second sends. Destructive commands
-    // instead need the project name typed out.
-    let armed = RwSignal::new(false);
-    let typed = RwSignal::new(String::new());
-    let sending = RwSignal::new(false);
-    Effect::new(move |_| {
-        if !action.pending().get() {
-            sending.set(false);
-        }
-    });
+    // instead need the project name typed out (and only they keep what was typed).
     let destructive = command.is_destructive();
+    let typed = destructive.then(|| RwSignal::new(String::new()));
     let name_for_check = project_name.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if action.pending().get_untracked() {
+        if sending.get_untracked().is_some() {
             return; // a double click sends one command
         }
-        if destructive {
-            if typed.get_untracked().trim() != name_for_check {
-                toasts.push(
-                    ToastKind::Error,
-                    format!("Type {name_for_check:?} exactly to confirm."),
+        let confirm_name = match typed {
+            Some(typed) => {
+                let name = typed.get_untracked();
+                if name.trim() != name_for_check {
+                    toasts.push(
+                        ToastKind::Error,
+                        format!("Type {name_for_check:?} exactly to confirm."),
+                    );
+                    return;
+                }
+                typed.set(String::new());
+                Some(name)
+            }
+            None if armed.get_untracked() != Some(command) => {
+                armed.set(Some(command));
+                set_timeout(
+                    move || {
+                        armed.try_update(|a| {
+                            if *a == Some(command) {
+                                *a = None;
+                            }
+                        });
+                    },
+                    std::time::Duration::from_secs(5),
                 );
                 return;
             }
-        } else if !armed.get_untracked() {
-            armed.set(true);
-            set_timeout(move || armed.set(false), std::time::Duration::from_secs(5));
-            return;
-        }
-        armed.set(false);
-        sending.set(true);
-        action.dispatch(RunCommand {
-            project_id,
-            command: command.wire_name().to_owned(),
-            confirm_name: destructive.then(|| typed.get_untracked()),
-        });
-        typed.set(String::new());
+            None => None,
+        };
+        armed.set(None);
+        send(command, confirm_name);
     };
+    let is_armed = move || armed.get() == Some(command);
+    let is_sending = move || sending.get() == Some(command);
     let field_id = format!("confirm-{project_id}-{}", command.wire_name());
     let label = command.label();
     view! {
@@ -604,7 +719,7 @@ fn CommandForm(
                 <strong>{label}</strong>
                 <p>{command.explanation()}</p>
             </div>
-            {destructive.then(|| view! {
+            {typed.map(|typed| view! {
                 <label class="command__confirm" for=field_id.clone()>
                     "Type " <b>{project_name.clone()}</b> " to confirm"
                 </label>
@@ -621,15 +736,15 @@ fn CommandForm(
                 type="submit"
                 class="btn"
                 class:btn--danger=destructive
-                class:btn--armed=move || armed.get()
+                class:btn--armed=is_armed
                 data-command=command.wire_name()
-                aria-busy=move || sending.get().to_string()
-                disabled=move || sending.get()
+                aria-busy=move || is_sending().to_string()
+                disabled=move || sending.get().is_some()
             >
                 {move || {
-                    if sending.get() {
+                    if is_sending() {
                         "Sending…".to_owned()
-                    } else if armed.get() {
+                    } else if is_armed() {
                         format!("Confirm: {label}?")
                     } else {
                         label.to_owned()

@@ -15,7 +15,7 @@ test("an admin adds a viewer, who sees the fleet but no command buttons", async 
   const viewer = await viewerContext.newPage();
   await signIn(viewer, "vera", "vera-password-1");
   await expect(viewer.locator("article.card")).toHaveCount(6);
-  await expect(viewer.getByText("Commands")).toHaveCount(0);
+  await expect(viewer.getByText("Commands", { exact: true })).toHaveCount(0);
   await expect(viewer.locator("[data-command]")).toHaveCount(0);
   await expect(viewer.getByRole("link", { name: "Users" })).toHaveCount(0);
   await viewerContext.close();

@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { card, runCommand, signIn } from "./helpers";
+import { ADMIN_PASSWORD, card, runCommand, signIn } from "./helpers";
 
 test("a wrong password shows an error and does not sign in", async ({ page }) => {
   await page.goto("/sign-in");
@@ -70,7 +70,7 @@ test("clearing the queue empties it and the audit log shows the command", async 
 test("a destructive command needs the project name typed out", async ({ page }) => {
   await signIn(page);
   const c = card(page, "Sunrise Travel Desk");
-  await c.getByText("Commands").click();
+  await c.getByText("Commands", { exact: true }).click();
   const form = c.locator("form.command", { has: page.locator('[data-command="clearlogs"]') });
   await form.getByRole("textbox").fill("sunrise");
   await form.getByRole("button", { name: "Clear logs" }).click();
@@ -104,6 +104,30 @@ test("pages hydrate under a script policy that allows only our files and this pa
   await context.close();
 });
 
+test("without JavaScript a card's commands open on their own page load and post as forms", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/sign-in");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: /Fleet/ })).toBeVisible();
+
+  const c = card(page, "Bella Pizza Orders");
+  await c.getByText("Commands", { exact: true }).click();
+  await c.getByRole("link", { name: "Show the commands" }).click();
+  await expect(page).toHaveURL(/\?commands=\d+/);
+  const opened = card(page, "Bella Pizza Orders");
+  await expect(opened.locator("details.commands")).toHaveAttribute("open", "");
+  // A plain form post: no confirmation step without JavaScript, the server runs it.
+  await opened.locator('form.command:has([data-command="restart"])').getByRole("button").click();
+  await page.goto("/audit");
+  const row = page.locator("tbody tr", { hasText: "Bella Pizza Orders" }).first();
+  await expect(row).toContainText("restart");
+  await expect(row).toContainText("admin");
+  await context.close();
+});
+
 // Last in the file: it adds 60 projects, which the tests above do not expect.
 test("in a big fleet, cards beyond the first ones load when the search or 'Show all' brings them in", async ({
   page,
@@ -119,11 +143,15 @@ test("in a big fleet, cards beyond the first ones load when the search or 'Show 
   }
   await page.reload();
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-  // 66 projects: the page renders the first 60 in full and knows the rest in brief.
-  await expect(page.locator("article.card")).toHaveCount(60);
+  // 66 projects: the page renders the first 24 in full and knows the rest in brief.
+  await expect(page.locator("article.card")).toHaveCount(24);
   await expect(page.getByRole("button", { name: "Show all 66" })).toBeVisible();
 
-  // The last project is past the first 60: the search finds it, and its card loads.
+  // "Show 24 more" adds cards the page knows only in brief: they load.
+  await page.getByRole("button", { name: "Show 24 more" }).click();
+  await expect(page.locator("article.card:not(.card--loading)")).toHaveCount(48);
+
+  // The last project is past those: the search finds it, and its card loads.
   await page.getByLabel("Search projects by name").fill("zz bulk 60");
   const last = card(page, "Zz Bulk 60");
   await expect(last.locator(".card__token")).toHaveText(/^••••[0-9a-f]{4}$/);

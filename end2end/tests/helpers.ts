@@ -20,7 +20,7 @@ export function card(page: Page, name: string) {
 /** Opens a card's command panel and runs a (non-destructive) command: arm, then confirm. */
 export async function runCommand(page: Page, project: string, label: string) {
   const c = card(page, project);
-  await c.getByText("Commands").click();
+  await c.getByText("Commands", { exact: true }).click();
   const button = c.getByRole("button", { name: label, exact: true });
   await button.click();
   await c.getByRole("button", { name: `Confirm: ${label}?` }).click();

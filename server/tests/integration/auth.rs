@@ -108,11 +108,45 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
         .await
         .expect("body");
     assert_no_token_in(&fleet, "fleet server function");
+    let acme = app.project_id("Acme Support");
+    let asked = viewer
+        .get(&format!("/?commands={acme}"))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        !asked.contains("data-command="),
+        "viewers get no command buttons, even when they ask"
+    );
+
+    // Operators get a closed panel per card; its forms come when it is opened, or with
+    // `?commands=ID` (how a browser without JavaScript opens it).
     let operator = app.signed_in("otto", Role::Operator).await;
     let page = operator.get("/").await.text().await.expect("body");
     assert!(
-        page.contains("data-command=\"restart\""),
-        "operators get command buttons"
+        page.contains(&format!("href=\"/?commands={acme}#card-{acme}-name\"")),
+        "each card links to its commands"
+    );
+    assert!(
+        !page.contains("data-command="),
+        "no forms until a panel is opened"
+    );
+    let page = operator
+        .get(&format!("/?commands={acme}"))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(
+        page.matches("data-command=\"restart\"").count(),
+        1,
+        "the asked card's forms, and only its"
+    );
+    assert_eq!(
+        page.matches("<details open class=\"commands\">").count(),
+        1,
+        "that panel is rendered open"
     );
 }
 
