@@ -86,9 +86,7 @@ const CARDS_PER_REQUEST: usize = 500;
 struct Project {
     id: i64,
     name: String,
-    /// `name` in lower case, for the search (made once, not on every keystroke).
-    search_key: String,
-    token_hint: String,
+    token_last4: String,
 }
 
 impl Project {
@@ -96,8 +94,7 @@ impl Project {
         Self {
             id: brief.id,
             name: brief.name.clone(),
-            search_key: brief.name.to_lowercase(),
-            token_hint: brief.token_hint.clone(),
+            token_last4: brief.token_last4.clone(),
         }
     }
 }
@@ -110,8 +107,9 @@ struct FleetStatuses {
     /// Every project's health, by position in the page's list (name order): the counts and
     /// the state filter read this one signal.
     health: RwSignal<Vec<Health>>,
-    /// Positions in that list by project id.
-    position: StoredValue<HashMap<i64, usize>>,
+    /// The project ids in that order (found by a scan: a live event costs microseconds, and a
+    /// map would cost a thousand inserts on every render).
+    ids: StoredValue<Vec<i64>>,
     /// The full status of each project that has one (its full card or a live event arrived).
     full: StoredValue<HashMap<i64, ArcRwSignal<StatusView>>>,
     /// The ids in `full`: a card in view switches from "loading" to full when its id appears.
@@ -122,7 +120,7 @@ impl FleetStatuses {
     fn new() -> Self {
         Self {
             health: RwSignal::new(Vec::new()),
-            position: StoredValue::new(HashMap::new()),
+            ids: StoredValue::new(Vec::new()),
             full: StoredValue::new(HashMap::new()),
             loaded: RwSignal::new(HashSet::new()),
         }
@@ -131,8 +129,7 @@ impl FleetStatuses {
     /// Starts over from the page's data: every project in brief, the first ones in full.
     fn reset(&self, briefs: &[ProjectBrief], cards: Vec<ProjectCard>) {
         self.health.set(briefs.iter().map(|b| b.health).collect());
-        self.position
-            .set_value(briefs.iter().enumerate().map(|(n, b)| (b.id, n)).collect());
+        self.ids.set_value(briefs.iter().map(|b| b.id).collect());
         self.loaded.set(cards.iter().map(|c| c.id).collect());
         self.full.set_value(
             cards
@@ -144,7 +141,10 @@ impl FleetStatuses {
 
     /// A new status for a project, from a live event or a full card that was asked for.
     fn show(&self, project_id: i64, status: StatusView) {
-        if let Some(position) = self.position.with_value(|p| p.get(&project_id).copied()) {
+        if let Some(position) = self
+            .ids
+            .with_value(|ids| ids.iter().position(|id| *id == project_id))
+        {
             let health = status.health;
             self.health.maybe_update(|all| match all.get_mut(position) {
                 Some(old) if *old != health => {
@@ -169,10 +169,6 @@ impl FleetStatuses {
 
     fn status_of(&self, project_id: i64) -> Option<ArcRwSignal<StatusView>> {
         self.full.with_value(|full| full.get(&project_id).cloned())
-    }
-
-    fn health_at(&self, position: usize) -> Option<Health> {
-        self.health.with(|all| all.get(position).copied())
     }
 }
 
@@ -206,16 +202,26 @@ pub fn FleetPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
             {move || {
                 Suspend::new(async move {
-                    match fleet.await {
+                    // By reference: a thousand projects are worth not copying once more.
+                    let data = fleet.by_ref().await;
+                    match &*data {
                         Ok(FleetPageData { view, user }) => {
-                            statuses.reset(&view.projects, view.cards);
+                            statuses.reset(&view.projects, view.cards.clone());
                             let projects: Vec<Project> =
                                 view.projects.iter().map(Project::from_brief).collect();
                             Either::Left(view! {
-                                <FleetGrid projects statuses user poll_interval_secs=view.poll_interval_secs now/>
+                                <FleetGrid
+                                    projects
+                                    statuses
+                                    user=user.clone()
+                                    poll_interval_secs=view.poll_interval_secs
+                                    now
+                                />
                             })
                         }
-                        Err(error) => Either::Right(crate::load_error_view(error, "The fleet")),
+                        Err(error) => {
+                            Either::Right(crate::load_error_view(error.clone(), "The fleet"))
+                        }
                     }
                 })
             }}
@@ -249,19 +255,27 @@ fn FleetGrid(
     // Set once the wasm runs: buttons that need it stay disabled in the server's HTML.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
-    let can_command = user.role.can_run_commands();
+    let commands = user.role.can_run_commands().then(|| CommandAccess {
+        open_for: use_query_map()
+            .with_untracked(|query| query.get("commands"))
+            .and_then(|id| id.parse().ok()),
+        toasts: expect_context::<Toasts>(),
+    });
     // Positions (in name order) of the cards that pass the state filter and the search.
     let projects = StoredValue::new(projects);
     let matching = Memo::new(move |_| {
         let wanted = filter.get();
         let query = search.with(|q| q.trim().to_lowercase());
+        // Health is read (and tracked) only while a state filter is on.
+        let health = wanted.map(|_| statuses.health.get());
         projects.with_value(|projects| {
             projects
                 .iter()
                 .enumerate()
                 .filter(|(position, project)| {
-                    wanted.is_none_or(|f| statuses.health_at(*position) == Some(f))
-                        && (query.is_empty() || project.search_key.contains(&query))
+                    wanted.is_none_or(|f| {
+                        health.as_ref().and_then(|all| all.get(*position)) == Some(&f)
+                    }) && (query.is_empty() || project.name.to_lowercase().contains(&query))
                 })
                 .map(|(position, _)| position)
                 .collect::<Vec<_>>()
@@ -285,7 +299,7 @@ fn FleetGrid(
     let grid = view! {
         <div class="grid">
             <For each=visible_cards key=|project| project.id let:project>
-                <GridCell project statuses poll_interval_secs now can_command hydrated/>
+                <GridCell project statuses poll_interval_secs now commands hydrated/>
             </For>
         </div>
         <Show when=move || matching.with(Vec::is_empty)>
@@ -403,7 +417,7 @@ fn GridCell(
     statuses: FleetStatuses,
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
-    can_command: bool,
+    commands: Option<CommandAccess>,
     hydrated: RwSignal<bool>,
 ) -> impl IntoView {
     let id = project.id;
@@ -419,7 +433,7 @@ fn GridCell(
                         status=RwSignal::from(status)
                         poll_interval_secs
                         now
-                        can_command
+                        commands
                         hydrated
                     />
                 }),
@@ -449,16 +463,15 @@ fn StatusCard(
     status: RwSignal<StatusView>,
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
-    can_command: bool,
+    commands: Option<CommandAccess>,
     hydrated: RwSignal<bool>,
 ) -> impl IntoView {
     let Project {
         id,
         name,
-        token_hint,
+        token_last4,
         ..
     } = project;
-    let toasts = expect_context::<Toasts>();
     let refreshing = RwSignal::new(false);
     let refresh_feedback = RwSignal::new(None::<String>);
     let refresh = move |_| {
@@ -489,10 +502,11 @@ fn StatusCard(
     };
 
     let health = move || status.with(|s| s.health);
-    let device = move || {
+    // One fact of the device, read in place (not a copy of the whole snapshot per fact).
+    let fact = move |read: fn(&DeviceSnapshot) -> Option<String>| {
         status
-            .with(|s| s.device.clone())
-            .unwrap_or_else(empty_device)
+            .with(|s| s.device.as_ref().and_then(read))
+            .unwrap_or_else(|| "—".to_owned())
     };
     let last_known = move || status.with(|s| s.health.is_upstream_problem() && s.device.is_some());
     let stale = move || {
@@ -507,7 +521,6 @@ fn StatusCard(
     let busy = move || refreshing.get();
     let name_id = format!("card-{id}-name");
     let labelled_by = name_id.clone();
-    let dash = || "—".to_owned();
     let commands_name = name.clone();
 
     view! {
@@ -530,21 +543,21 @@ fn StatusCard(
             <dl class="card__facts" class:card__facts--last-known=last_known>
                 <div>
                     <dt>"Number"</dt>
-                    <dd>{move || device().connected_number.unwrap_or_else(dash)}</dd>
+                    <dd>{move || fact(|d| d.connected_number.clone())}</dd>
                 </div>
                 <div>
                     <dt>"WhatsApp Web"</dt>
-                    <dd>{move || device().version.unwrap_or_else(dash)}</dd>
+                    <dd>{move || fact(|d| d.version.clone())}</dd>
                 </div>
                 <div>
                     <dt>"Queue"</dt>
                     <dd class="card__queue">
-                        {move || device().message_queue_count.map(|n| n.to_string()).unwrap_or_else(dash)}
+                        {move || fact(|d| d.message_queue_count.map(|n| n.to_string()))}
                     </dd>
                 </div>
                 <div>
                     <dt>"Upstream time"</dt>
-                    <dd>{move || device().upstream_time.as_deref().map(upstream_time).unwrap_or_else(dash)}</dd>
+                    <dd>{move || fact(|d| d.upstream_time.as_deref().map(upstream_time))}</dd>
                 </div>
             </dl>
             {move || last_known().then(|| view! { <p class="card__note">"Showing the last known values."</p> })}
@@ -554,7 +567,7 @@ fn StatusCard(
                     {move || stale().then_some(" · stale")}
                 </span>
                 <span class="card__token" title="API token: only its last 4 characters are ever shown">
-                    {token_hint}
+                    {fleet::model::token_hint(&token_last4)}
                 </span>
                 <button
                     type="button"
@@ -569,19 +582,17 @@ fn StatusCard(
             <p class="card__feedback" role="status" aria-live="polite">
                 {move || if busy() { Some("Asking PickyAssist…".to_owned()) } else { refresh_feedback.get() }}
             </p>
-            {can_command.then(|| view! { <CommandPanel project_id=id project_name=commands_name toasts/> })}
+            {commands.map(|access| view! { <CommandPanel project_id=id project_name=commands_name access/> })}
         </article>
     }
 }
 
-fn empty_device() -> DeviceSnapshot {
-    DeviceSnapshot {
-        state: String::new(),
-        connected_number: None,
-        version: None,
-        message_queue_count: None,
-        upstream_time: None,
-    }
+/// What the cards of someone allowed to run commands need for their panels.
+#[derive(Clone, Copy)]
+struct CommandAccess {
+    /// `?commands=ID`: the card whose panel the server renders open.
+    open_for: Option<i64>,
+    toasts: Toasts,
 }
 
 /// The five commands behind a disclosure, so the card stays calm until someone means it.
@@ -593,28 +604,27 @@ fn empty_device() -> DeviceSnapshot {
 /// commands ask for confirmation, show a pending state and end in a toast; one at a time per
 /// card.
 #[component]
-fn CommandPanel(project_id: i64, project_name: String, toasts: Toasts) -> impl IntoView {
-    let asked = use_query_map()
-        .with_untracked(|query| query.get("commands"))
-        .and_then(|id| id.parse::<i64>().ok())
-        == Some(project_id);
+fn CommandPanel(project_id: i64, project_name: String, access: CommandAccess) -> impl IntoView {
+    let asked = access.open_for == Some(project_id);
     let opened = RwSignal::new(asked);
-    // Shared by the five forms: which one waits for its second click, which one is on its way.
-    let armed = RwSignal::new(None::<Command>);
-    let sending = RwSignal::new(None::<Command>);
-    let send = move |command: Command, confirm_name: Option<String>| {
-        sending.set(Some(command));
-        leptos::task::spawn_local(async move {
-            let answer =
-                run_command(project_id, command.wire_name().to_owned(), confirm_name).await;
-            match answer {
-                Ok(done) => toasts.push(toast_kind(&done), toast_message(&done)),
-                Err(error) => toasts.push(ToastKind::Error, error.to_string()),
-            }
-            sending.try_set(None);
-        });
-    };
+    let toasts = access.toasts;
     let forms = move || {
+        // Shared by the five forms: which one waits for its second click, which one is on
+        // its way. Made with the forms, like everything else the panel needs.
+        let armed = RwSignal::new(None::<Command>);
+        let sending = RwSignal::new(None::<Command>);
+        let send = move |command: Command, confirm_name: Option<String>| {
+            sending.set(Some(command));
+            leptos::task::spawn_local(async move {
+                let answer =
+                    run_command(project_id, command.wire_name().to_owned(), confirm_name).await;
+                match answer {
+                    Ok(done) => toasts.push(toast_kind(&done), toast_message(&done)),
+                    Err(error) => toasts.push(ToastKind::Error, error.to_string()),
+                }
+                sending.try_set(None);
+            });
+        };
         Command::ALL
             .into_iter()
             .map(|command| {
@@ -626,6 +636,7 @@ fn CommandPanel(project_id: i64, project_name: String, toasts: Toasts) -> impl I
                         armed
                         sending
                         send
+                        toasts
                     />
                 }
             })
@@ -657,8 +668,8 @@ fn CommandForm(
     armed: RwSignal<Option<Command>>,
     sending: RwSignal<Option<Command>>,
     send: impl Fn(Command, Option<String>) + Copy + Send + Sync + 'static,
+    toasts: Toasts,
 ) -> impl IntoView {
-    let toasts = expect_context::<Toasts>();
     // First click arms the button ("Confirm …?"); the second sends. Destructive commands
     // instead need the project name typed out (and only they keep what was typed).
     let destructive = command.is_destructive();

@@ -313,7 +313,7 @@ impl Fleet {
                 .map(|p| ProjectBrief {
                     id: p.id,
                     name: p.name.clone(),
-                    token_hint: token_hint(&p.token_last4),
+                    token_last4: p.token_last4.clone(),
                     health: statuses.get(&p.id).map_or(Health::Checking, |s| s.health),
                 })
                 .collect();
