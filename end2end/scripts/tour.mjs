@@ -19,7 +19,7 @@ for (const [label, viewport] of [["desktop", { width: 1280, height: 900 }], ["ph
   await page.waitForTimeout(500);
   await page.screenshot({ path: `${out}/${label}-fleet.png`, fullPage: true });
   const first = page.locator("article.card").nth(1);
-  await first.getByText("Commands").click();
+  await first.getByText("Commands", { exact: true }).click();
   await first.getByRole("button", { name: "Restart app", exact: true }).click();
   await page.screenshot({ path: `${out}/${label}-commands.png`, fullPage: true });
   await first.getByRole("button", { name: "Confirm: Restart app?" }).click();
