@@ -94,7 +94,7 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
     let app = spawn_app().await;
     app.wait_for_first_poll().await;
     let viewer = app.signed_in("vera", Role::Viewer).await;
-    let page = viewer.get("/").await.text().await.expect("body");
+    let page = viewer.text("/").await;
     assert!(page.contains("Acme Support"));
     assert!(
         !page.contains("data-command="),
@@ -109,12 +109,7 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
         .expect("body");
     assert_no_token_in(&fleet, "fleet server function");
     let acme = app.project_id("Acme Support");
-    let asked = viewer
-        .get(&format!("/?commands={acme}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+    let asked = viewer.text(&format!("/?commands={acme}")).await;
     assert!(
         !asked.contains("data-command="),
         "viewers get no command buttons, even when they ask"
@@ -123,7 +118,7 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
     // Operators get a closed panel per card; its forms come when it is opened, or with
     // `?commands=ID` (how a browser without JavaScript opens it).
     let operator = app.signed_in("otto", Role::Operator).await;
-    let page = operator.get("/").await.text().await.expect("body");
+    let page = operator.text("/").await;
     assert!(
         page.contains(&format!("href=\"/?commands={acme}#card-{acme}-name\"")),
         "each card links to its commands"
@@ -132,12 +127,7 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
         !page.contains("data-command="),
         "no forms until a panel is opened"
     );
-    let page = operator
-        .get(&format!("/?commands={acme}"))
-        .await
-        .text()
-        .await
-        .expect("body");
+    let page = operator.text(&format!("/?commands={acme}")).await;
     assert_eq!(
         page.matches("data-command=\"restart\"").count(),
         1,

@@ -342,6 +342,15 @@ impl UserClient {
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// The body of `GET path` as text.
+    pub async fn text(&self, path: &str) -> String {
+        self.get(path)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.address))
