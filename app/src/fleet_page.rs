@@ -1,6 +1,6 @@
 //! The fleet page: one live status card per project, with filters and command buttons.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use fleet::model::{
@@ -111,9 +111,9 @@ struct FleetStatuses {
     /// map would cost a thousand inserts on every render).
     ids: StoredValue<Vec<i64>>,
     /// The full status of each project that has one (its full card or a live event arrived).
-    full: StoredValue<HashMap<i64, ArcRwSignal<StatusView>>>,
-    /// The ids in `full`: a card in view switches from "loading" to full when its id appears.
-    loaded: RwSignal<HashSet<i64>>,
+    /// The map itself changes only when a project gets its first full status: a card in view
+    /// then switches from "loading" to full.
+    full: RwSignal<HashMap<i64, ArcRwSignal<StatusView>>>,
 }
 
 impl FleetStatuses {
@@ -121,8 +121,7 @@ impl FleetStatuses {
         Self {
             health: RwSignal::new(Vec::new()),
             ids: StoredValue::new(Vec::new()),
-            full: StoredValue::new(HashMap::new()),
-            loaded: RwSignal::new(HashSet::new()),
+            full: RwSignal::new(HashMap::new()),
         }
     }
 
@@ -130,8 +129,7 @@ impl FleetStatuses {
     fn reset(&self, briefs: &[ProjectBrief], cards: Vec<ProjectCard>) {
         self.health.set(briefs.iter().map(|b| b.health).collect());
         self.ids.set_value(briefs.iter().map(|b| b.id).collect());
-        self.loaded.set(cards.iter().map(|c| c.id).collect());
-        self.full.set_value(
+        self.full.set(
             cards
                 .into_iter()
                 .map(|c| (c.id, ArcRwSignal::new(c.status)))
@@ -157,18 +155,22 @@ impl FleetStatuses {
         match self.status_of(project_id) {
             Some(known) => known.set(status),
             None => {
-                self.full.update_value(|full| {
+                self.full.update(|full| {
                     full.insert(project_id, ArcRwSignal::new(status));
-                });
-                self.loaded.update(|ids| {
-                    ids.insert(project_id);
                 });
             }
         }
     }
 
+    /// Untracked: a card follows its own status signal, not the map.
     fn status_of(&self, project_id: i64) -> Option<ArcRwSignal<StatusView>> {
-        self.full.with_value(|full| full.get(&project_id).cloned())
+        self.full
+            .with_untracked(|full| full.get(&project_id).cloned())
+    }
+
+    /// Tracked: whether the project has its full status yet.
+    fn is_loaded(&self, project_id: i64) -> bool {
+        self.full.with(|full| full.contains_key(&project_id))
     }
 }
 
@@ -375,10 +377,10 @@ fn load_cards_coming_into_view(
     let toasts = expect_context::<Toasts>();
     let missing = Memo::new(move |_| {
         let visible = visible_cards();
-        statuses.loaded.with(|loaded| {
+        statuses.full.with(|full| {
             visible
                 .iter()
-                .filter(|project| !loaded.contains(&project.id))
+                .filter(|project| !full.contains_key(&project.id))
                 .map(|project| project.id)
                 .collect::<Vec<_>>()
         })
@@ -422,7 +424,7 @@ fn GridCell(
 ) -> impl IntoView {
     let id = project.id;
     // A memo, so the cell changes only when this project's status arrives, not anyone's.
-    let loaded = Memo::new(move |_| statuses.loaded.with(|ids| ids.contains(&id)));
+    let loaded = Memo::new(move |_| statuses.is_loaded(id));
     view! {
         <div class="grid__cell">
             {move || match loaded.get().then(|| statuses.status_of(id)).flatten() {

@@ -27,8 +27,9 @@ static RENDER_THREADS: LazyLock<LocalPoolHandle> = LazyLock::new(|| {
     LocalPoolHandle::new(threads)
 });
 
-/// Middleware for the Leptos page routes: runs the rest of the request (the render) on one of
-/// the render threads and hands its response back.
+/// Middleware for the Leptos page routes and the fallback (static files, or the app's "not
+/// found" page): runs the rest of the request on one of the render threads and hands its
+/// response back.
 pub async fn render_on_one_thread(request: Request, next: Next) -> Response {
     match RENDER_THREADS.spawn_pinned(move || next.run(request)).await {
         Ok(response) => response,

@@ -238,7 +238,9 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(axum::middleware::from_fn(
+        // The fallback renders the app too (its "not found" page): it gets the same thread.
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(
             crate::pages::render_on_one_thread,
         ));
     let (api, openapi) = crate::api::routes();
@@ -255,7 +257,6 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
         .route("/healthz", get(crate::health::healthz))
         .route("/metrics", get(crate::metrics::render))
         .merge(pages)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
 }
 

@@ -345,9 +345,10 @@ impl Fleet {
             )));
         }
         let projects = self.projects_read();
+        let by_id: HashMap<i64, &Project> = projects.iter().map(|p| (p.id, p)).collect();
         Ok(self.inner.board.with_statuses(|statuses| {
             ids.iter()
-                .filter_map(|id| projects.iter().find(|p| p.id == *id))
+                .filter_map(|id| by_id.get(id))
                 .map(|p| p.card(statuses))
                 .collect()
         }))
