@@ -183,7 +183,9 @@ pub fn AuditPage() -> impl IntoView {
             </Transition>
             <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
                 {move || Suspend::new(async move {
-                    match page.await {
+                    let page = page.await;
+                    crate::skip_the_resource_walk().await;
+                    match page {
                         Ok(page) => {
                             let filters = filters.get_untracked();
                             let limit = limit.get_untracked();

@@ -206,6 +206,7 @@ pub fn FleetPage() -> impl IntoView {
                 Suspend::new(async move {
                     // By reference: a thousand projects are worth not copying once more.
                     let data = fleet.by_ref().await;
+                    crate::skip_the_resource_walk().await;
                     match &*data {
                         Ok(FleetPageData { view, user }) => {
                             statuses.reset(&view.projects, view.cards.clone());

@@ -231,3 +231,38 @@ fn mark_hydrated() {
         }
     });
 }
+
+/// Awaited first in a `Suspend` whose view reads no resource, it spares the server building
+/// that view twice per request.
+///
+/// Once a Suspense's resources have loaded, Leptos walks its children once more (a "dry
+/// resolve", to find resources read further down) before it renders them. A `Suspend` that is
+/// ready by then builds its whole view for that walk and drops it: on the fleet page, every
+/// card was built twice. Pending for one poll here, the Suspend is not ready during the walk,
+/// which stops at it; the render awaits it and goes on at once. Where the view below does read
+/// a resource, leave this out: the walk is how the Suspense finds it.
+pub(crate) async fn skip_the_resource_walk() {
+    #[cfg(feature = "ssr")]
+    PendingOnce(false).await;
+}
+
+/// Pending once (waking itself at once), then ready.
+#[cfg(feature = "ssr")]
+struct PendingOnce(bool);
+
+#[cfg(feature = "ssr")]
+impl std::future::Future for PendingOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}

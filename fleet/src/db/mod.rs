@@ -55,9 +55,6 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Database> {
     let open = |max_connections| {
         SqlitePoolOptions::new()
             .max_connections(max_connections)
-            // A connection to a local file does not go stale the way a network one does; the
-            // check before each use is one more round trip to its thread on every query.
-            .test_before_acquire(false)
             // Writers queue here rather than fail; a command waits at most this long for its turn.
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
