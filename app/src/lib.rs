@@ -232,8 +232,8 @@ fn mark_hydrated() {
     });
 }
 
-/// Awaited first in a `Suspend` whose view reads no resource, it spares the server building
-/// that view twice per request.
+/// Awaited in a `Suspend` once its data are in, where the view below reads no resource: it
+/// spares the server building that view twice per request.
 ///
 /// Once a Suspense's resources have loaded, Leptos walks its children once more (a "dry
 /// resolve", to find resources read further down) before it renders them. A `Suspend` that is
@@ -264,5 +264,41 @@ impl std::future::Future for PendingOnce {
         self.0 = true;
         cx.waker().wake_by_ref();
         std::task::Poll::Pending
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use std::{
+        future::Future,
+        pin::pin,
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc,
+        },
+        task::{Context, Poll, Wake, Waker},
+    };
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_walk_skipper_is_pending_once_asks_to_be_polled_again_then_is_ready() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(super::skip_the_resource_walk());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "a pending future that is never woken would hang the page"
+        );
+        assert_eq!(future.as_mut().poll(&mut cx), Poll::Ready(()));
     }
 }

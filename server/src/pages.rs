@@ -9,7 +9,8 @@
 //!
 //! A page therefore renders on a small pool of single-threaded runtimes: everything one render
 //! spawns runs on the same thread as the render, so no such interleaving can happen, while
-//! different pages still render in parallel on the pool's threads.
+//! different pages still render in parallel on the pool's threads. As a last guard, a render
+//! that misses a deadline is tried once more or answered with a 503 (see below).
 
 use std::{sync::LazyLock, time::Duration};
 
@@ -37,9 +38,9 @@ const RENDER_DEADLINE: Duration = Duration::from_secs(8);
 ///
 /// The one thread made the lost wakeup rare, not impossible: with the CPU kept busy, about one
 /// run in ten of the audit and fleet page tests (18 tests, 8 at a time) still saw a page hang.
-/// So no render may take forever. A GET or HEAD
-/// past the deadline is dropped and rendered once more (it changes nothing, so it can be); a
-/// second miss, or any other request past it, ends in a 503 that says to reload.
+/// So no render may take forever. A GET or HEAD past the deadline is cancelled and rendered once
+/// more (it changes nothing, so it can be); a second miss, or any other request past it, ends in
+/// a 503 that says to reload. Only the response head is timed: a static file's body streams on.
 pub async fn render_on_one_thread(request: Request, next: Next) -> Response {
     render_with_deadline(request, next, RENDER_DEADLINE).await
 }
