@@ -346,7 +346,9 @@ pub fn ProjectsPage() -> impl IntoView {
             // Everything below needs the list, which only admins get: others read why instead.
             <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
                 {move || Suspend::new(async move {
-                    match projects.await {
+                    let projects = projects.await;
+                    crate::skip_the_resource_walk().await;
+                    match projects {
                         Ok(list) => Either::Left(view! {
                             <AddProjectForm action=add/>
                             <section class="admin__list" aria-labelledby="project-list-title">
