@@ -124,50 +124,50 @@ mod tests {
             }))
     }
 
-    async fn send(app: Router, method: Method) -> (StatusCode, String) {
+    /// Sends `method /page` to a route that hangs `hangs` times: the status, the body and how
+    /// many times the route was called.
+    async fn send(hangs: usize, method: Method) -> (StatusCode, String, usize) {
+        let calls = Arc::new(AtomicUsize::new(0));
         let request = Request::builder()
             .method(method)
             .uri("/page")
             .body(Body::empty())
             .unwrap();
-        let response = app.oneshot(request).await.unwrap();
+        let response = app(hangs, calls.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 1024)
             .await
             .unwrap();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        let body = String::from_utf8_lossy(&body).into_owned();
+        (status, body, calls.load(Ordering::SeqCst))
     }
 
     #[tokio::test]
     async fn a_page_that_hangs_once_is_rendered_again() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let (status, body) = send(app(1, calls.clone()), Method::GET).await;
+        let (status, body, calls) = send(1, Method::GET).await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, "rendered"));
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(calls, 2);
     }
 
     #[tokio::test]
     async fn a_page_that_keeps_hanging_ends_in_a_503_after_two_tries() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let (status, body) = send(app(usize::MAX, calls.clone()), Method::GET).await;
+        let (status, body, calls) = send(usize::MAX, Method::GET).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains("Reload"), "{body}");
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(calls, 2);
     }
 
     #[tokio::test]
     async fn a_request_that_changes_state_is_never_sent_twice() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let (status, _) = send(app(1, calls.clone()), Method::POST).await;
+        let (status, _, calls) = send(1, Method::POST).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls, 1);
     }
 
     #[tokio::test]
     async fn a_quick_page_is_rendered_once() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let (status, _) = send(app(0, calls.clone()), Method::GET).await;
+        let (status, _, calls) = send(0, Method::GET).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls, 1);
     }
 }
