@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::AppError,
-    toast::{ToastKind, Toasts},
+    toast::{ToastKind, ToastRegion, Toasts},
 };
 
 /// A secret form field (an API token, a password): a plain string on the wire, but `Debug`
@@ -307,8 +307,29 @@ struct ProjectActions {
     last: RwSignal<Option<Target>>,
 }
 
+/// `/admin/projects`.
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
+    view! {
+        <Title text="Projects · picky-fleet"/>
+        <section class="admin" aria-labelledby="projects-title">
+            <header class="admin__head">
+                <h1 id="projects-title">"Projects"</h1>
+                <p class="muted">
+                    "Each project is one PickyAssist automation server. Its API token is stored encrypted and "
+                    "is never shown again: only its last four characters."
+                </p>
+            </header>
+            <ProjectsAdmin/>
+        </section>
+    }
+}
+
+/// The forms and the list: an island, loaded from its own wasm chunk the first time an admin
+/// opens the page.
+#[island(lazy)]
+fn ProjectsAdmin() -> impl IntoView {
+    Toasts::provide();
     let add = ServerAction::<AddProject>::new();
     let actions = ProjectActions {
         rename: ServerAction::new(),
@@ -334,15 +355,6 @@ pub fn ProjectsPage() -> impl IntoView {
     );
 
     view! {
-        <Title text="Projects · picky-fleet"/>
-        <section class="admin" aria-labelledby="projects-title">
-            <header class="admin__head">
-                <h1 id="projects-title">"Projects"</h1>
-                <p class="muted">
-                    "Each project is one PickyAssist automation server. Its API token is stored encrypted and "
-                    "is never shown again: only its last four characters."
-                </p>
-            </header>
             // Everything below needs the list, which only admins get: others read why instead.
             <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
                 {move || Suspend::new(async move {
@@ -363,11 +375,11 @@ pub fn ProjectsPage() -> impl IntoView {
                                 }}
                             </section>
                         }),
-                        Err(error) => Either::Right(crate::load_error_view(error, "The projects")),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The projects", "/admin/projects")),
                     }
                 })}
             </Transition>
-        </section>
+            <ToastRegion/>
     }
 }
 
@@ -567,8 +579,29 @@ struct UserActions {
     last: RwSignal<Option<Target>>,
 }
 
+/// `/admin/users`: the users and their API keys.
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    view! {
+        <Title text="Users · picky-fleet"/>
+        <section class="admin" aria-labelledby="users-title">
+            <header class="admin__head">
+                <h1 id="users-title">"Users"</h1>
+                <p class="muted">
+                    "Viewers see the fleet and the audit log; operators also run commands; admins also "
+                    "manage projects and users. Disabling a user ends their sessions at once."
+                </p>
+            </header>
+            <UsersAdmin/>
+        </section>
+    }
+}
+
+/// The forms, the list and the keys: an island, loaded from its own wasm chunk the first time
+/// an admin opens the page.
+#[island(lazy)]
+fn UsersAdmin() -> impl IntoView {
+    Toasts::provide();
     let add = ServerAction::<AddUser>::new();
     let actions = UserActions {
         set_role: ServerAction::new(),
@@ -597,25 +630,18 @@ pub fn UsersPage() -> impl IntoView {
         },
         |_| admin_users(),
     );
-    let session = expect_context::<crate::Session>();
+    let keys = keys_resource(key_actions);
+    // Who is looking: they cannot disable themselves or change their own role.
+    let me = Resource::new(|| (), |_| crate::auth::whoami());
 
     view! {
-        <Title text="Users · picky-fleet"/>
-        <section class="admin" aria-labelledby="users-title">
-            <header class="admin__head">
-                <h1 id="users-title">"Users"</h1>
-                <p class="muted">
-                    "Viewers see the fleet and the audit log; operators also run commands; admins also "
-                    "manage projects and users. Disabling a user ends their sessions at once."
-                </p>
-            </header>
             // Everything below needs the list, which only admins get: others read why instead.
             <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
                         Ok(list) => {
                             // Awaited here, inside the Transition, like any resource.
-                            let me = session.user.await.ok().flatten().map(|u| u.id);
+                            let me = me.await.ok().flatten().map(|u| u.id);
                             let key_users = list.clone();
                             Either::Left(view! {
                                 <AddUserForm action=add/>
@@ -625,14 +651,14 @@ pub fn UsersPage() -> impl IntoView {
                                     {unclaimed_error(actions.set_disabled, last)}
                                     <UsersTable list actions me/>
                                 </section>
-                                <ApiKeysSection users=key_users actions=key_actions/>
+                                <ApiKeysSection users=key_users actions=key_actions keys/>
                             })
                         }
-                        Err(error) => Either::Right(crate::load_error_view(error, "The users")),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The users", "/admin/users")),
                     }
                 })}
             </Transition>
-        </section>
+            <ToastRegion/>
     }
 }
 
@@ -809,6 +835,24 @@ fn UserRow(user: UserView, actions: UserActions, is_me: bool) -> impl IntoView {
 
 // ---------- API keys (on the users page) ----------
 
+type KeysResource = Resource<Result<Vec<ApiKeyView>, AppError>>;
+
+/// The API keys, reloaded after each create or revoke. Made where the island starts, not in
+/// the section that shows it: a resource first made inside a `Suspend` that resolves later is
+/// neither numbered nor sent for hydration as an island's own, and the browser would fetch it
+/// again and find the page's HTML different.
+fn keys_resource(actions: KeyActions) -> KeysResource {
+    Resource::new(
+        move || {
+            (
+                actions.create.version().get(),
+                actions.revoke.version().get(),
+            )
+        },
+        |_| admin_api_keys(),
+    )
+}
+
 #[derive(Clone, Copy)]
 struct KeyActions {
     create: ServerAction<CreateApiKey>,
@@ -833,16 +877,12 @@ fn toast_created_key(action: ServerAction<CreateApiKey>) {
 }
 
 #[component]
-fn ApiKeysSection(users: Vec<UserView>, actions: KeyActions) -> impl IntoView {
+fn ApiKeysSection(users: Vec<UserView>, actions: KeyActions, keys: KeysResource) -> impl IntoView {
     let KeyActions {
         create,
         revoke,
         last,
     } = actions;
-    let keys = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        |_| admin_api_keys(),
-    );
     let disabled_users: Vec<String> = users
         .iter()
         .filter(|u| u.disabled)
@@ -873,7 +913,7 @@ fn ApiKeysSection(users: Vec<UserView>, actions: KeyActions) -> impl IntoView {
                                 view! { <p class="empty">"No API keys yet."</p> }.into_any()
                             }
                             Ok(list) => view! { <ApiKeysTable list disabled_users revoke last/> }.into_any(),
-                            Err(error) => crate::load_error_view(error, "The API keys"),
+                            Err(error) => crate::load_error_view(error, "The API keys", "/admin/users"),
                         }
                     })
                 }}

@@ -192,7 +192,7 @@ pub fn AuditPage() -> impl IntoView {
                             let paged = !before.get_untracked().trim().is_empty();
                             Either::Left(view! { <AuditTable page filters limit paged/> })
                         }
-                        Err(error) => Either::Right(crate::load_error_view(error, "The audit log")),
+                        Err(error) => Either::Right(crate::load_error_view(error, "The audit log", "/audit")),
                     }
                 })}
             </Transition>

@@ -149,41 +149,54 @@ pub(crate) mod ssr {
     }
 }
 
+/// `/sign-in`. The query string says why the last try failed (the server function redirects
+/// here with `failed` or `retry_after`) and where to go next.
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let action = expect_context::<crate::Session>().sign_in;
     let query = use_query_map();
-    let failed = move || query.with(|q| q.get("failed").is_some());
-    let retry_after = move || query.with(|q| q.get("retry_after"));
-    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => match retry_after() {
+    let (next, error) = query.with_untracked(|q| {
+        let error = match q.get("retry_after") {
             Some(secs) => Some(format!("Too many sign-in attempts. Try again in {secs} s.")),
-            None => failed().then(|| "Wrong username or password.".to_owned()),
-        },
-    };
+            None => q
+                .get("failed")
+                .map(|_| "Wrong username or password.".to_owned()),
+        };
+        (q.get("next").unwrap_or_default(), error)
+    });
     view! {
         <Title text="Sign in · picky-fleet"/>
         <section class="signin" aria-labelledby="signin-title">
             <h1 id="signin-title">"Sign in"</h1>
             <p class="muted">"Watch and control your PickyAssist automation servers."</p>
-            <ActionForm action attr:class="form">
-                <input type="hidden" name="next" value=next/>
-                <label class="field">
-                    <span>"Username"</span>
-                    <input type="text" name="username" autocomplete="username" required autofocus/>
-                </label>
-                <label class="field">
-                    <span>"Password"</span>
-                    <input type="password" name="password" autocomplete="current-password" required/>
-                </label>
-                {move || error().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
-                <button type="submit" class="btn btn--primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </ActionForm>
+            <SignInForm next error/>
         </section>
+    }
+}
+
+/// The form, an island for its pending state; without the wasm it is a plain form post.
+#[island]
+fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let error = move || match action.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => error.clone(),
+    };
+    view! {
+        <ActionForm action attr:class="form">
+            <input type="hidden" name="next" value=next/>
+            <label class="field">
+                <span>"Username"</span>
+                <input type="text" name="username" autocomplete="username" required autofocus/>
+            </label>
+            <label class="field">
+                <span>"Password"</span>
+                <input type="password" name="password" autocomplete="current-password" required/>
+            </label>
+            {move || error().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
+            <button type="submit" class="btn btn--primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
     }
 }
 

@@ -16,7 +16,7 @@ use crate::{
     error::AppError,
     format::{ago, upstream_time},
     live::{self, LiveMessage},
-    toast::{ToastKind, Toasts},
+    toast::{ToastKind, ToastRegion, Toasts},
 };
 
 /// The fleet and who is looking at it (the page shows command buttons by role).
@@ -174,8 +174,24 @@ impl FleetStatuses {
     }
 }
 
+/// `/`: the page around the board. `?commands=ID` opens that card's command panel (the
+/// no-JavaScript way to reach the commands, see `CommandPanel`).
 #[component]
 pub fn FleetPage() -> impl IntoView {
+    let open_for = use_query_map()
+        .with_untracked(|query| query.get("commands"))
+        .and_then(|id| id.parse().ok());
+    view! {
+        <Title text="Fleet · picky-fleet"/>
+        <FleetBoard open_for/>
+    }
+}
+
+/// The live board: every card, the filters and the commands. The one island of the fleet
+/// page, and the first page's wasm is mostly this.
+#[island]
+fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
+    Toasts::provide();
     // Bumped when the event stream says we missed events: reload everything.
     let resync = RwSignal::new(0u32);
     let fleet = Resource::new(move || resync.get(), |_| get_fleet());
@@ -200,7 +216,6 @@ pub fn FleetPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Fleet · picky-fleet"/>
         <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
             {move || {
                 Suspend::new(async move {
@@ -219,16 +234,18 @@ pub fn FleetPage() -> impl IntoView {
                                     user=user.clone()
                                     poll_interval_secs=view.poll_interval_secs
                                     now
+                                    open_for
                                 />
                             })
                         }
                         Err(error) => {
-                            Either::Right(crate::load_error_view(error.clone(), "The fleet"))
+                            Either::Right(crate::load_error_view(error.clone(), "The fleet", "/"))
                         }
                     }
                 })
             }}
         </Transition>
+        <ToastRegion/>
     }
 }
 
@@ -239,6 +256,7 @@ fn FleetGrid(
     user: CurrentUser,
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
+    open_for: Option<i64>,
 ) -> impl IntoView {
     let filter = RwSignal::new(None::<Health>);
     let search = RwSignal::new(String::new());
@@ -259,9 +277,7 @@ fn FleetGrid(
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let commands = user.role.can_run_commands().then(|| CommandAccess {
-        open_for: use_query_map()
-            .with_untracked(|query| query.get("commands"))
-            .and_then(|id| id.parse().ok()),
+        open_for,
         toasts: expect_context::<Toasts>(),
     });
     // Positions (in name order) of the cards that pass the state filter and the search.

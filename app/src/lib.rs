@@ -2,14 +2,13 @@
 //! server functions beside them only adapt requests to [`fleet::Fleet`].
 #![recursion_limit = "256"]
 
-use fleet::model::{CurrentUser, Role};
+use fleet::model::Role;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Redirect, Route, Router, Routes, A},
-    hooks::use_location,
-    lazy_route, path, Lazy, LazyRoute, SsrMode,
+    components::{Route, Router, Routes, A},
+    path, SsrMode,
 };
 
 mod admin;
@@ -37,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -68,38 +67,14 @@ fn send_content_security_policy() {
     }
 }
 
-/// The signed-in user and the actions that change who that is, shared by every page.
-#[derive(Clone, Copy)]
-pub struct Session {
-    pub user: Resource<Result<Option<CurrentUser>, error::AppError>>,
-    pub sign_in: ServerAction<SignIn>,
-    pub sign_out: ServerAction<SignOut>,
-}
-
-impl Session {
-    /// The user if known (inside a `Suspense`/`Transition`, after the resource resolved).
-    pub fn current(&self) -> Option<CurrentUser> {
-        self.user.get().and_then(|r| r.ok()).flatten()
-    }
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
-    let sign_in = ServerAction::<SignIn>::new();
-    let sign_out = ServerAction::<SignOut>::new();
-    let user = Resource::new(
-        move || (sign_in.version().get(), sign_out.version().get()),
-        |_| auth::whoami(),
-    );
-    provide_context(Session {
-        user,
-        sign_in,
-        sign_out,
-    });
-    provide_context(toast::Toasts::new());
 
+    // Islands: the router, the top bar and every page render on the server only; the parts
+    // that change in the browser are `#[island]`s (the fleet board, the sign-in form, the
+    // admin pages), hydrated on their own. Moving between pages is a normal page load, so the
+    // first page's wasm holds the fleet board and little else (see README, Benchmarks).
     view! {
         <Stylesheet id="leptos" href="/pkg/picky-fleet.css"/>
         <Title text="picky-fleet"/>
@@ -108,68 +83,30 @@ pub fn App() -> impl IntoView {
             <TopBar/>
             <main class="page" id="main">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/") view=FleetPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
-            <toast::ToastRegion/>
+            // Last in the document: islands hydrate in document order, so this one runs once
+            // every island above it (the lazily loaded ones too) has hydrated.
+            <HydrationMark/>
         </Router>
     }
 }
 
-// Every page but the fleet is split out of the main wasm (`cargo leptos build --split`): the
-// browser fetches a page's code when the page is first shown, so the fleet page, where support
-// staff spend their day, loads only what it needs. (Each page's resources start in its view;
-// on a first load the server has already sent their data.)
-
-/// A lazy route for a page component: no route data of its own, the view loaded on first visit.
-macro_rules! lazy_page {
-    ($(#[$doc:meta])* $route:ident => $page:path) => {
-        $(#[$doc])*
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
-            }
-        }
-    };
-}
-
-lazy_page!(
-    /// `/sign-in`: once per session at most.
-    SignInRoute => auth::SignInPage
-);
-lazy_page!(
-    /// `/audit`.
-    AuditRoute => audit_page::AuditPage
-);
-lazy_page!(
-    /// `/admin/projects`.
-    ProjectsRoute => admin::ProjectsPage
-);
-lazy_page!(
-    /// `/admin/users`.
-    UsersRoute => admin::UsersPage
-);
-
-/// What a page shows when its data did not load: anonymous visitors go to the sign-in page
-/// (and come back afterwards), everyone else reads why. Each page's server function checks the
-/// caller, so this is the only guard the pages need.
-pub fn load_error_view(error: error::AppError, what: &str) -> AnyView {
+/// Where a page's data did not load: anonymous visitors go to the sign-in page (and come back
+/// to `here` afterwards), everyone else reads why. Each page's server function checks the
+/// caller, so this is the only guard the pages need. Works on the server (a 302) and inside an
+/// island in the browser (after a reload of its data found the session gone).
+pub fn load_error_view(error: error::AppError, what: &str, here: &'static str) -> AnyView {
     match error {
         error::AppError::Unauthenticated => {
-            let here = use_location().pathname.get_untracked();
             let next = if here == "/" { String::new() } else { format!("?next={here}") };
-            view! { <Redirect path=format!("/sign-in{next}")/> }.into_any()
+            go_to(&format!("/sign-in{next}"));
+            ().into_any()
         }
         error::AppError::Forbidden(message) => {
             view! { <p class="alert alert--error" role="alert">{message}</p> }.into_any()
@@ -181,9 +118,22 @@ pub fn load_error_view(error: error::AppError, what: &str) -> AnyView {
     }
 }
 
+/// Sends the browser to `path`: a redirect of the response being rendered on the server, a
+/// page load in the browser (islands have no client-side router).
+fn go_to(path: &str) {
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect(path);
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(path);
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    let _ = path;
+}
+
 #[component]
 fn TopBar() -> impl IntoView {
-    let session = expect_context::<Session>();
+    let user = Resource::new(|| (), |_| auth::whoami());
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">
@@ -192,7 +142,7 @@ fn TopBar() -> impl IntoView {
             </A>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    session.user.await.ok().flatten().map(|user| {
+                    user.await.ok().flatten().map(|user| {
                         let is_admin = user.role == Role::Admin;
                         view! {
                             <nav class="topbar__nav" aria-label="Main">
@@ -206,9 +156,11 @@ fn TopBar() -> impl IntoView {
                             <div class="topbar__user">
                                 <span class="topbar__name">{user.username.clone()}</span>
                                 <span class="role">{user.role.label()}</span>
-                                <ActionForm action=session.sign_out attr:class="inline-form">
+                                // A plain form (the top bar is not an island): the server
+                                // function signs out and redirects to the sign-in page.
+                                <form method="post" action={<SignOut as leptos::server_fn::ServerFn>::url()} class="inline-form">
                                     <button type="submit" class="btn btn--on-dark">"Sign out"</button>
-                                </ActionForm>
+                                </form>
                             </div>
                         }
                     })
@@ -218,9 +170,10 @@ fn TopBar() -> impl IntoView {
     }
 }
 
-/// Sets `data-hydrated` on `<body>` once the wasm has taken over, so browser tests (and
-/// curious engineers) can tell a live page from its server-rendered HTML.
-fn mark_hydrated() {
+/// Sets `data-hydrated` on `<body>` once the wasm has hydrated the page's islands, so browser
+/// tests (and curious engineers) can tell a live page from its server-rendered HTML.
+#[island]
+fn HydrationMark() -> impl IntoView {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         if let Some(body) = web_sys::window()

@@ -36,6 +36,14 @@ impl Toasts {
         }
     }
 
+    /// A new queue for this island and what it contains (each island shows its own toasts,
+    /// in its own `ToastRegion`).
+    pub fn provide() -> Self {
+        let toasts = Self::new();
+        provide_context(toasts);
+        toasts
+    }
+
     /// Shows `message`; it goes away by itself after a few seconds, or on its close button.
     pub fn push(&self, kind: ToastKind, message: impl Into<String>) {
         let id = self.next_id.get_value();
