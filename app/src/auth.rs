@@ -173,31 +173,65 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-/// The form, an island for its pending state; without the wasm it is a plain form post.
+/// The form: an island for its pending state. Without the wasm it is a plain form post, and
+/// the server function's redirect does the rest. With it, the submit goes through `sign_in`
+/// directly rather than through `ActionForm`, whose form decoding would put a query-string
+/// parser into the first page's wasm for this one form.
 #[island]
 fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    let error = move || match action.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => error.clone(),
+    let failure = RwSignal::new(error);
+    let pending = RwSignal::new(false);
+    let username = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
+    let hidden_next = next.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(username), Some(password)) = (username.get_untracked(), password.get_untracked())
+        else {
+            return;
+        };
+        if pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        let next = next.clone();
+        leptos::task::spawn_local(async move {
+            follow_server_redirects();
+            // Success and a wrong password both end in a redirect, which loads the next page.
+            if let Err(error) = sign_in(username.value(), password.value(), Some(next)).await {
+                failure.set(Some(error.to_string()));
+                pending.set(false);
+            }
+        });
     };
     view! {
-        <ActionForm action attr:class="form">
-            <input type="hidden" name="next" value=next/>
+        <form method="post" action={<SignIn as leptos::server_fn::ServerFn>::url()} class="form" on:submit=on_submit>
+            <input type="hidden" name="next" value=hidden_next/>
             <label class="field">
                 <span>"Username"</span>
-                <input type="text" name="username" autocomplete="username" required autofocus/>
+                <input type="text" name="username" autocomplete="username" required autofocus node_ref=username/>
             </label>
             <label class="field">
                 <span>"Password"</span>
-                <input type="password" name="password" autocomplete="current-password" required/>
+                <input type="password" name="password" autocomplete="current-password" required node_ref=password/>
             </label>
-            {move || error().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
-            <button type="submit" class="btn btn--primary" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            {move || failure.get().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
+            <button type="submit" class="btn btn--primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
             </button>
-        </ActionForm>
+        </form>
     }
+}
+
+/// A server function called from the browser answers a redirect with a header instead of a
+/// 302; this makes the browser follow it (islands have no router to do it).
+fn follow_server_redirects() {
+    #[cfg(feature = "hydrate")]
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_href(location);
+        }
+    });
 }
 
 #[cfg(all(test, feature = "ssr"))]

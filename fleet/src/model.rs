@@ -5,6 +5,30 @@ use chrono::{DateTime, Utc};
 use pickyassist::{DeviceState, DeviceStatus, ErrorKind};
 use serde::{Deserialize, Serialize};
 
+/// Times the fleet page reads, parsed as the RFC 3339 that chrono writes for them (the format
+/// stays chrono's). chrono's own `Deserialize` goes through its general-purpose parser, which
+/// the browser's wasm would otherwise carry just for these fields; `parse_from_rfc3339` is the
+/// small one the page already uses for upstream's times.
+mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(D::Error::custom)
+    }
+
+    pub fn deserialize_option<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(deserialize_with = "deserialize")] DateTime<Utc>);
+        Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(t)| t))
+    }
+}
+
 /// What a status card shows. One colour per variant, the same everywhere (see style/main.css).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,8 +171,10 @@ pub struct StatusView {
     /// The last successful answer, kept while later checks fail.
     pub device: Option<DeviceSnapshot>,
     /// When the last check finished, successful or not.
+    #[serde(default, deserialize_with = "rfc3339::deserialize_option")]
     pub checked_at: Option<DateTime<Utc>>,
     /// When `device` was fetched.
+    #[serde(default, deserialize_with = "rfc3339::deserialize_option")]
     pub device_at: Option<DateTime<Utc>>,
 }
 
@@ -180,6 +206,7 @@ pub struct ProjectCard {
 pub struct FleetView {
     pub cards: Vec<ProjectCard>,
     pub poll_interval_secs: u64,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub generated_at: DateTime<Utc>,
 }
 
@@ -258,6 +285,42 @@ pub fn token_hint(last4: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_back_exactly_as_chrono_writes_them_and_bad_ones_are_refused() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T13:05:09.123456789Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = StatusView {
+            checked_at: Some(at),
+            device_at: None,
+            ..StatusView::checking()
+        };
+        let json = serde_json::to_string(&status).unwrap_or_default();
+        assert!(
+            json.contains(r#""checked_at":"2026-12-01T13:05:09.123456789Z""#),
+            "{json}"
+        );
+        let back: StatusView = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, status);
+
+        // Missing times are `None`, as before; an offset is converted to UTC.
+        let sparse: StatusView = serde_json::from_str(
+            r#"{"health":"connected","detail":null,"device":null,"device_at":"2026-12-01T14:05:09+01:00"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sparse.checked_at, None);
+        assert_eq!(
+            sparse.device_at.map(|t| t.timestamp()),
+            Some(at.timestamp())
+        );
+
+        let bad = r#"{"health":"connected","detail":null,"device":null,"checked_at":"yesterday"}"#;
+        assert!(serde_json::from_str::<StatusView>(bad).is_err());
+        let view = r#"{"cards":[],"poll_interval_secs":5,"generated_at":"2026-12-01T13:05:09Z"}"#;
+        let view: FleetView = serde_json::from_str(view).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(view.generated_at.timestamp(), at.timestamp());
+    }
 
     #[test]
     fn a_brief_travels_as_a_tuple_and_comes_back_the_same() {
