@@ -1,7 +1,7 @@
 //! Figure 6: what the browser downloads: the wasm and JS in `site/pkg`, brotli-compressed at
 //! quality 11 (what a server or CDN would precompress them with). Chunks that the split build
-//! loads only when a split-out page is first shown (see `__wasm_split_manifest.json`) are
-//! reported on a row of their own. The notes say what the wasm's bytes are, so a miss points
+//! loads only when a lazy island (the admin pages) is first shown (see
+//! `__wasm_split_manifest.json`) are reported on a row of their own. The notes say what the wasm's bytes are, so a miss points
 //! at its cause.
 
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         let compressed = brotli_size(bytes.clone()).await?;
         details.push(json!({"file": name, "bytes": bytes.len(), "brotli": compressed}));
         if let Some(chunk) = split.chunk_name(&name) {
-            // Loaded by a split-out page when it is first shown, not by the first page.
+            // Loaded by a lazy island when it is first shown, not by the first page.
             brotli_by_chunk.insert(chunk.to_owned(), compressed);
             continue;
         }
@@ -95,7 +95,7 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         let all_chunks: u64 = brotli_by_chunk.values().sum();
         rows.push(
             Row::new(
-                "wasm a split-out page (audit log, admin) adds on its first visit, brotli, largest",
+                "wasm an admin page's island adds on its first visit (split out), brotli, largest",
                 largest as f64,
                 format!("{:.1} KB", largest as f64 / 1000.0),
                 Goal::none(),
@@ -116,7 +116,7 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
 }
 
 /// `pkg/__wasm_split_manifest.json`, written by `cargo leptos build --split`: for each
-/// split-out function (a lazy route's view), the chunks the browser fetches to run it.
+/// split-out function (a lazy island's loader), the chunks the browser fetches to run it.
 #[derive(Debug, Default)]
 struct SplitManifest {
     /// A readable page name (from the split function's name) → its chunk names.
@@ -150,13 +150,16 @@ impl SplitManifest {
     }
 }
 
-/// `__audit_route_view_5978…` → `audit`.
+/// A split function's readable name: a lazy island's loader (`users_admin_loader_4278…` →
+/// `users admin`) or a lazy route's view (`__audit_route_view_5978…` → `audit`).
 fn page_name(function: &str) -> String {
     let name = function.trim_start_matches('_');
-    name.split("_route_view")
-        .next()
-        .unwrap_or(name)
-        .replace('_', " ")
+    let end = ["_loader", "_route_view"]
+        .iter()
+        .filter_map(|marker| name.find(marker))
+        .min()
+        .unwrap_or(name.len());
+    name[..end].replace('_', " ")
 }
 
 /// What the module's bytes are: sections, custom sections, code per crate, and the size it
@@ -288,6 +291,7 @@ mod tests {
 
     #[test]
     fn split_chunks_are_named_after_their_page() {
+        assert_eq!(page_name("users_admin_loader_427848783884875393"), "users admin");
         assert_eq!(page_name("__audit_route_view_597839993756735091"), "audit");
         assert_eq!(page_name("__projects_route_view_1316"), "projects");
         let manifest = SplitManifest {
