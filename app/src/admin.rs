@@ -355,31 +355,31 @@ fn ProjectsAdmin() -> impl IntoView {
     );
 
     view! {
-            // Everything below needs the list, which only admins get: others read why instead.
-            <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
-                {move || Suspend::new(async move {
-                    let projects = projects.await;
-                    crate::skip_the_resource_walk().await;
-                    match projects {
-                        Ok(list) => Either::Left(view! {
-                            <AddProjectForm action=add/>
-                            <section class="admin__list" aria-labelledby="project-list-title">
-                                <h2 id="project-list-title">"All projects"</h2>
-                                {unclaimed_error(actions.rename, last)}
-                                {unclaimed_error(actions.rotate, last)}
-                                {unclaimed_error(actions.remove, last)}
-                                {if list.is_empty() {
-                                    view! { <p class="empty">"No projects yet. Add the first one above."</p> }.into_any()
-                                } else {
-                                    view! { <ProjectsTable list actions/> }.into_any()
-                                }}
-                            </section>
-                        }),
-                        Err(error) => Either::Right(crate::load_error_view(error, "The projects", "/admin/projects")),
-                    }
-                })}
-            </Transition>
-            <ToastRegion/>
+        // Everything below needs the list, which only admins get: others read why instead.
+        <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
+            {move || Suspend::new(async move {
+                let projects = projects.await;
+                crate::skip_the_resource_walk().await;
+                match projects {
+                    Ok(list) => Either::Left(view! {
+                        <AddProjectForm action=add/>
+                        <section class="admin__list" aria-labelledby="project-list-title">
+                            <h2 id="project-list-title">"All projects"</h2>
+                            {unclaimed_error(actions.rename, last)}
+                            {unclaimed_error(actions.rotate, last)}
+                            {unclaimed_error(actions.remove, last)}
+                            {if list.is_empty() {
+                                view! { <p class="empty">"No projects yet. Add the first one above."</p> }.into_any()
+                            } else {
+                                view! { <ProjectsTable list actions/> }.into_any()
+                            }}
+                        </section>
+                    }),
+                    Err(error) => Either::Right(crate::load_error_view(error, "The projects", "/admin/projects")),
+                }
+            })}
+        </Transition>
+        <ToastRegion/>
     }
 }
 
@@ -635,30 +635,30 @@ fn UsersAdmin() -> impl IntoView {
     let me = Resource::new(|| (), |_| crate::auth::whoami());
 
     view! {
-            // Everything below needs the list, which only admins get: others read why instead.
-            <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(list) => {
-                            // Awaited here, inside the Transition, like any resource.
-                            let me = me.await.ok().flatten().map(|u| u.id);
-                            let key_users = list.clone();
-                            Either::Left(view! {
-                                <AddUserForm action=add/>
-                                <section class="admin__list" aria-labelledby="user-list-title">
-                                    <h2 id="user-list-title">"All users"</h2>
-                                    {unclaimed_error(actions.set_role, last)}
-                                    {unclaimed_error(actions.set_disabled, last)}
-                                    <UsersTable list actions me/>
-                                </section>
-                                <ApiKeysSection users=key_users actions=key_actions keys/>
-                            })
-                        }
-                        Err(error) => Either::Right(crate::load_error_view(error, "The users", "/admin/users")),
+        // Everything below needs the list, which only admins get: others read why instead.
+        <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(list) => {
+                        // Awaited here, inside the Transition, like any resource.
+                        let me = me.await.ok().flatten().map(|u| u.id);
+                        let key_users = list.clone();
+                        Either::Left(view! {
+                            <AddUserForm action=add/>
+                            <section class="admin__list" aria-labelledby="user-list-title">
+                                <h2 id="user-list-title">"All users"</h2>
+                                {unclaimed_error(actions.set_role, last)}
+                                {unclaimed_error(actions.set_disabled, last)}
+                                <UsersTable list actions me/>
+                            </section>
+                            <ApiKeysSection users=key_users actions=key_actions keys/>
+                        })
                     }
-                })}
-            </Transition>
-            <ToastRegion/>
+                    Err(error) => Either::Right(crate::load_error_view(error, "The users", "/admin/users")),
+                }
+            })}
+        </Transition>
+        <ToastRegion/>
     }
 }
 

@@ -1,5 +1,5 @@
-//! picky-fleet's user interface. Pages render on the server and hydrate in the browser; the
-//! server functions beside them only adapt requests to [`fleet::Fleet`].
+//! picky-fleet's user interface. Pages render on the server; the parts marked `#[island]`
+//! hydrate in the browser. The server functions beside them only adapt requests to [`fleet::Fleet`].
 #![recursion_limit = "256"]
 
 use fleet::model::Role;

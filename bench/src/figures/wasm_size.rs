@@ -291,7 +291,10 @@ mod tests {
 
     #[test]
     fn split_chunks_are_named_after_their_page() {
-        assert_eq!(page_name("users_admin_loader_427848783884875393"), "users admin");
+        assert_eq!(
+            page_name("users_admin_loader_427848783884875393"),
+            "users admin"
+        );
         assert_eq!(page_name("__audit_route_view_597839993756735091"), "audit");
         assert_eq!(page_name("__projects_route_view_1316"), "projects");
         let manifest = SplitManifest {
