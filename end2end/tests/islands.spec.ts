@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { signIn } from "./helpers";
+import { ADMIN_PASSWORD, signIn } from "./helpers";
 
 // The pages render on the server and only their islands hydrate; the admin islands come from
 // wasm chunks fetched on first use. These tests open each island's page directly and use it.
@@ -47,4 +47,24 @@ test("sign out is a plain form: it ends the session and the fleet asks for a sig
   await page.goto("/audit");
   await expect(page).toHaveURL(/\/sign-in\?next=\/audit$/);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+});
+
+test("an island whose session ends sends the browser to the sign-in page and back", async ({ page, context }) => {
+  await signIn(page);
+  await page.goto("/admin/projects");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await context.clearCookies();
+  // The add fails (no session), and the list it reloads answers 401: the island redirects.
+  const form = page.locator("form", { has: page.getByRole("button", { name: "Add project" }) });
+  await form.getByLabel("Name").fill("Never Added");
+  await form.getByLabel("API token").fill("e2e-never-added-0123456789abcdef");
+  await form.getByRole("button", { name: "Add project" }).click();
+  await expect(page).toHaveURL(/\/sign-in\?next=\/admin\/projects$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/admin\/projects$/);
+  await expect(page.locator("table")).toContainText("Island Test Desk");
+  await expect(page.locator("table")).not.toContainText("Never Added");
 });
