@@ -307,21 +307,35 @@ struct ProjectActions {
     last: RwSignal<Option<Target>>,
 }
 
+/// An admin page around its island: the title, the heading and what the page is for render
+/// on the server; `children` is the island.
+#[component]
+fn AdminPage(title: &'static str, intro: &'static str, children: Children) -> impl IntoView {
+    let heading_id = format!("{}-title", title.to_lowercase());
+    let labelled_by = heading_id.clone();
+    view! {
+        <Title text=format!("{title} · picky-fleet")/>
+        <section class="admin" aria-labelledby=labelled_by>
+            <header class="admin__head">
+                <h1 id=heading_id>{title}</h1>
+                <p class="muted">{intro}</p>
+            </header>
+            {children()}
+        </section>
+    }
+}
+
 /// `/admin/projects`.
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     view! {
-        <Title text="Projects · picky-fleet"/>
-        <section class="admin" aria-labelledby="projects-title">
-            <header class="admin__head">
-                <h1 id="projects-title">"Projects"</h1>
-                <p class="muted">
-                    "Each project is one PickyAssist automation server. Its API token is stored encrypted and "
-                    "is never shown again: only its last four characters."
-                </p>
-            </header>
+        <AdminPage
+            title="Projects"
+            intro="Each project is one PickyAssist automation server. Its API token is stored \
+                   encrypted and is never shown again: only its last four characters."
+        >
             <ProjectsAdmin/>
-        </section>
+        </AdminPage>
     }
 }
 
@@ -583,17 +597,13 @@ struct UserActions {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <Title text="Users · picky-fleet"/>
-        <section class="admin" aria-labelledby="users-title">
-            <header class="admin__head">
-                <h1 id="users-title">"Users"</h1>
-                <p class="muted">
-                    "Viewers see the fleet and the audit log; operators also run commands; admins also "
-                    "manage projects and users. Disabling a user ends their sessions at once."
-                </p>
-            </header>
+        <AdminPage
+            title="Users"
+            intro="Viewers see the fleet and the audit log; operators also run commands; admins \
+                   also manage projects and users. Disabling a user ends their sessions at once."
+        >
             <UsersAdmin/>
-        </section>
+        </AdminPage>
     }
 }
 
