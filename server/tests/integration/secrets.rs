@@ -153,7 +153,7 @@ async fn no_token_leaks_into_responses_assets_logs_or_the_database_file() {
         );
         leaks.keep(format!("GET {asset}"), response).await;
     }
-    // The split-out pages' code, which the browser fetches when such a page is first shown.
+    // The admin islands' split-out code, which the browser fetches when such a page is first shown.
     for chunk in split_chunks(&browser).await {
         let response = browser.get(&chunk).send().await.expect("chunk");
         assert_eq!(response.status(), 200, "{chunk}");
