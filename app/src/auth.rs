@@ -184,6 +184,7 @@ fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
     let username = NodeRef::<leptos::html::Input>::new();
     let password = NodeRef::<leptos::html::Input>::new();
     let hidden_next = next.clone();
+    follow_server_redirects();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (Some(username), Some(password)) = (username.get_untracked(), password.get_untracked())
@@ -196,7 +197,6 @@ fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
         pending.set(true);
         let next = next.clone();
         leptos::task::spawn_local(async move {
-            follow_server_redirects();
             // Success and a wrong password both end in a redirect, which loads the next page.
             if let Err(error) = sign_in(username.value(), password.value(), Some(next)).await {
                 failure.set(Some(error.to_string()));
@@ -224,14 +224,10 @@ fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
 }
 
 /// A server function called from the browser answers a redirect with a header instead of a
-/// 302; this makes the browser follow it (islands have no router to do it).
+/// 302; this makes the browser follow it (islands have no router to do it). Set once per page.
 fn follow_server_redirects() {
     #[cfg(feature = "hydrate")]
-    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.location().set_href(location);
-        }
-    });
+    let _ = leptos::server_fn::redirect::set_redirect_hook(crate::go_to);
 }
 
 #[cfg(all(test, feature = "ssr"))]

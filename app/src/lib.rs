@@ -120,7 +120,7 @@ pub fn load_error_view(error: error::AppError, what: &str, here: &'static str) -
 
 /// Sends the browser to `path`: a redirect of the response being rendered on the server, a
 /// page load in the browser (islands have no client-side router).
-fn go_to(path: &str) {
+pub(crate) fn go_to(path: &str) {
     #[cfg(feature = "ssr")]
     leptos_axum::redirect(path);
     #[cfg(feature = "hydrate")]
