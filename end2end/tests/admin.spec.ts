@@ -4,6 +4,9 @@ import { signIn } from "./helpers";
 test("an admin adds a viewer, who sees the fleet but no command buttons", async ({ page, browser }) => {
   await signIn(page);
   await page.getByRole("link", { name: "Users" }).click();
+  // A page load: wait for its island, or typing may land before hydration resets the fields.
+  await expect(page).toHaveURL(/\/admin\/users$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   const form = page.locator("form", { has: page.getByRole("button", { name: "Add user" }) });
   await form.getByLabel("Username").fill("vera");
   await form.getByLabel("Role").selectOption("viewer");
