@@ -3,7 +3,7 @@
 //! it is a link that can be shared. Pages are keyset-paginated with `before`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fleet::model::{AuditAction, AuditEntry, AuditOutcome, AuditQuery, AuditQueryText};
+use fleet::model::{AuditAction, AuditEntry, AuditOutcome, AuditQueryText};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
@@ -11,12 +11,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// One page of the audit log, newest first.
+/// One page of the audit log, newest first. The filters come as the URL has them and are
+/// parsed here ([`AuditQueryText::parse`], the same rules as the API's and the CSV export's):
+/// a bad value comes back as a message.
 // JSON, not a form: an all-empty filter would otherwise encode to nothing at all.
-#[server(endpoint = "audit", input = leptos::server_fn::codec::Json)]
-pub async fn get_audit(query: AuditQuery) -> Result<fleet::model::AuditPage, AppError> {
+#[server(prefix = "/fn", endpoint = "audit", input = leptos::server_fn::codec::Json)]
+pub async fn get_audit(filters: AuditQueryText) -> Result<fleet::model::AuditPage, AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
-    Ok(fleet.audit_page(&actor, &query).await?)
+    let filter = filters
+        .parse()
+        .map_err(|message| AppError::from(fleet::FleetError::Invalid(message)))?;
+    Ok(fleet.audit_page(&actor, &filter).await?)
 }
 
 /// A project the filter can choose.
@@ -27,7 +32,7 @@ pub struct ProjectChoice {
 }
 
 /// The projects for the filter's drop-down (ids and names only).
-#[server(endpoint = "audit_projects")]
+#[server(prefix = "/fn", endpoint = "audit_projects")]
 pub async fn audit_projects() -> Result<Vec<ProjectChoice>, AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
     Ok(fleet
@@ -40,64 +45,18 @@ pub async fn audit_projects() -> Result<Vec<ProjectChoice>, AppError> {
         .collect())
 }
 
-/// The filters exactly as the URL has them (trimmed; empty means "any"). Parsed into an
-/// [`AuditQuery`] only when the page asks for rows, so a bad value becomes a message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Filters {
-    project_id: String,
-    actor: String,
-    action: String,
-    outcome: String,
-    since: String,
-    until: String,
-}
-
-impl Filters {
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let text = |key: &str| get(key).map(|v| v.trim().to_owned()).unwrap_or_default();
-        Self {
-            project_id: text("project_id"),
-            actor: text("actor"),
-            action: text("action"),
-            outcome: text("outcome"),
-            since: text("since"),
-            until: text("until"),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self == &Self::default()
-    }
-
-    /// The non-empty filters as query-string pairs, in a stable order.
-    fn pairs(&self) -> Vec<(&'static str, &str)> {
-        [
-            ("project_id", self.project_id.as_str()),
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("outcome", &self.outcome),
-            ("since", &self.since),
-            ("until", &self.until),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect()
-    }
-
-    /// The query for the service; `Err` is a message for the user (the same rules and
-    /// messages as the CSV export and the API: [`AuditQueryText::parse`]).
-    fn to_query(&self, before: &str, limit: &str) -> Result<AuditQuery, String> {
-        AuditQueryText {
-            project_id: self.project_id.clone(),
-            actor: self.actor.clone(),
-            action: self.action.clone(),
-            outcome: self.outcome.clone(),
-            since: self.since.clone(),
-            until: self.until.clone(),
-            before: before.to_owned(),
-            limit: limit.to_owned(),
-        }
-        .parse()
+/// The filters exactly as the URL has them, trimmed (empty means "any").
+fn filters_from_url(get: impl Fn(&str) -> Option<String>) -> AuditQueryText {
+    let text = |key: &str| get(key).map(|v| v.trim().to_owned()).unwrap_or_default();
+    AuditQueryText {
+        project_id: text("project_id"),
+        actor: text("actor"),
+        action: text("action"),
+        outcome: text("outcome"),
+        since: text("since"),
+        until: text("until"),
+        before: text("before"),
+        limit: text("limit"),
     }
 }
 
@@ -147,19 +106,11 @@ fn readable_time(at: &str) -> String {
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let query = use_query_map();
-    let filters = Memo::new(move |_| query.with(|q| Filters::from_lookup(|k| q.get(k))));
-    let before = Memo::new(move |_| query.with(|q| q.get("before")).unwrap_or_default());
-    let limit = Memo::new(move |_| query.with(|q| q.get("limit")).unwrap_or_default());
-    let parsed = move || filters.with(|f| f.to_query(before.get().trim(), limit.get().trim()));
-    let page = Resource::new(parsed, |parsed| async move {
-        match parsed {
-            Ok(query) => get_audit(query).await,
-            Err(message) => Err(AppError::Invalid(message)),
-        }
-    });
+    let filters = Memo::new(move |_| query.with(|q| filters_from_url(|k| q.get(k))));
+    let page = Resource::new(move || filters.get(), get_audit);
     let projects = Resource::new(|| (), |_| audit_projects());
     let csv_href =
-        move || filters.with(|f| with_query("/api/v1/audit.csv", &query_string(&f.pairs())));
+        move || filters.with(|f| with_query("/api/v1/audit.csv", &query_string(&f.filter_pairs())));
 
     view! {
         <Title text="Audit log · picky-fleet"/>
@@ -170,7 +121,7 @@ pub fn AuditPage() -> impl IntoView {
                     "Download CSV"
                 </a>
             </div>
-            <Transition fallback=|| view! { <FilterForm filters=Filters::default() projects=vec![]/> }>
+            <Transition fallback=|| view! { <FilterForm filters=AuditQueryText::default() projects=vec![]/> }>
                 {move || {
                     let filters = filters.get();
                     Suspend::new(async move {
@@ -188,9 +139,7 @@ pub fn AuditPage() -> impl IntoView {
                     match page {
                         Ok(page) => {
                             let filters = filters.get_untracked();
-                            let limit = limit.get_untracked();
-                            let paged = !before.get_untracked().trim().is_empty();
-                            Either::Left(view! { <AuditTable page filters limit paged/> })
+                            Either::Left(view! { <AuditTable page filters/> })
                         }
                         Err(error) => Either::Right(crate::load_error_view(error, "The audit log", "/audit")),
                     }
@@ -202,7 +151,7 @@ pub fn AuditPage() -> impl IntoView {
 
 /// The filters as a GET form to `/audit`: submitting starts again from the newest row.
 #[component]
-fn FilterForm(filters: Filters, projects: Vec<ProjectChoice>) -> impl IntoView {
+fn FilterForm(filters: AuditQueryText, projects: Vec<ProjectChoice>) -> impl IntoView {
     let chosen_project = filters.project_id.clone();
     let unknown_project = (!chosen_project.is_empty()
         && !projects.iter().any(|p| p.id.to_string() == chosen_project))
@@ -241,7 +190,7 @@ fn FilterForm(filters: Filters, projects: Vec<ProjectChoice>) -> impl IntoView {
     };
     let since_type = time_input(&filters.since);
     let until_type = time_input(&filters.until);
-    let has_filters = !filters.is_empty();
+    let has_filters = !filters.filter_pairs().is_empty();
 
     view! {
         <Form method="get" action="/audit" attr:class="audit__filters" attr:role="search" attr:aria-label="Filter the audit log">
@@ -295,14 +244,10 @@ fn FilterForm(filters: Filters, projects: Vec<ProjectChoice>) -> impl IntoView {
 }
 
 #[component]
-fn AuditTable(
-    page: fleet::model::AuditPage,
-    filters: Filters,
-    limit: String,
-    paged: bool,
-) -> impl IntoView {
-    let mut pairs = filters.pairs();
-    pairs.push(("limit", limit.trim()));
+fn AuditTable(page: fleet::model::AuditPage, filters: AuditQueryText) -> impl IntoView {
+    let paged = !filters.before.is_empty();
+    let mut pairs = filters.filter_pairs();
+    pairs.push(("limit", &filters.limit));
     let newest_href = with_query("/audit", &query_string(&pairs));
     let older_href = page.next_before.map(|before| {
         let before = before.to_string();
@@ -323,7 +268,7 @@ fn AuditTable(
     if count == 0 {
         let message = if paged {
             "There are no older entries."
-        } else if filters.is_empty() {
+        } else if filters.filter_pairs().is_empty() {
             "Nothing has been recorded yet."
         } else {
             "No entries match these filters."
@@ -395,8 +340,8 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
 mod tests {
     use super::*;
 
-    fn filters(pairs: &[(&str, &str)]) -> Filters {
-        Filters::from_lookup(|k| {
+    fn filters(pairs: &[(&str, &str)]) -> AuditQueryText {
+        filters_from_url(|k| {
             pairs
                 .iter()
                 .find(|(key, _)| *key == k)
@@ -405,45 +350,33 @@ mod tests {
     }
 
     #[test]
-    fn url_filters_become_a_query() {
+    fn the_url_gives_every_filter_trimmed() {
         let f = filters(&[
             ("project_id", "7"),
             ("actor", " alice "),
-            ("action", "sign_in"),
-            ("outcome", "denied"),
             ("since", "2026-11-25"),
-            ("until", ""),
+            ("before", " 120 "),
+            ("limit", "20"),
         ]);
-        let q = f.to_query("120", "").expect("valid");
-        assert_eq!(q.project_id, Some(7));
-        assert_eq!(q.actor.as_deref(), Some("alice"));
-        assert_eq!(q.action, Some(AuditAction::SignIn));
-        assert_eq!(q.outcome, Some(AuditOutcome::Denied));
-        assert_eq!(q.since.as_deref(), Some("2026-11-25"));
-        assert_eq!(q.until, None);
-        assert_eq!(q.before, Some(120));
-        assert_eq!(q.limit, None);
-        assert_eq!(filters(&[]).to_query("", ""), Ok(AuditQuery::default()));
-    }
-
-    #[test]
-    fn bad_url_values_become_messages() {
-        for (case, f, before) in [
-            ("action", filters(&[("action", "bogus")]), ""),
-            ("outcome", filters(&[("outcome", "meh")]), ""),
-            ("project", filters(&[("project_id", "x")]), ""),
-            ("before", filters(&[]), "abc"),
-        ] {
-            let error = f.to_query(before, "").expect_err(case);
-            assert!(error.ends_with('.'), "{case}: {error}");
-        }
+        assert_eq!(
+            f,
+            AuditQueryText {
+                project_id: "7".into(),
+                actor: "alice".into(),
+                since: "2026-11-25".into(),
+                before: "120".into(),
+                limit: "20".into(),
+                ..Default::default()
+            }
+        );
+        assert_eq!(filters(&[]), AuditQueryText::default());
     }
 
     #[test]
     fn query_strings_are_encoded_and_skip_empty_values() {
         let f = filters(&[("actor", "a b&c=d"), ("action", "sign_in"), ("since", "")]);
         assert_eq!(
-            query_string(&f.pairs()),
+            query_string(&f.filter_pairs()),
             "actor=a%20b%26c%3Dd&action=sign_in"
         );
         assert_eq!(

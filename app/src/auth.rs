@@ -1,14 +1,14 @@
 //! Signing in and out, and who is signed in.
 
 use fleet::model::CurrentUser;
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::error::AppError;
+use crate::{error::AppError, form::send_with};
 
 /// The signed-in user, or `None`.
-#[server(endpoint = "whoami")]
+#[server(prefix = "/fn", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     let actor = ssr::request_actor().await?;
     Ok(actor.and_then(|a| {
@@ -22,7 +22,7 @@ pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
 
 /// Signs in and goes to `next` (default `/`); a failure goes back to the sign-in page with an
 /// error, so the form works the same with and without JavaScript.
-#[server(endpoint = "sign_in")]
+#[server(prefix = "/fn", endpoint = "sign_in")]
 pub async fn sign_in(
     username: String,
     password: String,
@@ -64,7 +64,7 @@ pub async fn sign_in(
     }
 }
 
-#[server(endpoint = "sign_out")]
+#[server(prefix = "/fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let fleet = ssr::fleet()?;
     if let Some(actor) = ssr::request_actor().await? {
@@ -174,48 +174,40 @@ pub fn SignInPage() -> impl IntoView {
 }
 
 /// The form: an island for its pending state. Without the wasm it is a plain form post, and
-/// the server function's redirect does the rest. With it, the submit goes through `sign_in`
-/// directly rather than through `ActionForm`, whose form decoding would put a query-string
-/// parser into the first page's wasm for this one form.
+/// the server function's redirect does the rest; with it, the same redirect comes back as a
+/// header that [`follow_server_redirects`] follows. Sent the islands' one way
+/// ([`crate::form::send_with`]).
 #[island]
 fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
-    let failure = RwSignal::new(error);
-    let pending = RwSignal::new(false);
-    let username = NodeRef::<leptos::html::Input>::new();
-    let password = NodeRef::<leptos::html::Input>::new();
+    let action = ServerAction::<SignIn>::new();
+    let pending = action.pending();
+    // A failure comes back as a redirect to this page (with its message), a refusal the
+    // server could not redirect (it is shutting down, say) as an error.
+    let failure = move || match action.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => error.clone(),
+    };
     let hidden_next = next.clone();
     follow_server_redirects();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (Some(username), Some(password)) = (username.get_untracked(), password.get_untracked())
-        else {
-            return;
-        };
-        if pending.get_untracked() {
-            return;
-        }
-        pending.set(true);
-        let next = next.clone();
-        leptos::task::spawn_local(async move {
-            // Success and a wrong password both end in a redirect, which loads the next page.
-            if let Err(error) = sign_in(username.value(), password.value(), Some(next)).await {
-                failure.set(Some(error.to_string()));
-                pending.set(false);
-            }
-        });
-    };
+    let on_submit = send_with(action, move |f| {
+        Some(SignIn {
+            username: f.text("username"),
+            password: f.text("password"),
+            next: Some(next.clone()),
+        })
+    });
     view! {
-        <form method="post" action={<SignIn as leptos::server_fn::ServerFn>::url()} class="form" on:submit=on_submit>
+        <form method="post" action=SignIn::url() class="form" on:submit=on_submit>
             <input type="hidden" name="next" value=hidden_next/>
             <label class="field">
                 <span>"Username"</span>
-                <input type="text" name="username" autocomplete="username" required autofocus node_ref=username/>
+                <input type="text" name="username" autocomplete="username" required autofocus/>
             </label>
             <label class="field">
                 <span>"Password"</span>
-                <input type="password" name="password" autocomplete="current-password" required node_ref=password/>
+                <input type="password" name="password" autocomplete="current-password" required/>
             </label>
-            {move || failure.get().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
+            {move || failure().map(|e| view! { <p class="alert alert--error" role="alert">{e}</p> })}
             <button type="submit" class="btn btn--primary" disabled=move || pending.get()>
                 {move || if pending.get() { "Signing in…" } else { "Sign in" }}
             </button>

@@ -22,6 +22,9 @@ pub enum AppError {
     TooManyAttempts(String),
     #[error("Something went wrong on our side; the details are in the server log.")]
     Internal,
+    /// The call is still running past its deadline; what it started goes on.
+    #[error("{0}")]
+    StillRunning(String),
     /// The request did not reach the function or its answer did not come back.
     #[error("The dashboard could not be reached: {0}")]
     Transport(String),
@@ -32,14 +35,15 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            // On the server: the request's arguments did not decode. That is the caller's
-            // mistake (400), not ours (500).
+            // On the server: the request's arguments did not decode (a number that is not
+            // one, an unknown command). That is the caller's mistake (422, as in the API),
+            // not ours (500).
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
                 #[cfg(feature = "ssr")]
                 if let Some(response) =
                     leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
                 {
-                    response.set_status(http::StatusCode::BAD_REQUEST);
+                    response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
                 }
                 AppError::Invalid(format!("The request is malformed: {message}"))
             }
@@ -50,32 +54,20 @@ impl FromServerFnError for AppError {
 
 #[cfg(feature = "ssr")]
 impl From<fleet::FleetError> for AppError {
-    /// Maps service errors to what users see, and sets the HTTP status to match.
+    /// What users see of a service error ([`fleet::FleetError::answer`], the one mapping
+    /// every door uses), with the HTTP status to match.
     fn from(error: fleet::FleetError) -> Self {
-        use fleet::FleetError as F;
-        use http::StatusCode;
-        let (status, app_error) = match error {
-            F::Invalid(message) => (StatusCode::UNPROCESSABLE_ENTITY, AppError::Invalid(message)),
-            F::ProjectNotFound(_) => (StatusCode::NOT_FOUND, AppError::NotFound(error.to_string())),
-            F::Conflict(message) => (StatusCode::CONFLICT, AppError::Conflict(message)),
-            F::Unauthenticated => (StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
-            F::Forbidden(message) => (StatusCode::FORBIDDEN, AppError::Forbidden(message)),
-            F::BadCredentials => (
-                StatusCode::UNAUTHORIZED,
-                AppError::Invalid(error.to_string()),
-            ),
-            F::RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                AppError::TooManyAttempts(error.to_string()),
-            ),
-            F::Unavailable(message) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                AppError::Transport(message),
-            ),
-            F::Internal(cause) => {
-                tracing::error!("internal error: {cause:#}");
-                (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal)
-            }
+        let answer = error.answer();
+        let status = answer.status;
+        let app_error = match answer.code {
+            "unauthenticated" => AppError::Unauthenticated,
+            "forbidden" => AppError::Forbidden(answer.message),
+            "not_found" => AppError::NotFound(answer.message),
+            "conflict" => AppError::Conflict(answer.message),
+            "rate_limited" => AppError::TooManyAttempts(answer.message),
+            "unavailable" => AppError::Transport(answer.message),
+            "internal" => AppError::Internal,
+            _ => AppError::Invalid(answer.message),
         };
         // A form posted without JavaScript is answered with a redirect back to the page
         // (which shows the error); an error status would stop the browser following it.

@@ -14,14 +14,24 @@ use leptos_router::{
 mod admin;
 mod audit_page;
 mod auth;
+mod confirm;
 pub mod error;
 mod fleet_page;
+mod form;
 mod format;
 mod live;
+mod page;
 mod toast;
 
 pub use auth::{SignIn, SignOut};
 pub use fleet_page::FleetPage;
+pub use page::load_error_view;
+// Also reached at the crate root: by audit_page.rs, by auth.rs (`go_to`, in the browser
+// only) and by island bodies, which stay as written (an island's name in the HTML
+// carries a hash of its source text).
+#[cfg(feature = "hydrate")]
+pub(crate) use page::go_to;
+pub(crate) use page::skip_the_resource_walk;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -74,7 +84,7 @@ pub fn App() -> impl IntoView {
     // Islands: the router, the top bar and every page render on the server only; the parts
     // that change in the browser are `#[island]`s (the fleet board, the sign-in form, the
     // admin pages), hydrated on their own. Moving between pages is a normal page load, so the
-    // first page's wasm holds the fleet board and little else (see README, Benchmarks).
+    // first page's wasm holds the fleet board and little else (see bench/README.md).
     view! {
         <Stylesheet id="leptos" href="/pkg/picky-fleet.css"/>
         <Title text="picky-fleet"/>
@@ -95,40 +105,6 @@ pub fn App() -> impl IntoView {
             <HydrationMark/>
         </Router>
     }
-}
-
-/// Where a page's data did not load: anonymous visitors go to the sign-in page (and come back
-/// to `here` afterwards), everyone else reads why. Each page's server function checks the
-/// caller, so this is the only guard the pages need. Works on the server (a 302) and inside an
-/// island in the browser (after a reload of its data found the session gone).
-pub fn load_error_view(error: error::AppError, what: &str, here: &'static str) -> AnyView {
-    match error {
-        error::AppError::Unauthenticated => {
-            let next = if here == "/" { String::new() } else { format!("?next={here}") };
-            go_to(&format!("/sign-in{next}"));
-            ().into_any()
-        }
-        error::AppError::Forbidden(message) => {
-            view! { <p class="alert alert--error" role="alert">{message}</p> }.into_any()
-        }
-        other => view! {
-            <p class="alert alert--error" role="alert">{format!("{what} could not be loaded. {other}")}</p>
-        }
-        .into_any(),
-    }
-}
-
-/// Sends the browser to `path`: a redirect of the response being rendered on the server, a
-/// page load in the browser (islands have no client-side router).
-pub(crate) fn go_to(path: &str) {
-    #[cfg(feature = "ssr")]
-    leptos_axum::redirect(path);
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().set_href(path);
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    let _ = path;
 }
 
 #[component]
@@ -183,75 +159,4 @@ fn HydrationMark() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
-}
-
-/// Awaited in a `Suspend` once its data are in, where the view below reads no resource: it
-/// spares the server building that view twice per request.
-///
-/// Once a Suspense's resources have loaded, Leptos walks its children once more (a "dry
-/// resolve", to find resources read further down) before it renders them. A `Suspend` that is
-/// ready by then builds its whole view for that walk and drops it: on the fleet page, every
-/// card was built twice. Pending for one poll here, the Suspend is not ready during the walk,
-/// which stops at it; the render awaits it and goes on at once. Where the view below does read
-/// a resource, leave this out: the walk is how the Suspense finds it.
-pub(crate) async fn skip_the_resource_walk() {
-    #[cfg(feature = "ssr")]
-    PendingOnce(false).await;
-}
-
-/// Pending once (waking itself at once), then ready.
-#[cfg(feature = "ssr")]
-struct PendingOnce(bool);
-
-#[cfg(feature = "ssr")]
-impl std::future::Future for PendingOnce {
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use std::{
-        future::Future,
-        pin::pin,
-        sync::{
-            atomic::{AtomicUsize, Ordering},
-            Arc,
-        },
-        task::{Context, Poll, Wake, Waker},
-    };
-
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    #[test]
-    fn the_walk_skipper_is_pending_once_asks_to_be_polled_again_then_is_ready() {
-        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
-        let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(super::skip_the_resource_walk());
-        assert!(future.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(
-            wakes.0.load(Ordering::SeqCst),
-            1,
-            "a pending future that is never woken would hang the page"
-        );
-        assert_eq!(future.as_mut().poll(&mut cx), Poll::Ready(()));
-    }
 }

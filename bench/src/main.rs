@@ -3,7 +3,7 @@
 //! side in the same run, since absolute times on shared 2-core machines move from run to run.
 //!
 //! ```text
-//! cargo leptos build --release
+//! cargo leptos build --release --split --project picky-fleet
 //! cargo run --release -p bench -- [--quick] [--server target/release/picky-fleet] [--site target/site]
 //! ```
 //!

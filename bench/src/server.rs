@@ -20,7 +20,7 @@ use crate::http;
 /// The admin every bench database gets; its API key authenticates everything.
 const ADMIN: &str = "bench";
 /// The one place to build the release binary and the site.
-const BUILD_COMMAND: &str = "cargo leptos build --release";
+const BUILD_COMMAND: &str = "cargo leptos build --release --split --project picky-fleet";
 
 /// Fails with the command that builds what is missing.
 pub fn check_build(binary: &Path, site: &Path) -> anyhow::Result<()> {

@@ -1,9 +1,12 @@
 //! picky-fleet's domain and service layer.
 //!
 //! * [`model`] — the view types that cross to the browser (also built for wasm).
-//! * with the `ssr` feature: configuration, the database, token encryption, the status
+//! * with the `ssr` feature: the database, token encryption, the status
 //!   board and poller, and [`service::Fleet`], the one service every adapter (pages, server
 //!   functions, REST API, CLI) calls. The rules live there and nowhere else.
+//!
+//! A crate of its own because both `app` (server functions) and `server` (REST API, CLI)
+//! call it, and `app` cannot depend on `server`.
 
 pub mod model;
 
@@ -16,8 +19,6 @@ pub mod board;
 #[cfg(feature = "ssr")]
 pub mod budget;
 #[cfg(feature = "ssr")]
-pub mod config;
-#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -29,4 +30,4 @@ pub mod service;
 pub mod sign_in_limit;
 
 #[cfg(feature = "ssr")]
-pub use service::{Fleet, FleetError};
+pub use service::{ErrorAnswer, Fleet, FleetError};

@@ -114,6 +114,11 @@ impl Client {
         })
     }
 
+    /// The most one call may take, connecting included.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// `POST device-status`.
     pub async fn device_status(&self, token: &ApiToken) -> Result<DeviceStatus, ClientError> {
         let body = StatusRequest {

@@ -10,14 +10,14 @@ use axum::{
     http::{header, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
-    Json,
 };
 use fleet::{
     auth::{Actor, RequestActor, SESSION_USER_KEY},
     Fleet,
 };
-use serde_json::json;
 use tower_sessions::Session;
+
+use crate::api::ApiError;
 
 pub async fn resolve_actor(
     State(fleet): State<Fleet>,
@@ -36,29 +36,24 @@ pub async fn resolve_actor(
             Ok(Some(actor)) => Some(actor),
             // A wrong key is an error, not an anonymous request: scripts should hear about it.
             Ok(None) => {
-                return error(
+                return ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_api_key",
                     "the API key is unknown, revoked or belongs to a disabled user",
                 )
+                .into_response()
             }
-            Err(e) => {
-                tracing::error!(error = %e, "could not check an API key");
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                );
-            }
+            Err(e) => return ApiError::from(e).into_response(),
         },
         None => {
             if changes_state(request.method()) && from_a_browser(&request) && !same_origin(&request)
             {
-                return error(
+                return ApiError::new(
                     StatusCode::FORBIDDEN,
                     "cross_origin",
                     "this request did not come from the dashboard's own pages (Origin check failed)",
-                );
+                )
+                .into_response();
             }
             session_actor(&fleet, &session).await
         }
@@ -104,8 +99,7 @@ fn bearer_key(request: &Request) -> Option<&str> {
 /// without cookies calling the REST API is simply anonymous (401).
 fn from_a_browser(request: &Request) -> bool {
     let path = request.uri().path();
-    request.headers().contains_key(header::COOKIE)
-        || (path.starts_with("/api/") && !path.starts_with("/api/v1/"))
+    request.headers().contains_key(header::COOKIE) || path.starts_with(crate::server_fns::PREFIX)
 }
 
 fn changes_state(method: &Method) -> bool {
@@ -139,15 +133,6 @@ fn same_origin(request: &Request) -> bool {
     }
 }
 
-/// The API's error shape, used for the few answers the middleware gives itself.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +140,7 @@ mod tests {
     fn request(method: Method, host: &str, origin: Option<&str>, referer: Option<&str>) -> Request {
         let mut builder = axum::http::Request::builder()
             .method(method)
-            .uri("/api/run_command")
+            .uri("/fn/run_command")
             .header("host", host);
         if let Some(origin) = origin {
             builder = builder.header("origin", origin);

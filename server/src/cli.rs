@@ -12,12 +12,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use fleet::{
     auth::{Actor, Password},
-    config::Settings,
     model::{ProjectName, Role, Username},
     Fleet, FleetError,
 };
 use pickyassist::ApiToken;
 use url::Url;
+
+use crate::config::Settings;
 
 const ENVIRONMENT_HELP: &str = "\
 Environment (the same for the server and the admin commands):
@@ -113,10 +114,16 @@ pub enum ProjectCommand {
         /// The project's name
         name: String,
     },
-    /// Remove a project (its audit history stays)
+    /// Remove a project (its audit history stays); asks for its name again on stdin
+    #[command(
+        after_help = "Examples:\n  picky-fleet project remove \"Acme Support\"          (type the name to confirm)\n  picky-fleet project remove \"Acme Support\" --yes    (scripts: no prompt)"
+    )]
     Remove {
         /// The project's name
         name: String,
+        /// Confirm without the prompt (for scripts)
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -319,14 +326,21 @@ pub async fn execute(
             )?;
             writeln!(out, "{RESTART_NOTE}")?;
         }
-        AdminCommand::Project(ProjectCommand::Remove { name }) => {
+        AdminCommand::Project(ProjectCommand::Remove { name, yes }) => {
             let id = project_id(fleet, &name)?;
-            fleet.remove_project(&cli, id).await.map_err(human)?;
-            writeln!(
-                out,
-                "Removed project {}; its audit history stays.",
-                name.trim()
-            )?;
+            // `--yes` confirms with the name as stored; otherwise the name typed at the prompt
+            // goes to the service, which checks it as it does the page's and the API's.
+            let confirm = if yes {
+                stored_project_name(fleet, &cli, id)?
+            } else {
+                eprint!("Type the project name to confirm: ");
+                read_secret(input, "project name")?
+            };
+            let removed = fleet
+                .remove_project(&cli, id, &confirm)
+                .await
+                .map_err(human)?;
+            writeln!(out, "Removed project {removed}; its audit history stays.")?;
             writeln!(out, "{RESTART_NOTE}")?;
         }
         AdminCommand::ApiKey(ApiKeyCommand::Create { user, label }) => {
@@ -413,6 +427,16 @@ fn read_secret(input: &mut dyn BufRead, what: &str) -> anyhow::Result<String> {
         anyhow::bail!("expected the {what} on stdin (one line), got nothing");
     }
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn stored_project_name(fleet: &Fleet, actor: &Actor, id: i64) -> anyhow::Result<String> {
+    fleet
+        .list_projects(actor)
+        .map_err(human)?
+        .into_iter()
+        .find(|p| p.id == id)
+        .map(|p| p.name)
+        .ok_or_else(|| anyhow::anyhow!("there is no project with id {id}"))
 }
 
 async fn user_id(fleet: &Fleet, name: &str) -> anyhow::Result<i64> {

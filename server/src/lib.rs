@@ -2,12 +2,13 @@
 //! integration tests can start the real thing on port 0.
 
 pub mod api;
-pub mod audit_csv;
 pub mod auth;
 pub mod cli;
-pub mod events;
+pub mod config;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod server_fns;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

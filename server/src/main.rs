@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fleet::config::Settings;
 use server::{
     cli::{Cli, Command},
+    config::Settings,
     startup::Application,
     telemetry,
 };
@@ -14,7 +14,7 @@ use server::{
 /// Rendering a page allocates and frees many small objects from both worker threads; with
 /// glibc's allocator that was nearly half the time of a big fleet page. jemalloc renders it
 /// about 1.5× faster at nearly the same memory (mimalloc was as fast but used twice the
-/// memory); see README, Benchmarks.
+/// memory); see bench/README.md.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

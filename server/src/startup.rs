@@ -7,12 +7,9 @@ use anyhow::Context;
 use app::{shell, App};
 use axum::http::{header, HeaderValue};
 use axum::{routing::get, Router};
-use fleet::{
-    config::Settings, crypto::TokenCipher, db, model::ProjectName, poller, service::FleetDeps,
-    Fleet,
-};
+use fleet::{crypto::TokenCipher, db, model::ProjectName, poller, service::FleetDeps, Fleet};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use pickyassist::{ApiToken, Client, ClientConfig};
 use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
 use tokio::net::TcpListener;
@@ -27,12 +24,7 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::SqliteStore;
 use url::Url;
 
-/// State shared by every handler.
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
-    pub fleet: Fleet,
-    pub leptos_options: LeptosOptions,
-}
+use crate::{config::Settings, state::AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -228,11 +220,14 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
     crate::metrics::handle(); // install the recorder before the first request records anything
-    let routes = generate_route_list(App);
+                              // Server functions have their own routes, outside the page render threads and deadline
+                              // (see `server_fns`); the page routes leave their paths out.
+    let routes = generate_route_list_with_exclusions(App, Some(crate::server_fns::paths()));
     let state = AppState {
         fleet: fleet.clone(),
         leptos_options,
     };
+    let server_fns = crate::server_fns::routes(&state, fleet.longest_command());
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
             let options = state.leptos_options.clone();
@@ -256,6 +251,7 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
         )
         .route("/healthz", get(crate::health::healthz))
         .route("/metrics", get(crate::metrics::render))
+        .merge(server_fns)
         .merge(pages)
         .with_state(state)
 }

@@ -3,7 +3,7 @@
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
 
 use super::now_text;
-use crate::model::{AuditAction, AuditEntry, AuditOutcome};
+use crate::model::{stored_time, AuditAction, AuditEntry, AuditFilter, AuditOutcome};
 
 /// A row to append. Commands are appended as `Pending` and completed once with
 /// [`complete_command`]; every other action is appended already complete.
@@ -126,22 +126,10 @@ struct Row {
     completed_at: Option<String>,
 }
 
-/// Filters already checked by the service layer (times normalised to our stored format).
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub project_id: Option<i64>,
-    pub actor: Option<String>,
-    pub action: Option<AuditAction>,
-    pub outcome: Option<AuditOutcome>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub before: Option<i64>,
-}
-
 /// Newest first, at most `limit` rows, keyset-paginated on `id` (fast at any depth).
 pub async fn query(
     pool: &SqlitePool,
-    filter: &Filter,
+    filter: &AuditFilter,
     limit: u32,
 ) -> sqlx::Result<Vec<AuditEntry>> {
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -161,11 +149,11 @@ pub async fn query(
     if let Some(outcome) = filter.outcome {
         sql.push(" AND outcome = ").push_bind(outcome.as_str());
     }
-    if let Some(since) = &filter.since {
-        sql.push(" AND at >= ").push_bind(since.clone());
+    if let Some(since) = filter.since {
+        sql.push(" AND at >= ").push_bind(stored_time(since));
     }
-    if let Some(until) = &filter.until {
-        sql.push(" AND at < ").push_bind(until.clone());
+    if let Some(until) = filter.until {
+        sql.push(" AND at < ").push_bind(stored_time(until));
     }
     if let Some(before) = filter.before {
         sql.push(" AND id < ").push_bind(before);

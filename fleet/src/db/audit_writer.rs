@@ -149,7 +149,7 @@ async fn apply(conn: &mut SqliteConnection, op: Op) -> Done {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{self, audit::Filter};
+    use crate::{db, model::AuditFilter};
 
     fn pending(project_id: i64) -> OwnedEntry {
         OwnedEntry {
@@ -194,7 +194,7 @@ mod tests {
         .await;
         assert!(completed.into_iter().all(|c| c.unwrap()));
 
-        let rows = audit::query(&database.reader, &Filter::default(), 100)
+        let rows = audit::query(&database.reader, &AuditFilter::default(), 100)
             .await
             .unwrap();
         assert_eq!(rows.len(), 41);

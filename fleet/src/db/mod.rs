@@ -1,4 +1,5 @@
-//! The SQLite database: one pool, WAL mode, a busy timeout, migrations from `migrations/`.
+//! The SQLite database: a writer pool of one connection and a reader pool of 8, WAL mode, a
+//! busy timeout, migrations from `migrations/`.
 
 use std::{str::FromStr, time::Duration};
 
@@ -79,7 +80,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Database> {
 }
 
 pub fn now_text() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::model::stored_time(Utc::now())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

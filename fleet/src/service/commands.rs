@@ -59,6 +59,14 @@ impl Fleet {
             })?
     }
 
+    /// The longest a command can legitimately take from the call to its answer: a full queue
+    /// ahead of it, each command one upstream call of at most the client's timeout, plus a
+    /// little for the audit rows. Adapters wait this long before giving up on the answer.
+    pub fn longest_command(&self) -> std::time::Duration {
+        let calls = MAX_WAITING_PER_PROJECT as u32 + 1;
+        self.inner.client.request_timeout() * calls + std::time::Duration::from_secs(5)
+    }
+
     /// Waits for the project's turn, then: pending audit row, the upstream call, the row
     /// completed, one verification check scheduled.
     async fn send_command(

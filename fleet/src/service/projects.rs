@@ -1,12 +1,18 @@
-//! Managing projects and their tokens (admins only). Every change is audited.
+//! Managing projects and their tokens (admins only). Every change is audited. Also the
+//! in-memory project list (tokens decrypted) the rest of the service reads, and its loading.
 
+use std::collections::HashMap;
+
+use anyhow::Context;
 use pickyassist::ApiToken;
 
 use super::{Fleet, FleetError};
 use crate::{
     auth::Actor,
     db::{self, audit::NewEntry},
-    model::{token_hint, AuditAction, ProjectAdminView, ProjectName, Role},
+    model::{
+        token_hint, AuditAction, ProjectAdminView, ProjectCard, ProjectName, Role, StatusView,
+    },
 };
 
 impl Fleet {
@@ -129,11 +135,25 @@ impl Fleet {
         .await
     }
 
-    /// Removes a project. Its audit rows stay (they keep the name it had).
-    #[tracing::instrument(skip(self, actor), fields(actor = %actor.name))]
-    pub async fn remove_project(&self, actor: &Actor, id: i64) -> Result<(), FleetError> {
+    /// Removes a project. `confirm_name` must repeat its name exactly (surrounding spaces
+    /// aside), whichever door the request came through: the page's typed name, the API's
+    /// `confirm_name`, the CLI's prompt or `--yes`. Its audit rows stay (they keep the name it
+    /// had). Returns the name it had.
+    #[tracing::instrument(skip(self, actor, confirm_name), fields(actor = %actor.name))]
+    pub async fn remove_project(
+        &self,
+        actor: &Actor,
+        id: i64,
+        confirm_name: &str,
+    ) -> Result<String, FleetError> {
         actor.require(Role::Admin, "remove projects")?;
         let project = self.project(id).ok_or(FleetError::ProjectNotFound(id))?;
+        if confirm_name.trim() != project.name {
+            return Err(FleetError::Invalid(format!(
+                "type the project name {:?} exactly to remove it",
+                project.name
+            )));
+        }
         let removed = db::delete_project(&self.inner.db.writer, id)
             .await
             .map_err(|e| {
@@ -155,7 +175,8 @@ impl Fleet {
                 ..Default::default()
             },
         )
-        .await
+        .await?;
+        Ok(project.name)
     }
 
     /// The project id for a name (case-insensitive), for the CLI.
@@ -175,5 +196,73 @@ fn name_conflict(error: sqlx::Error, name: &ProjectName) -> FleetError {
         ))
     } else {
         FleetError::Internal(anyhow::Error::new(error).context("writing a project"))
+    }
+}
+
+/// A project as the server holds it: the token decrypted, in memory only.
+#[derive(Debug, Clone)]
+pub(super) struct Project {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) token: ApiToken,
+    pub(super) token_last4: String,
+    upstream_project_id: Option<String>,
+    created_at: String,
+}
+
+impl Project {
+    /// The project as a card, with its status from the board.
+    pub(super) fn card(&self, statuses: &HashMap<i64, StatusView>) -> ProjectCard {
+        ProjectCard {
+            id: self.id,
+            name: self.name.clone(),
+            token_hint: token_hint(&self.token_last4),
+            status: statuses
+                .get(&self.id)
+                .cloned()
+                .unwrap_or_else(StatusView::checking),
+        }
+    }
+}
+
+impl Fleet {
+    pub(super) async fn reload_projects(&self) -> anyhow::Result<()> {
+        let _one_at_a_time = self.inner.reload.lock().await;
+        let rows = db::list_projects(&self.inner.db.reader)
+            .await
+            .context("loading projects")?;
+        let mut projects = Vec::with_capacity(rows.len());
+        for row in rows {
+            let token = self
+                .inner
+                .cipher
+                .open(&row.sealed_token())
+                .with_context(|| format!("project {:?}", row.name))?;
+            projects.push(Project {
+                id: row.id,
+                name: row.name,
+                token,
+                token_last4: row.token_last4,
+                upstream_project_id: row.upstream_project_id,
+                created_at: row.created_at,
+            });
+        }
+        *self
+            .inner
+            .projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = projects;
+        Ok(())
+    }
+
+    pub(super) fn project(&self, id: i64) -> Option<Project> {
+        self.projects_read().iter().find(|p| p.id == id).cloned()
+    }
+
+    pub(super) fn projects_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Project>> {
+        self.inner
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }

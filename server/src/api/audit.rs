@@ -17,6 +17,6 @@ pub async fn list(
     Caller(actor): Caller,
     ApiQuery(text): ApiQuery<AuditQueryText>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let query = text.parse().map_err(ApiError::invalid)?;
-    Ok(Json(fleet.audit_page(&actor, &query).await?))
+    let filter = text.parse().map_err(ApiError::invalid)?;
+    Ok(Json(fleet.audit_page(&actor, &filter).await?))
 }

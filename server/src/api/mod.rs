@@ -22,9 +22,11 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 mod audit;
+pub mod audit_csv;
+pub mod events;
 mod keys;
 mod projects;
 mod users;
@@ -78,8 +80,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(projects::refresh))
         .routes(routes!(projects::run_command))
         .routes(routes!(audit::list))
-        .routes(routes!(crate::audit_csv::export))
-        .routes(routes!(crate::events::status_events))
+        .routes(routes!(audit_csv::export))
+        .routes(routes!(events::status_events))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update))
         .routes(routes!(keys::list, keys::create))
@@ -95,8 +97,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable, machine-readable: `invalid_request`, `not_found`, `conflict`, `unauthenticated`,
-    /// `forbidden`, `bad_request`, `internal`.
+    /// Stable, machine-readable: `invalid_request`, `bad_request`, `not_found`, `conflict`,
+    /// `unauthenticated`, `invalid_api_key`, `cross_origin`, `forbidden`, `rate_limited`,
+    /// `unavailable`, `internal`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -126,32 +129,8 @@ impl ApiError {
 
 impl From<FleetError> for ApiError {
     fn from(error: FleetError) -> Self {
-        let message = error.to_string();
-        match error {
-            FleetError::Invalid(_) => Self::invalid(message),
-            FleetError::ProjectNotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", message)
-            }
-            FleetError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
-            FleetError::Unauthenticated | FleetError::BadCredentials => {
-                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-            }
-            FleetError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
-            FleetError::RateLimited { .. } => {
-                Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
-            }
-            FleetError::Unavailable(_) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
-            FleetError::Internal(cause) => {
-                tracing::error!("internal error: {cause:#}");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; the details are in the server log",
-                )
-            }
-        }
+        let answer = error.answer();
+        Self::new(answer.status, answer.code, answer.message)
     }
 }
 

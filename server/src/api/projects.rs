@@ -28,11 +28,7 @@ pub struct ApiProject {
 
 impl ApiProject {
     fn from_card(card: ProjectCard, poll_interval_secs: u64) -> Self {
-        let now = Utc::now();
-        let stale = card
-            .status
-            .checked_at
-            .is_some_and(|at| (now - at).num_seconds() > 2 * poll_interval_secs as i64);
+        let stale = card.status.is_stale(poll_interval_secs, Utc::now());
         Self {
             id: card.id,
             name: card.name,
@@ -96,7 +92,8 @@ pub struct CommandRequest {
         example = "restart",
         pattern = "^(restart|restart-server|delete-message-queue|disconnect|clearlogs)$"
     )]
-    pub command: String,
+    #[schema(value_type = String)]
+    pub command: Command,
     /// Required for `disconnect` and `clearlogs`: the project's name, as a confirmation.
     pub confirm_name: Option<String>,
 }
@@ -119,13 +116,9 @@ pub async fn run_command(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<CommandRequest>,
 ) -> Result<Json<CommandResult>, ApiError> {
-    let command: Command = request
-        .command
-        .parse()
-        .map_err(|e: pickyassist::UnknownCommand| ApiError::invalid(e.to_string()))?;
     Ok(Json(
         fleet
-            .run_command(&actor, id, command, request.confirm_name.as_deref())
+            .run_command(&actor, id, request.command, request.confirm_name.as_deref())
             .await?,
     ))
 }
@@ -206,16 +199,42 @@ pub async fn update(
     Ok(Json(admin_view(&fleet, &actor, id)?))
 }
 
-/// Removes a project (admins). Its audit rows stay.
+/// `DELETE /api/v1/projects/{id}`'s body: the project's name again, as on the page.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveRequest {
+    /// The project's exact name, as a confirmation.
+    #[schema(example = "Acme Support")]
+    pub confirm_name: String,
+}
+
+/// Removes a project (admins). Its audit rows stay. The body must repeat the project's name
+/// (`{"confirm_name": "Acme Support"}`), the same rule as the page's typed confirmation.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = i64, Path, description = "The project's id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    request_body = RemoveRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "`confirm_name` missing or not the project's name", body = ErrorBody)))]
 pub async fn remove(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
-    fleet.remove_project(&actor, id).await?;
+    // No body is a missing confirmation (422 from the service, after the role check), not a
+    // missing content type.
+    let confirm_name = if body.is_empty() {
+        String::new()
+    } else {
+        serde_json::from_slice::<RemoveRequest>(&body)
+            .map_err(|e| {
+                ApiError::invalid(format!(
+                    "the body must be {{\"confirm_name\": \"<the project's name>\"}}: {e}"
+                ))
+            })?
+            .confirm_name
+    };
+    fleet.remove_project(&actor, id, &confirm_name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use fleet::{
     auth::{Actor, Password},
-    model::{AuditAction, AuditQuery, Role, Username},
+    model::{AuditAction, AuditFilter, Role, Username},
 };
 use pickyassist_sim::DEMO_FLEET;
 use reqwest::{Method, StatusCode};
@@ -176,7 +176,12 @@ async fn every_endpoint_answers_each_role_as_documented() {
             [401, 403, 403, 204],
         ),
         // Last: it removes the project the cases above use.
-        (Method::DELETE, p(""), None, [401, 403, 403, 204]),
+        (
+            Method::DELETE,
+            p(""),
+            Some(json!({"confirm_name": DEMO_FLEET[5].name})),
+            [401, 403, 403, 204],
+        ),
     ];
     for (method, path, body, expected) in cases {
         for (who, client, want) in [
@@ -224,7 +229,7 @@ async fn a_command_through_the_api_returns_its_audit_row_and_outcome() {
         .fleet
         .audit_page(
             &Actor::cli(),
-            &AuditQuery {
+            &AuditFilter {
                 action: Some(AuditAction::Command),
                 ..Default::default()
             },
@@ -342,6 +347,27 @@ async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
             "since",
         ),
         (
+            Method::DELETE,
+            format!("/api/v1/projects/{id}"),
+            None,
+            422,
+            "type the project name",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/projects/{id}"),
+            Some(json!({"confirm_name": DEMO_FLEET[0].name.to_lowercase()})),
+            422,
+            "type the project name",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/projects/{id}"),
+            Some(json!({"name": DEMO_FLEET[0].name})),
+            422,
+            "confirm_name",
+        ),
+        (
             Method::POST,
             "/api/v1/projects/abc/commands".into(),
             Some(json!({"command": "restart"})),
@@ -378,7 +404,7 @@ async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
         "nothing was sent upstream"
     );
     let projects = app.fleet.fleet_snapshot().cards.len();
-    assert_eq!(projects, DEMO_FLEET.len(), "nothing was added");
+    assert_eq!(projects, DEMO_FLEET.len(), "nothing was added or removed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,7 +458,7 @@ async fn api_keys_are_shown_once_listed_by_prefix_audited_and_revocable() {
 
     let actions: Vec<AuditAction> = app
         .fleet
-        .audit_page(&Actor::cli(), &AuditQuery::default())
+        .audit_page(&Actor::cli(), &AuditFilter::default())
         .await
         .expect("audit")
         .entries

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use fleet::{
     auth::Actor,
-    model::{AuditAction, AuditQuery, ProjectName, Role},
+    model::{AuditAction, AuditFilter, ProjectName, Role},
 };
 use pickyassist::ApiToken;
 
@@ -289,9 +289,9 @@ async fn older_pages_continue_where_the_newer_page_ended() {
         .fleet
         .audit_page(
             &cli,
-            &AuditQuery {
-                limit: Some(500),
-                ..AuditQuery::default()
+            &AuditFilter {
+                limit: fleet::model::PageSize::new(500).expect("page size"),
+                ..AuditFilter::default()
             },
         )
         .await
@@ -299,7 +299,7 @@ async fn older_pages_continue_where_the_newer_page_ended() {
     assert!(everything.entries.len() > 60);
     let first = app
         .fleet
-        .audit_page(&cli, &AuditQuery::default())
+        .audit_page(&cli, &AuditFilter::default())
         .await
         .expect("first page");
     let cursor = first.next_before.expect("there is an older page");
@@ -307,9 +307,9 @@ async fn older_pages_continue_where_the_newer_page_ended() {
         .fleet
         .audit_page(
             &cli,
-            &AuditQuery {
+            &AuditFilter {
                 before: Some(cursor),
-                ..AuditQuery::default()
+                ..AuditFilter::default()
             },
         )
         .await

@@ -70,7 +70,7 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_get_401_from_server_function
         page.headers().get("location").and_then(|v| v.to_str().ok()),
         Some("/sign-in")
     );
-    for endpoint in ["/api/fleet", "/api/refresh_project"] {
+    for endpoint in ["/fn/fleet", "/fn/refresh_project"] {
         let response = anonymous.post_form(endpoint, &[("project_id", "1")]).await;
         assert_eq!(response.status(), 401, "{endpoint}");
     }
@@ -83,9 +83,9 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_get_401_from_server_function
 async fn signing_out_ends_the_session() {
     let app = spawn_app().await;
     let viewer = app.signed_in("vera", Role::Viewer).await;
-    assert_eq!(viewer.post_form("/api/fleet", &[]).await.status(), 200);
-    viewer.post_form("/api/sign_out", &[]).await;
-    assert_eq!(viewer.post_form("/api/fleet", &[]).await.status(), 401);
+    assert_eq!(viewer.post_form("/fn/fleet", &[]).await.status(), 200);
+    viewer.post_form("/fn/sign_out", &[]).await;
+    assert_eq!(viewer.post_form("/fn/fleet", &[]).await.status(), 401);
     assert_eq!(app.audit_rows(AuditAction::SignOut).await.len(), 1);
 }
 
@@ -102,7 +102,7 @@ async fn viewers_see_the_fleet_without_command_buttons_and_no_token_anywhere() {
     );
     assert_no_token_in(&page, "viewer fleet page");
     let fleet = viewer
-        .post_form("/api/fleet", &[])
+        .post_form("/fn/fleet", &[])
         .await
         .text()
         .await
@@ -164,7 +164,7 @@ async fn every_response_carries_the_security_headers_and_big_bodies_are_refused(
     }
     let big = "x".repeat(100 * 1024);
     let response = anonymous
-        .post_form("/api/sign_in", &[("username", "admin"), ("password", &big)])
+        .post_form("/fn/sign_in", &[("username", "admin"), ("password", &big)])
         .await;
     assert_eq!(response.status(), 413);
 }
@@ -218,7 +218,7 @@ async fn the_session_cookie_is_secure_when_served_over_https() {
         let response = app
             .anonymous()
             .post_form(
-                "/api/sign_in",
+                "/fn/sign_in",
                 &[("username", "admin"), ("password", &app.admin_password)],
             )
             .await;
@@ -288,7 +288,7 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
     let location = location_of(&limited);
     assert!(location.starts_with("/sign-in?retry_after="), "{location}");
     assert_eq!(
-        client.post_form("/api/fleet", &[]).await.status(),
+        client.post_form("/fn/fleet", &[]).await.status(),
         401,
         "not signed in"
     );

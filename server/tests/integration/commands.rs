@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use fleet::{
     auth::Actor,
-    model::{AuditAction, AuditOutcome, AuditQuery, CommandResult, Health, Role},
+    model::{AuditAction, AuditFilter, AuditOutcome, CommandResult, Health, Role},
 };
 use pickyassist::{Command, DeviceState};
 use pickyassist_sim::DEMO_FLEET;
@@ -21,14 +21,14 @@ async fn run(
     if let Some(confirm) = confirm {
         form.push(("confirm_name", confirm));
     }
-    client.post_form("/api/run_command", &form).await
+    client.post_form("/fn/run_command", &form).await
 }
 
 async fn command_rows(app: &TestApp, project_id: i64) -> Vec<fleet::model::AuditEntry> {
     app.fleet
         .audit_page(
             &Actor::cli(),
-            &AuditQuery {
+            &AuditFilter {
                 project_id: Some(project_id),
                 action: Some(AuditAction::Command),
                 ..Default::default()
@@ -192,7 +192,7 @@ async fn invalid_commands_are_refused_with_a_clear_message_and_nothing_is_sent()
     }
     let garbage = operator
         .post_form(
-            "/api/run_command",
+            "/fn/run_command",
             &[("project_id", "not-a-number"), ("command", "restart")],
         )
         .await;
@@ -203,6 +203,33 @@ async fn invalid_commands_are_refused_with_a_clear_message_and_nothing_is_sent()
         "nothing was sent upstream"
     );
     assert!(command_rows(&app, id).await.is_empty());
+}
+
+/// Server functions are routed outside the pages' 8 s render deadline: a command whose
+/// upstream answers after 9 s (within the 15 s upstream timeout) ends in its real answer, and
+/// its audit row is complete by then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_upstream_answers_after_nine_seconds_gets_its_real_answer() {
+    let app = spawn_app_with(|s| s.upstream_timeout = Duration::from_secs(15)).await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let demo = &DEMO_FLEET[2];
+    let id = app.project_id(demo.name);
+    app.sim_fault(demo.project_id, json!({"kind": "latency", "ms": 9000}))
+        .await;
+    let started = std::time::Instant::now();
+    let response = run(&operator, id, "restart", None).await;
+    let waited = started.elapsed();
+    assert_eq!(response.status(), 200);
+    assert!(
+        waited >= Duration::from_secs(9),
+        "the latency fault applied ({waited:?})"
+    );
+    let result: CommandResult = response.json().await.expect("json");
+    assert_eq!(result.outcome, AuditOutcome::Success, "{}", result.message);
+    let rows = command_rows(&app, id).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].outcome, AuditOutcome::Success);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,10 +386,10 @@ async fn a_runaway_queue_for_one_project_is_refused_with_409() {
         .fleet
         .audit_page(
             &Actor::cli(),
-            &AuditQuery {
+            &AuditFilter {
                 project_id: Some(id),
                 action: Some(AuditAction::Command),
-                limit: Some(100),
+                limit: fleet::model::PageSize::new(100).expect("page size"),
                 ..Default::default()
             },
         )

@@ -369,7 +369,7 @@ async fn cards_beyond_the_first_ones_load_on_request_for_any_signed_in_user() {
     let ask = |client: &crate::helpers::UserClient, ids: serde_json::Value| {
         let request = client
             .http
-            .post(format!("{}/api/fleet_cards", client.address))
+            .post(format!("{}/fn/fleet_cards", client.address))
             .header("origin", &client.address)
             .json(&serde_json::json!({ "ids": ids }));
         async move { request.send().await.expect("request") }

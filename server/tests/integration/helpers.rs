@@ -2,13 +2,13 @@ use std::{net::SocketAddr, time::Duration};
 
 use fleet::{
     auth::{Actor, Password},
-    config::Settings,
-    model::{Role, Username},
+    model::{AuditAction, AuditEntry, AuditFilter, Role, Username},
     Fleet,
 };
 use leptos::prelude::LeptosOptions;
 use pickyassist_sim::{ProjectView, Stats, DEMO_FLEET};
-use server::startup::Application;
+use reqwest::StatusCode;
+use server::{config::Settings, startup::Application};
 use url::Url;
 
 /// A running server with its own database and simulator. Dropping it stops nothing explicitly:
@@ -125,7 +125,7 @@ impl TestApp {
         self.fleet
             .audit_page(
                 &Actor::cli(),
-                &fleet::model::AuditQuery {
+                &fleet::model::AuditFilter {
                     action: Some(action),
                     ..Default::default()
                 },
@@ -314,7 +314,7 @@ impl TestApp {
 impl UserClient {
     pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
         self.post_form(
-            "/api/sign_in",
+            "/fn/sign_in",
             &[("username", username), ("password", password)],
         )
         .await
@@ -358,4 +358,36 @@ impl UserClient {
             .await
             .expect("request")
     }
+}
+
+/// A token in PickyAssist's format that no demo project uses; its hint is `••••beef`.
+pub const NEW_TOKEN: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9beef";
+pub const ROTATED_TOKEN: &str = "ffeeddccbbaa99887766554433221100c0de";
+
+/// Calls a server function and returns its status and body.
+pub async fn call(
+    client: &UserClient,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let response = client.post_form(&format!("/fn/{endpoint}"), form).await;
+    let status = response.status();
+    let body = response.text().await.expect("body");
+    (status, body)
+}
+
+/// Audit rows the demo `admin` left with `action`.
+pub async fn audited(app: &TestApp, action: AuditAction) -> Vec<AuditEntry> {
+    app.fleet
+        .audit_page(
+            &Actor::cli(),
+            &AuditFilter {
+                action: Some(action),
+                actor: Some("admin".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit page")
+        .entries
 }

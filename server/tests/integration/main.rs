@@ -1,10 +1,13 @@
 //! Integration tests: the real server on port 0, a fresh SQLite file, the built-in simulator.
 //! One test binary (faster to link); one module per area.
 
-mod admin;
+mod admin_api_keys;
+mod admin_projects;
+mod admin_users;
 mod api;
 mod audit;
 mod auth;
+mod cli;
 mod commands;
 mod fleet_page;
 mod helpers;

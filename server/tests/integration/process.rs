@@ -12,12 +12,12 @@ use std::{
 
 use fleet::{
     auth::{Actor, Password},
-    config::Settings,
     model::{ProjectName, Role, Username},
 };
 use pickyassist::ApiToken;
 use pickyassist_sim::{SimConfig, SimHandle, Simulator};
 use serde_json::json;
+use server::config::Settings;
 
 /// A running server binary; killed when dropped. Everything it prints is kept in `output`.
 pub struct ServerProcess {

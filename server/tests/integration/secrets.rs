@@ -127,12 +127,12 @@ async fn no_token_leaks_into_responses_assets_logs_or_the_database_file() {
         )
         .await;
     let response = browser
-        .send(reqwest::Method::POST, "/api/sign_in")
+        .send(reqwest::Method::POST, "/fn/sign_in")
         .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
         .send()
         .await
         .expect("sign in");
-    leaks.keep("POST /api/sign_in", response).await;
+    leaks.keep("POST /fn/sign_in", response).await;
     for path in ["/", "/audit", "/admin/projects", "/admin/users", "/nowhere"] {
         let response = browser
             .get(path)

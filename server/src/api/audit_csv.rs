@@ -16,28 +16,13 @@ use axum::{
 };
 use fleet::{
     auth::{Actor, RequestActor},
-    model::{AuditEntry, AuditPage, AuditQuery, AuditQueryText},
+    model::{AuditEntry, AuditFilter, AuditPage, AuditQueryText, PageSize},
     Fleet, FleetError,
 };
 use futures::StreamExt;
-use serde::Deserialize;
 
 /// Rows per read: the most one `Fleet::audit_page` call returns.
-const PAGE: u32 = 500;
-
-/// Every parameter as text, so a bad value gets our message and a 422 rather than the
-/// extractor's generic 400.
-#[derive(Debug, Default, Deserialize)]
-pub struct Params {
-    project_id: Option<String>,
-    actor: Option<String>,
-    action: Option<String>,
-    outcome: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    before: Option<String>,
-    limit: Option<String>,
-}
+const PAGE: u32 = PageSize::MAX.get();
 
 const HEADER: [&str; 12] = [
     "id",
@@ -64,7 +49,7 @@ const HEADER: [&str; 12] = [
 pub async fn export(
     State(fleet): State<Fleet>,
     Extension(RequestActor(actor)): Extension<RequestActor>,
-    params: Result<Query<Params>, QueryRejection>,
+    params: Result<Query<AuditQueryText>, QueryRejection>,
 ) -> Response {
     let Some(actor) = actor else {
         return ApiError::from(FleetError::Unauthenticated).into_response();
@@ -75,7 +60,7 @@ pub async fn export(
         )
         .into_response();
     };
-    let (query, total) = match parse_params(&params) {
+    let (filter, total) = match parse_params(params) {
         Ok(parsed) => parsed,
         Err(message) => return ApiError::invalid(message).into_response(),
     };
@@ -84,7 +69,7 @@ pub async fn export(
     let export = Export {
         fleet,
         actor,
-        query,
+        filter,
         remaining: total,
         cursor: Cursor::Start,
     };
@@ -121,35 +106,20 @@ pub async fn export(
         .into_response()
 }
 
-/// The filters as the service wants them ([`AuditQueryText::parse`], the rules every audit view
-/// shares), and the total row cap (`None`: every row). Here `limit` caps the whole export rather
-/// than one page.
-fn parse_params(params: &Params) -> Result<(AuditQuery, Option<u64>), String> {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let total = params
-        .limit
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|raw| match raw.parse::<u64>() {
+/// The filters ([`AuditQueryText::parse`], the rules every audit view shares) and the total
+/// row cap (`None`: every row). Here `limit` caps the whole export rather than one page.
+fn parse_params(mut params: AuditQueryText) -> Result<(AuditFilter, Option<u64>), String> {
+    let limit = std::mem::take(&mut params.limit);
+    let limit = limit.trim();
+    let total = (!limit.is_empty())
+        .then(|| match limit.parse::<u64>() {
             Ok(0) | Err(_) => Err(format!(
-                "`limit` must be a whole number of at least 1, not {raw:?}."
+                "`limit` must be a whole number of at least 1, not {limit:?}."
             )),
             Ok(n) => Ok(n),
         })
         .transpose()?;
-    let query = AuditQueryText {
-        project_id: text(&params.project_id),
-        actor: text(&params.actor),
-        action: text(&params.action),
-        outcome: text(&params.outcome),
-        since: text(&params.since),
-        until: text(&params.until),
-        before: text(&params.before),
-        limit: String::new(),
-    }
-    .parse()?;
-    Ok((query, total))
+    Ok((params.parse()?, total))
 }
 
 /// The API's one error shape (see [`crate::api::ApiError`]).
@@ -168,7 +138,7 @@ enum Cursor {
 struct Export {
     fleet: Fleet,
     actor: Actor,
-    query: AuditQuery,
+    filter: AuditFilter,
     remaining: Option<u64>,
     cursor: Cursor,
 }
@@ -181,7 +151,7 @@ impl Export {
     /// Reads the next page and renders it as CSV lines.
     async fn next_page(mut self) -> Result<(String, Self), FleetError> {
         let before = match self.cursor {
-            Cursor::Start => self.query.before,
+            Cursor::Start => self.filter.before,
             Cursor::Before(id) => Some(id),
             Cursor::Done => return Ok((String::new(), self)),
         };
@@ -189,15 +159,15 @@ impl Export {
             Some(n) => u32::try_from(n.min(u64::from(PAGE))).unwrap_or(PAGE),
             None => PAGE,
         };
-        let query = AuditQuery {
+        let filter = AuditFilter {
             before,
-            limit: Some(page_size),
-            ..self.query.clone()
+            limit: PageSize::new(page_size).unwrap_or(PageSize::MAX),
+            ..self.filter.clone()
         };
         let AuditPage {
             entries,
             next_before,
-        } = self.fleet.audit_page(&self.actor, &query).await?;
+        } = self.fleet.audit_page(&self.actor, &filter).await?;
         if let Some(remaining) = &mut self.remaining {
             *remaining = remaining.saturating_sub(entries.len() as u64);
         }
@@ -329,63 +299,67 @@ mod tests {
 
     #[test]
     fn parameters_are_parsed_and_bad_ones_explained() {
-        let params = Params {
-            project_id: Some("3".into()),
-            actor: Some(" alice ".into()),
-            action: Some("sign_in".into()),
-            outcome: Some("".into()),
-            before: Some("100".into()),
-            limit: Some("1000".into()),
-            ..Params::default()
+        let params = AuditQueryText {
+            project_id: "3".into(),
+            actor: " alice ".into(),
+            action: "sign_in".into(),
+            outcome: "".into(),
+            before: "100".into(),
+            limit: "1000".into(),
+            ..AuditQueryText::default()
         };
-        let (query, total) = parse_params(&params).expect("valid");
-        assert_eq!(query.project_id, Some(3));
-        assert_eq!(query.actor.as_deref(), Some("alice"));
-        assert_eq!(query.action, Some(AuditAction::SignIn));
-        assert_eq!(query.outcome, None);
-        assert_eq!(query.before, Some(100));
-        assert_eq!(query.limit, None, "paging is the export's business");
+        let (filter, total) = parse_params(params).expect("valid");
+        assert_eq!(filter.project_id, Some(3));
+        assert_eq!(filter.actor.as_deref(), Some("alice"));
+        assert_eq!(filter.action, Some(AuditAction::SignIn));
+        assert_eq!(filter.outcome, None);
+        assert_eq!(filter.before, Some(100));
+        assert_eq!(
+            filter.limit,
+            PageSize::DEFAULT,
+            "paging is the export's business"
+        );
         assert_eq!(total, Some(1000));
 
         let bad = [
             (
                 "action",
-                Params {
-                    action: Some("bogus".into()),
-                    ..Params::default()
+                AuditQueryText {
+                    action: "bogus".into(),
+                    ..AuditQueryText::default()
                 },
             ),
             (
                 "outcome",
-                Params {
-                    outcome: Some("meh".into()),
-                    ..Params::default()
+                AuditQueryText {
+                    outcome: "meh".into(),
+                    ..AuditQueryText::default()
                 },
             ),
             (
                 "project_id",
-                Params {
-                    project_id: Some("x".into()),
-                    ..Params::default()
+                AuditQueryText {
+                    project_id: "x".into(),
+                    ..AuditQueryText::default()
                 },
             ),
             (
                 "before",
-                Params {
-                    before: Some("1.5".into()),
-                    ..Params::default()
+                AuditQueryText {
+                    before: "1.5".into(),
+                    ..AuditQueryText::default()
                 },
             ),
             (
                 "limit",
-                Params {
-                    limit: Some("0".into()),
-                    ..Params::default()
+                AuditQueryText {
+                    limit: "0".into(),
+                    ..AuditQueryText::default()
                 },
             ),
         ];
         for (name, params) in bad {
-            let message = parse_params(&params).expect_err(name);
+            let message = parse_params(params).expect_err(name);
             assert!(message.contains(name), "{name}: {message}");
         }
     }

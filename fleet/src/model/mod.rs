@@ -1,0 +1,27 @@
+//! Types sent to the browser. None of them can hold a token: the server keeps only its last
+//! four characters for display.
+//!
+//! * `status` — [`Health`], a project's [`StatusView`] and card, the fleet page's view and
+//!   overview, "refresh now" and the SSE [`StatusEvent`].
+//! * `project` — [`ProjectName`], the admin page's [`ProjectAdminView`] and [`token_hint`].
+//! * `user` — [`Role`], [`Username`], [`CurrentUser`], [`UserView`] and the API key views.
+//! * `audit` — the audit log's actions, outcomes, rows and pages, and [`CommandResult`].
+//! * `audit_filter` — its filters: [`AuditQueryText`] as text, parsed once into
+//!   [`AuditFilter`].
+//!
+//! Everything is re-exported here: the paths are `crate::model::X`, whatever the file.
+
+mod audit;
+mod audit_filter;
+mod project;
+mod status;
+mod user;
+
+pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
+pub use audit_filter::{stored_time, AuditFilter, AuditQueryText, PageSize};
+pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};
+pub use status::{
+    DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard, RefreshOutcome,
+    StatusEvent, StatusView,
+};
+pub use user::{ApiKeyView, CreatedApiKey, CurrentUser, Role, UserView, Username};

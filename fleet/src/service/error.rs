@@ -1,0 +1,118 @@
+//! [`FleetError`]: what a service call can fail with, sorted by who can fix it.
+
+/// What went wrong, sorted by who can fix it. Adapters map these to status codes in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// Bad input: nothing was changed and nothing was sent upstream.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("there is no project with id {0}")]
+    ProjectNotFound(i64),
+    #[error("{0}")]
+    Conflict(String),
+    /// No session or API key.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// Signed in, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many sign-in attempts for this username or from this address.
+    #[error("too many sign-in attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Wrong username or password; deliberately the same answer for both.
+    #[error("wrong username or password")]
+    BadCredentials,
+
+    /// The dashboard cannot take this now (it is shutting down); try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
+
+    /// Our fault (database, key); details go to the log, not to the user.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// What every door (server function, REST API, the auth middleware) answers for an error:
+/// the one mapping from [`FleetError`] to a status code, a stable code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorAnswer {
+    pub status: http::StatusCode,
+    /// Stable, machine-readable: `invalid_request`, `not_found`, `conflict`,
+    /// `unauthenticated`, `bad_credentials`, `forbidden`, `rate_limited`, `unavailable`,
+    /// `internal`.
+    pub code: &'static str,
+    /// For people; never an internal detail.
+    pub message: String,
+}
+
+impl FleetError {
+    /// The answer for this error. An internal error's cause is logged here, once, and the
+    /// answer says only that something went wrong on our side.
+    pub fn answer(self) -> ErrorAnswer {
+        use http::StatusCode as S;
+        let mut message = self.to_string();
+        let (status, code) = match &self {
+            FleetError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, "invalid_request"),
+            FleetError::ProjectNotFound(_) => (S::NOT_FOUND, "not_found"),
+            FleetError::Conflict(_) => (S::CONFLICT, "conflict"),
+            FleetError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
+            FleetError::BadCredentials => (S::UNAUTHORIZED, "bad_credentials"),
+            FleetError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+            FleetError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            FleetError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable"),
+            FleetError::Internal(cause) => {
+                tracing::error!("internal error: {cause:#}");
+                message = "internal error; the details are in the server log".into();
+                (S::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        ErrorAnswer {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_status_and_internal_causes_stay_out_of_the_message() {
+        let cases = [
+            (FleetError::Invalid("bad".into()), 422, "invalid_request"),
+            (FleetError::ProjectNotFound(7), 404, "not_found"),
+            (FleetError::Conflict("taken".into()), 409, "conflict"),
+            (FleetError::Unauthenticated, 401, "unauthenticated"),
+            (FleetError::BadCredentials, 401, "bad_credentials"),
+            (FleetError::Forbidden("no".into()), 403, "forbidden"),
+            (
+                FleetError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "rate_limited",
+            ),
+            (FleetError::Unavailable("later".into()), 503, "unavailable"),
+            (
+                FleetError::Internal(anyhow::anyhow!("disk full at /secret/path")),
+                500,
+                "internal",
+            ),
+        ];
+        for (error, status, code) in cases {
+            let answer = error.answer();
+            assert_eq!(
+                (answer.status.as_u16(), answer.code),
+                (status, code),
+                "{answer:?}"
+            );
+        }
+        let internal = FleetError::Internal(anyhow::anyhow!("disk full at /secret/path")).answer();
+        assert_eq!(
+            internal.message,
+            "internal error; the details are in the server log"
+        );
+    }
+}
