@@ -135,13 +135,13 @@ pub fn AuditPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
                 {move || Suspend::new(async move {
                     let page = page.await;
-                    crate::skip_the_resource_walk().await;
+                    crate::page::skip_the_resource_walk().await;
                     match page {
                         Ok(page) => {
                             let filters = filters.get_untracked();
                             Either::Left(view! { <AuditTable page filters/> })
                         }
-                        Err(error) => Either::Right(crate::load_error_view(error, "The audit log", "/audit")),
+                        Err(error) => Either::Right(crate::page::load_error_view(error, "The audit log", "/audit")),
                     }
                 })}
             </Transition>

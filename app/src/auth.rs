@@ -219,7 +219,7 @@ fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
 /// 302; this makes the browser follow it (islands have no router to do it). Set once per page.
 fn follow_server_redirects() {
     #[cfg(feature = "hydrate")]
-    let _ = leptos::server_fn::redirect::set_redirect_hook(crate::go_to);
+    let _ = leptos::server_fn::redirect::set_redirect_hook(crate::page::go_to);
 }
 
 #[cfg(all(test, feature = "ssr"))]

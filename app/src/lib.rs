@@ -25,13 +25,6 @@ mod toast;
 
 pub use auth::{SignIn, SignOut};
 pub use fleet_page::FleetPage;
-pub use page::load_error_view;
-// Also reached at the crate root: by audit_page.rs, by auth.rs (`go_to`, in the browser
-// only) and by island bodies, which stay as written (an island's name in the HTML
-// carries a hash of its source text).
-#[cfg(feature = "hydrate")]
-pub(crate) use page::go_to;
-pub(crate) use page::skip_the_resource_walk;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

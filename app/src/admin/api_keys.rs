@@ -6,7 +6,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 #[cfg(feature = "ssr")]
 use super::ssr;
-use super::{created, form_error, hydrated, row_error, unclaimed_error, Target};
+use super::{created, form_error, hydrated, row_error, unclaimed_error, AdminTable, Target};
 use crate::{
     confirm::TwoClicks,
     error::AppError,
@@ -134,7 +134,7 @@ pub(super) fn ApiKeysSection(
                                 view! { <p class="empty">"No API keys yet."</p> }.into_any()
                             }
                             Ok(list) => view! { <ApiKeysTable list disabled_users revoke last/> }.into_any(),
-                            Err(error) => crate::load_error_view(error, "The API keys", "/admin/users"),
+                            Err(error) => crate::page::load_error_view(error, "The API keys", "/admin/users"),
                         }
                     })
                 }}
@@ -334,23 +334,19 @@ fn ApiKeysTable(
             view! { <ApiKeyRow key user_disabled revoke last/> }
         })
         .collect_view();
+    const COLUMNS: &[&str] = &[
+        "Label",
+        "User",
+        "Prefix",
+        "Created",
+        "Last used",
+        "Status",
+        "Revoke",
+    ];
     view! {
-        <div class="admin__table-wrap" role="region" aria-labelledby="api-keys-title" tabindex="0">
-            <table class="admin-table api-keys__table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Label"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Prefix"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Revoke"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable labelled_by="api-keys-title" columns=COLUMNS class="admin-table api-keys__table">
+            {rows}
+        </AdminTable>
     }
 }
 

@@ -181,3 +181,28 @@ fn AdminPage(title: &'static str, intro: &'static str, children: Children) -> im
         </section>
     }
 }
+
+/// An admin list: a keyboard-focusable scrolling region (labelled by the heading with id
+/// `labelled_by`) around a table with these column headings; `children` are its rows.
+#[component]
+fn AdminTable(
+    labelled_by: &'static str,
+    columns: &'static [&'static str],
+    class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let headings = columns
+        .iter()
+        .map(|column| view! { <th scope="col">{*column}</th> })
+        .collect_view();
+    view! {
+        <div class="admin__table-wrap" role="region" aria-labelledby=labelled_by tabindex="0">
+            <table class=class>
+                <thead>
+                    <tr>{headings}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}

@@ -8,7 +8,7 @@ use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use super::ssr;
 use super::{
     created, form_error, hydrated, row_error, toast_results, unclaimed_error, AdminPage,
-    SecretInput, Target,
+    AdminTable, SecretInput, Target,
 };
 use crate::{
     error::AppError,
@@ -125,7 +125,7 @@ fn ProjectsAdmin() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading projects…"</p> }>
             {move || Suspend::new(async move {
                 let projects = projects.await;
-                crate::skip_the_resource_walk().await;
+                crate::page::skip_the_resource_walk().await;
                 match projects {
                     Ok(list) => Either::Left(view! {
                         <AddProjectForm action=add/>
@@ -141,7 +141,7 @@ fn ProjectsAdmin() -> impl IntoView {
                             }}
                         </section>
                     }),
-                    Err(error) => Either::Right(crate::load_error_view(error, "The projects", "/admin/projects")),
+                    Err(error) => Either::Right(crate::page::load_error_view(error, "The projects", "/admin/projects")),
                 }
             })}
         </Transition>
@@ -217,21 +217,11 @@ fn ProjectsTable(list: Vec<ProjectAdminView>, actions: ProjectActions) -> impl I
         .into_iter()
         .map(|project| view! { <ProjectRow project actions/> })
         .collect_view();
+    const COLUMNS: &[&str] = &["Name", "Token", "Upstream id", "Created", "Manage"];
     view! {
-        <div class="admin__table-wrap" role="region" aria-labelledby="project-list-title" tabindex="0">
-            <table class="admin-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Token"</th>
-                        <th scope="col">"Upstream id"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Manage"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable labelled_by="project-list-title" columns=COLUMNS class="admin-table">
+            {rows}
+        </AdminTable>
     }
 }
 

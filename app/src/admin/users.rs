@@ -8,7 +8,8 @@ use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use super::ssr;
 use super::{
     api_keys::{keys_resource, toast_created_key, ApiKeysSection, KeyActions},
-    created, form_error, row_error, toast_results, unclaimed_error, AdminPage, SecretInput, Target,
+    created, form_error, row_error, toast_results, unclaimed_error, AdminPage, AdminTable,
+    SecretInput, Target,
 };
 use crate::{
     error::AppError,
@@ -141,7 +142,7 @@ fn UsersAdmin() -> impl IntoView {
                             <ApiKeysSection users=key_users actions=key_actions keys/>
                         })
                     }
-                    Err(error) => Either::Right(crate::load_error_view(error, "The users", "/admin/users")),
+                    Err(error) => Either::Right(crate::page::load_error_view(error, "The users", "/admin/users")),
                 }
             })}
         </Transition>
@@ -232,21 +233,11 @@ fn UsersTable(list: Vec<UserView>, actions: UserActions, me: Option<i64>) -> imp
             view! { <UserRow user actions is_me/> }
         })
         .collect_view();
+    const COLUMNS: &[&str] = &["Username", "Role", "Status", "Created", "Access"];
     view! {
-        <div class="admin__table-wrap" role="region" aria-labelledby="user-list-title" tabindex="0">
-            <table class="admin-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Username"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Access"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable labelled_by="user-list-title" columns=COLUMNS class="admin-table">
+            {rows}
+        </AdminTable>
     }
 }
 

@@ -115,7 +115,7 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
                 Suspend::new(async move {
                     // By reference: a thousand projects are worth not copying once more.
                     let data = fleet.by_ref().await;
-                    crate::skip_the_resource_walk().await;
+                    crate::page::skip_the_resource_walk().await;
                     match &*data {
                         Ok(FleetPageData { view, user }) => {
                             statuses.reset(&view.projects, view.cards.clone());
@@ -133,7 +133,7 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
                             })
                         }
                         Err(error) => {
-                            Either::Right(crate::load_error_view(error.clone(), "The fleet", "/"))
+                            Either::Right(crate::page::load_error_view(error.clone(), "The fleet", "/"))
                         }
                     }
                 })

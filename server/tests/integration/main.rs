@@ -5,6 +5,7 @@ mod admin_api_keys;
 mod admin_projects;
 mod admin_users;
 mod api;
+mod api_docs_and_operations;
 mod audit;
 mod auth;
 mod cli;
