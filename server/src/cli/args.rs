@@ -151,9 +151,6 @@ impl From<RoleArg> for Role {
     }
 }
 
-/// The binary's entry point for admin commands: settings from the environment, secrets from
-/// stdin, results to stdout, a one-line error to stderr and exit code 1 on failure.
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,8 @@ mod args;
 
 pub use args::{AdminCommand, ApiKeyCommand, Cli, Command, ProjectCommand, RoleArg, UserCommand};
 
+/// The binary's entry point for admin commands: settings from the environment, secrets from
+/// stdin, results to stdout, a one-line error to stderr and exit code 1 on failure.
 pub async fn main(command: AdminCommand) -> std::process::ExitCode {
     init_logging();
     let result = match Settings::from_env() {
