@@ -1,7 +1,7 @@
 import { defineConfig } from "@playwright/test";
 
-// The server under test: the debug build from `cargo leptos build` (or PICKY_FLEET_BIN, e.g.
-// target/release/picky-fleet after `cargo leptos build --release --split`), run from the workspace
+// The server under test: the debug build from `cargo leptos build --split --project picky-fleet` (or PICKY_FLEET_BIN, e.g.
+// target/release/picky-fleet after `... --release ...`), run from the workspace
 // root (its site root `target/site` is relative) with a fresh database and its built-in
 // simulator on a fixed port, so tests can switch faults on.
 export const BASE_URL = "http://127.0.0.1:3100";

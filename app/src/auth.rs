@@ -49,7 +49,7 @@ pub async fn sign_in(
                 .insert(SESSION_USER_KEY, user.id)
                 .await
                 .map_err(|_| AppError::Internal)?;
-            leptos_axum::redirect(&safe_next(next.as_deref()));
+            leptos_axum::redirect(&fleet::auth::local_redirect(next.as_deref()));
             Ok(())
         }
         Err(FleetError::BadCredentials) => {
@@ -77,17 +77,6 @@ pub async fn sign_out() -> Result<(), AppError> {
         .map_err(|_| AppError::Internal)?;
     leptos_axum::redirect("/sign-in");
     Ok(())
-}
-
-/// Only same-site paths: `next=https://evil.example` must not turn sign-in into a redirector.
-#[cfg(feature = "ssr")]
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
 }
 
 #[cfg(feature = "ssr")]
@@ -180,12 +169,16 @@ pub fn SignInPage() -> impl IntoView {
 #[island]
 fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
-    let pending = action.pending();
-    // A failure comes back as a redirect to this page (with its message), a refusal the
-    // server could not redirect (it is shutting down, say) as an error.
+    // Busy from the click until the browser has left the page: a success (and a wrong
+    // password) answers with a redirect, which the redirect hook follows.
+    let sent = action.pending();
+    let pending = Signal::derive(move || sent.get() || matches!(action.value().get(), Some(Ok(_))));
+    // A refusal the server could not answer with a redirect (it is shutting down, say) comes
+    // back as an error; the message from the page's URL shows until then.
     let failure = move || match action.value().get() {
         Some(Err(error)) => Some(error.to_string()),
-        _ => error.clone(),
+        Some(Ok(())) => None,
+        None => error.clone(),
     };
     let hidden_next = next.clone();
     follow_server_redirects();
@@ -220,23 +213,4 @@ fn SignInForm(next: String, error: Option<String>) -> impl IntoView {
 fn follow_server_redirects() {
     #[cfg(feature = "hydrate")]
     let _ = leptos::server_fn::redirect::set_redirect_hook(crate::page::go_to);
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_only_allows_local_paths() {
-        assert_eq!(safe_next(Some("/audit?x=1")), "/audit?x=1");
-        for bad in [
-            None,
-            Some("https://evil.example"),
-            Some("//evil.example"),
-            Some("/\\evil"),
-            Some(""),
-        ] {
-            assert_eq!(safe_next(bad), "/", "{bad:?}");
-        }
-    }
 }

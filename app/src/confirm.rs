@@ -11,6 +11,9 @@ pub const ARMED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 /// the table's rows). At most one at a time per group.
 pub struct TwoClicks<K: 'static> {
     armed: RwSignal<Option<K>>,
+    /// Counts armings, so a timer disarms only the arming that started it (arm A, arm B,
+    /// arm A again: the first timer must not cut the second A short).
+    armings: RwSignal<u64>,
 }
 
 impl<K: 'static> Clone for TwoClicks<K> {
@@ -28,6 +31,7 @@ where
     pub fn new() -> Self {
         Self {
             armed: RwSignal::new(None),
+            armings: RwSignal::new(0),
         }
     }
 
@@ -39,14 +43,14 @@ where
             return true;
         }
         self.armed.set(Some(key));
-        let armed = self.armed;
+        self.armings.update(|n| *n += 1);
+        let (armed, armings, this_arming) =
+            (self.armed, self.armings, self.armings.get_untracked());
         set_timeout(
             move || {
-                armed.try_update(|a| {
-                    if *a == Some(key) {
-                        *a = None;
-                    }
-                });
+                if armings.try_get_untracked() == Some(this_arming) {
+                    armed.try_set(None);
+                }
             },
             ARMED_FOR,
         );

@@ -40,11 +40,7 @@ impl FromServerFnError for AppError {
             // not ours (500).
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
                 #[cfg(feature = "ssr")]
-                if let Some(response) =
-                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-                {
-                    response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
-                }
+                set_status_unless_plain_form_post(http::StatusCode::UNPROCESSABLE_ENTITY);
                 AppError::Invalid(format!("The request is malformed: {message}"))
             }
             other => AppError::Transport(other.to_string()),
@@ -59,31 +55,38 @@ impl From<fleet::FleetError> for AppError {
     fn from(error: fleet::FleetError) -> Self {
         let answer = error.answer();
         let status = answer.status;
-        let app_error = match answer.code {
-            "unauthenticated" => AppError::Unauthenticated,
-            "forbidden" => AppError::Forbidden(answer.message),
-            "not_found" => AppError::NotFound(answer.message),
-            "conflict" => AppError::Conflict(answer.message),
-            "rate_limited" => AppError::TooManyAttempts(answer.message),
-            "unavailable" => AppError::Transport(answer.message),
-            "internal" => AppError::Internal,
-            _ => AppError::Invalid(answer.message),
+        use fleet::AnswerKind as K;
+        let app_error = match answer.kind {
+            K::Unauthenticated => AppError::Unauthenticated,
+            K::Invalid | K::BadCredentials => AppError::Invalid(answer.message),
+            K::Forbidden => AppError::Forbidden(answer.message),
+            K::NotFound => AppError::NotFound(answer.message),
+            K::Conflict => AppError::Conflict(answer.message),
+            K::RateLimited => AppError::TooManyAttempts(answer.message),
+            K::Unavailable => AppError::Transport(answer.message),
+            K::Internal => AppError::Internal,
         };
-        // A form posted without JavaScript is answered with a redirect back to the page
-        // (which shows the error); an error status would stop the browser following it.
-        let plain_form_post =
-            leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
-                parts
-                    .headers
-                    .get(http::header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|accept| accept.contains("text/html"))
-            });
-        if !plain_form_post {
-            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(status);
-            }
-        }
+        set_status_unless_plain_form_post(status);
         app_error
+    }
+}
+
+/// Sets the answer's status, except for a form posted without JavaScript: that is answered
+/// with a redirect back to the page (which shows the error), and an error status would stop
+/// the browser following it.
+#[cfg(feature = "ssr")]
+fn set_status_unless_plain_form_post(status: http::StatusCode) {
+    let plain_form_post =
+        leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        });
+    if !plain_form_post {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
     }
 }

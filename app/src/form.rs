@@ -51,9 +51,10 @@ where
     S::Output: Send + Sync + 'static,
     S::Error: Send + Sync + 'static,
 {
+    let pending = action.pending();
     move |ev: SubmitEvent| {
         ev.prevent_default();
-        if action.pending().get_untracked() {
+        if pending.get_untracked() {
             return;
         }
         #[cfg(feature = "hydrate")]

@@ -38,7 +38,7 @@ struct Args {
     /// Small sizes, a few seconds per figure: checks that the harness works, not the goals
     #[arg(long)]
     quick: bool,
-    /// The release server binary (built by `cargo leptos build --release`)
+    /// The release server binary (built by `cargo leptos build --release --split --project picky-fleet`)
     #[arg(long)]
     server: Option<PathBuf>,
     /// The site directory with pkg/picky-fleet.{js,wasm} (built by the same command)

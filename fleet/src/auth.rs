@@ -135,8 +135,99 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password(&Password::generate()).unwrap_or_default())
 }
 
+/// Where to send the browser after signing in: `next` if it is a path on this site, `/`
+/// otherwise, so sign-in cannot be turned into a redirector. A browser reads `/\t/evil`,
+/// `/\\evil` and `//evil` as another host (it drops tabs and newlines and takes `\` for `/`),
+/// so only a plain path passes: it starts with one `/`, holds no control characters, spaces or
+/// backslashes, and decoded once more it still starts with one `/` and holds no controls.
+pub fn local_redirect(next: Option<&str>) -> String {
+    const MAX_LEN: usize = 2048;
+    let Some(path) = next else {
+        return "/".to_owned();
+    };
+    let plain = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    let decoded = percent_decoded(path);
+    let still_local = decoded.starts_with('/')
+        && !decoded.starts_with("//")
+        && !decoded.starts_with("/\\")
+        && !decoded.chars().any(char::is_control);
+    if path.len() <= MAX_LEN && plain && still_local {
+        path.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// `%XX` sequences decoded (as Latin-1 is enough to see a slash, a backslash or a control).
+fn percent_decoded(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(hi), Some(lo)) if hex(hi).is_some() && hex(lo).is_some() => {
+                let value = hex(hi).unwrap_or(0) * 16 + hex(lo).unwrap_or(0);
+                out.push(char::from_u32(value).unwrap_or('\u{fffd}'));
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(char::from(byte));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use super::local_redirect;
+
+    #[test]
+    fn only_plain_local_paths_are_followed_after_sign_in() {
+        for good in [
+            "/",
+            "/audit?actor=alice&since=2026-11-25",
+            "/admin/users",
+            "/a%20b",
+        ] {
+            assert_eq!(local_redirect(Some(good)), good, "{good:?}");
+        }
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            " /evil",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5C/evil.example",
+            "/%09/evil.example",
+            "/%0A",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "evil.example",
+            "",
+            "/\u{0}",
+        ] {
+            assert_eq!(local_redirect(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_redirect(None), "/");
+        assert_eq!(local_redirect(Some(&format!("/{}", "a".repeat(3000)))), "/");
+    }
+
     use super::*;
 
     /// An unknown user must not be refused faster than a wrong password, or response times

@@ -30,4 +30,4 @@ pub mod service;
 pub mod sign_in_limit;
 
 #[cfg(feature = "ssr")]
-pub use service::{ErrorAnswer, Fleet, FleetError};
+pub use service::{AnswerKind, ErrorAnswer, Fleet, FleetError};

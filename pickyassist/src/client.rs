@@ -92,6 +92,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
+            // A redirect would post the token again to whatever host `Location` names.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("picky-fleet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {

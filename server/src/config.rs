@@ -5,7 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::{bail, Context};
 use url::Url;
 
-#[derive(Debug, Clone)]
+// Debug by hand: the key and the demo password must not reach a log line.
+#[derive(Clone)]
 pub struct Settings {
     /// `PICKY_FLEET_ADDR`, default `127.0.0.1:3000`.
     pub addr: SocketAddr,
@@ -39,6 +40,34 @@ pub struct Settings {
     pub sign_in_per_user_per_minute: u32,
     /// `PICKY_FLEET_SIGN_IN_PER_CLIENT_PER_MINUTE`: sign-in attempts per client address, default 30.
     pub sign_in_per_client_per_minute: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "••••");
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("database_url", &self.database_url)
+            .field("upstream_url", &self.upstream_url.as_ref().map(Url::as_str))
+            .field("secret_key", &redacted(&self.secret_key))
+            .field("poll_interval", &self.poll_interval)
+            .field("sim_addr", &self.sim_addr)
+            .field("status_checks_per_minute", &self.status_checks_per_minute)
+            .field("upstream_timeout", &self.upstream_timeout)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_idle", &self.session_idle)
+            .field("verify_delay", &self.verify_delay)
+            .field("demo_admin_password", &redacted(&self.demo_admin_password))
+            .field(
+                "sign_in_per_user_per_minute",
+                &self.sign_in_per_user_per_minute,
+            )
+            .field(
+                "sign_in_per_client_per_minute",
+                &self.sign_in_per_client_per_minute,
+            )
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -171,6 +200,21 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let settings = super::Settings {
+            secret_key: Some("c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk=".into()),
+            demo_admin_password: Some("demo-password-1234".into()),
+            ..super::Settings::default()
+        };
+        let debug = format!("{settings:?}");
+        assert!(
+            !debug.contains("c2VjcmV0") && !debug.contains("demo-password"),
+            "{debug}"
+        );
+        assert!(debug.contains("secret_key: Some(\"••••\")"), "{debug}");
+    }
+
     use super::*;
     use std::collections::HashMap;
 

@@ -71,10 +71,20 @@ pub fn routes(state: &AppState, deadline: Duration) -> Router<AppState> {
 /// started goes on: a command runs in its own task and completes its audit row.
 async fn with_deadline(request: Request, next: Next, deadline: Duration) -> Response {
     let path = request.uri().path().to_owned();
+    // A form posted without JavaScript goes back to its page, as any answer to it does.
+    let plain_form_back_to = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|accept| accept.contains("text/html"))
+        .and(request.headers().get(header::REFERER).cloned());
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => {
             tracing::error!(%path, ?deadline, "a server function missed its deadline");
+            if let Some(referer) = plain_form_back_to {
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, referer)]).into_response();
+            }
             let error = AppError::StillRunning(
                 "This is taking much longer than it should. The dashboard goes on with it: \
                  reload the page in a minute to see the result (a command's is in the audit \

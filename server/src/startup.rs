@@ -90,24 +90,32 @@ impl Application {
             .with_name("picky_fleet_session")
             .with_http_only(true)
             .with_same_site(SameSite::Strict)
+            // Saved on every request, so the idle expiry moves with use: otherwise only a
+            // changed session is saved, and a busy user is signed out `session_idle` after
+            // signing in. One small write per request.
+            .with_always_save(true)
             .with_secure(settings.secure_cookies)
             .with_expiry(Expiry::OnInactivity(
                 tower_sessions::cookie::time::Duration::try_from(settings.session_idle)
                     .context("session idle time out of range")?,
             ));
-        let router = with_security_headers(router(fleet.clone(), leptos_options))
-            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-            .layer(
-                tower::ServiceBuilder::new()
-                    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                    .layer(crate::telemetry::request_trace_layer())
-                    .layer(PropagateRequestIdLayer::x_request_id())
-                    .layer(sessions)
-                    .layer(axum::middleware::from_fn_with_state(
-                        fleet.clone(),
-                        crate::auth::resolve_actor,
-                    )),
-            );
+        let router =
+            with_security_headers(router(fleet.clone(), leptos_options, session_store.clone()))
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+                .layer(
+                    tower::ServiceBuilder::new()
+                        .layer(axum::middleware::from_fn(
+                            crate::telemetry::keep_only_plain_request_ids,
+                        ))
+                        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                        .layer(crate::telemetry::request_trace_layer())
+                        .layer(PropagateRequestIdLayer::x_request_id())
+                        .layer(sessions)
+                        .layer(axum::middleware::from_fn_with_state(
+                            fleet.clone(),
+                            crate::auth::resolve_actor,
+                        )),
+                );
         Ok(Self {
             listener,
             router,
@@ -176,6 +184,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let poller = tokio::spawn(poller::run(self.fleet.clone(), wait_for(stop_rx.clone())));
+        let refused_sign_ins = tokio::spawn({
+            let fleet = self.fleet.clone();
+            async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = fleet
+                        .flush_refused_sign_ins(std::time::Instant::now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not write refused sign-ins to the audit log");
+                    }
+                }
+            }
+        });
         let expired_sessions = tokio::spawn(
             self.session_store
                 .clone()
@@ -209,6 +232,11 @@ impl Application {
         let left = self.fleet.drain_commands(SHUTDOWN_GRACE).await;
         let _ = poller.await;
         expired_sessions.abort();
+        refused_sign_ins.abort();
+        let _ = self
+            .fleet
+            .flush_refused_sign_ins(std::time::Instant::now() + fleet::sign_in_limit::WINDOW)
+            .await;
         drop(self.simulator);
         tracing::info!(unfinished_commands = left, "stopped");
         Ok(())
@@ -218,14 +246,16 @@ impl Application {
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-pub fn router(fleet: Fleet, leptos_options: LeptosOptions) -> Router {
+pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: SqliteStore) -> Router {
     crate::metrics::handle(); // install the recorder before the first request records anything
-                              // Server functions have their own routes, outside the page render threads and deadline
-                              // (see `server_fns`); the page routes leave their paths out.
+
+    // Server functions have their own routes, outside the page render threads and deadline
+    // (see `server_fns`); the page routes leave their paths out.
     let routes = generate_route_list_with_exclusions(App, Some(crate::server_fns::paths()));
     let state = AppState {
         fleet: fleet.clone(),
         leptos_options,
+        sessions,
     };
     let server_fns = crate::server_fns::routes(&state, fleet.longest_command());
     let pages = Router::new()

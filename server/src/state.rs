@@ -2,10 +2,13 @@
 
 use fleet::Fleet;
 use leptos::config::LeptosOptions;
+use tower_sessions_sqlx_store::SqliteStore;
 
 /// State shared by every handler.
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub fleet: Fleet,
     pub leptos_options: LeptosOptions,
+    /// The session store, for the event streams to see a session end (signed out, expired).
+    pub sessions: SqliteStore,
 }

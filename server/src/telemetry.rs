@@ -44,3 +44,48 @@ pub fn request_trace_layer() -> tower_http::trace::TraceLayer<
         },
     )
 }
+
+/// Middleware before the request ids are set: an `x-request-id` from outside is kept only when
+/// short and plain (at most 64 of `A-Z a-z 0-9 . _ -`), else dropped so the server makes its
+/// own. It goes into logs and audit rows: an 8 KB or newline-laden one must not.
+pub async fn keep_only_plain_request_ids(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let plain = request
+        .headers()
+        .get("x-request-id")
+        .map(|v| plain_request_id(v.as_bytes()));
+    if plain == Some(false) {
+        request.headers_mut().remove("x-request-id");
+    }
+    next.run(request).await
+}
+
+fn plain_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_request_id;
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        assert!(plain_request_id(b"3f2c9a1e-7b1d-4c2a-9f00-1a2b3c4d5e6f"));
+        assert!(plain_request_id(b"job_42.retry-1"));
+        for bad in [
+            &b""[..],
+            b"a b",
+            b"line\nbreak",
+            b"<script>",
+            &[b'x'; 65][..],
+        ] {
+            assert!(!plain_request_id(bad), "{bad:?}");
+        }
+    }
+}

@@ -157,7 +157,8 @@ fn CreateApiKeyForm(
     // The key comes back in the answer, which a form posted without the script never shows:
     // the button waits for the script rather than create a key nobody gets to see.
     let hydrated = hydrated();
-    let pending = move || action.pending().get();
+    let busy = action.pending();
+    let pending = move || busy.get();
     let options = choices
         .into_iter()
         .map(|(username, role)| {
@@ -429,8 +430,9 @@ fn RevokeKeyForm(
         }));
         Some(RevokeApiKey { key_id: id })
     });
+    let revoking = revoke.pending();
     let sending = move || {
-        revoke.pending().get()
+        revoking.get()
             && revoke
                 .input()
                 .with(|input| input.as_ref().is_some_and(|i| i.key_id == id))

@@ -48,7 +48,7 @@ mod ssr {
     use crate::error::AppError;
 
     /// The service and the caller if the caller is an admin; 401 or 403 otherwise. Checked
-    /// before any input is read, so a viewer learns nothing from a malformed request.
+    /// before the function's own parsing of its input (its arguments' decoding comes first).
     pub async fn admin(to: &str) -> Result<(Fleet, Actor), AppError> {
         let (fleet, actor) = crate::auth::ssr::caller().await?;
         actor.require(Role::Admin, to)?;

@@ -160,7 +160,8 @@ fn AddProjectForm(action: ServerAction<AddProject>) -> impl IntoView {
             token.set(String::new());
         }
     });
-    let pending = move || action.pending().get();
+    let busy = action.pending();
+    let pending = move || busy.get();
     view! {
         <section class="admin__add" aria-labelledby="add-project-title">
             <h2 id="add-project-title">"Add project"</h2>

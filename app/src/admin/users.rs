@@ -160,7 +160,8 @@ fn AddUserForm(action: ServerAction<AddUser>) -> impl IntoView {
             password.set(String::new());
         }
     });
-    let pending = move || action.pending().get();
+    let busy = action.pending();
+    let pending = move || busy.get();
     let roles = Role::ALL
         .into_iter()
         .map(|role| {

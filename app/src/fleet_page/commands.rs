@@ -78,7 +78,13 @@ pub(super) fn CommandPanel(
             .collect_view()
     };
     view! {
-        <details class="commands" open=asked on:toggle=move |_| opened.set(true)>
+        <details class="commands" open=asked on:toggle=move |_| {
+            // Once: setting it again on a close would make the forms (and a command on its
+            // way, with its toast) anew.
+            if !opened.get_untracked() {
+                opened.set(true);
+            }
+        }>
             <summary class="commands__toggle">"Commands"</summary>
             {move || {
                 if opened.get() {
@@ -135,7 +141,8 @@ fn CommandForm(
     });
     let is_armed = move || armed.is_armed(command);
     // One command at a time per card: while one is on its way, all five wait.
-    let sending = move || action.pending().get();
+    let pending = action.pending();
+    let sending = move || pending.get();
     let is_sending = move || {
         sending()
             && action

@@ -164,16 +164,21 @@ fn number<T: std::str::FromStr>(v: &str, name: &str) -> Result<Option<T>, String
         .transpose()
 }
 
-/// RFC 3339 with an offset, or a date (its midnight, UTC).
+/// RFC 3339 with an offset, or a date (its midnight, UTC). Years 0 to 9999 only: stored
+/// times compare as text, and `+10000-…` would sort before `2026-…`.
 fn parse_time(raw: &str, field: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Some(midnight) = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+    use chrono::Datelike;
+    let parsed = DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
         .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-    {
-        return Ok(midnight.and_utc());
+        .or_else(|| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .ok()
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .map(|midnight| midnight.and_utc())
+        });
+    if let Some(at) = parsed.filter(|at| (0..=9999).contains(&at.year())) {
+        return Ok(at);
     }
     Err(format!(
         "`{field}` must be a date (2026-11-25) or a date-time with an offset (2026-11-25T14:00:00Z)"
@@ -237,6 +242,8 @@ mod tests {
         assert!(bad(|t| t.limit = "0".into()).contains("at least 1"));
         assert!(bad(|t| t.limit = "501".into()).contains("at most 500"));
         assert!(bad(|t| t.since = "yesterday".into()).contains("`since` must be a date"));
+        assert!(bad(|t| t.until = "+10000-01-01T00:00:00Z".into()).contains("`until`"));
+        assert!(bad(|t| t.since = "10000-01-01".into()).contains("`since`"));
         assert!(bad(|t| {
             t.since = "2026-11-26".into();
             t.until = "2026-11-25".into();

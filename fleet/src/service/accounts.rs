@@ -10,7 +10,8 @@ use crate::{
 impl Fleet {
     /// Checks a username and password. Unknown users, wrong passwords and disabled users get
     /// the same error after the same work; the audit row says which it was.
-    #[tracing::instrument(skip(self, password, client), fields(username = %username.chars().take(64).collect::<String>()))]
+    // The name as typed, Debug-escaped: a newline in it must not forge a log line.
+    #[tracing::instrument(skip(self, password, client), fields(username = ?username.chars().take(64).collect::<String>()))]
     pub async fn sign_in(
         &self,
         username: &str,
@@ -18,16 +19,29 @@ impl Fleet {
         client: Option<&str>,
         request_id: Option<&str>,
     ) -> Result<CurrentUser, FleetError> {
-        let attempted: String = username.trim().chars().take(64).collect();
-        // Before any work: a limited attempt costs no password hashing.
-        if let Err(wait) = self.inner.sign_in_limiter.check(&attempted, client) {
-            let retry_after_secs = wait.as_secs().max(1);
-            let detail = match client {
-                Some(c) => format!("rate limited from {c}"),
-                None => "rate limited".to_owned(),
-            };
-            self.audit_failed_sign_in(attempted, request_id, &detail)
-                .await?;
+        // Control characters escaped: the name goes into the audit log as typed.
+        let attempted: String = username
+            .trim()
+            .chars()
+            .take(64)
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect();
+        // Before any work: a limited attempt costs no password hashing and writes no row of
+        // its own (it is counted; see `sign_in_limit`).
+        if let Err(refusal) = self.inner.sign_in_limiter.check(&attempted, client) {
+            let retry_after_secs = refusal.wait.as_secs().max(1);
+            let closed = self
+                .inner
+                .refused_sign_ins
+                .count(refusal.limited, std::time::Instant::now());
+            self.audit_refused_sign_ins(closed).await?;
             return Err(FleetError::RateLimited { retry_after_secs });
         }
         let row = match Username::parse(&attempted) {
@@ -78,6 +92,42 @@ impl Fleet {
                 Err(FleetError::BadCredentials)
             }
         }
+    }
+
+    /// Writes the summary rows of refused sign-ins whose window has closed by `now`. The
+    /// server calls it now and then, so the last window of a flood that stopped is written
+    /// too; tests pass a later `now` instead of waiting a minute.
+    pub async fn flush_refused_sign_ins(&self, now: std::time::Instant) -> Result<(), FleetError> {
+        let closed = self.inner.refused_sign_ins.closed(now);
+        self.audit_refused_sign_ins(closed).await
+    }
+
+    /// One `sign_in_failed` row per closed window: how many attempts the limit refused.
+    async fn audit_refused_sign_ins(
+        &self,
+        closed: Vec<crate::sign_in_limit::RefusedSummary>,
+    ) -> Result<(), FleetError> {
+        use crate::sign_in_limit::Limited;
+        for summary in closed {
+            let (name, detail) = match &summary.limited {
+                Limited::Username(name) => (
+                    name.clone(),
+                    format!(
+                        "{} attempts refused within a minute: too many for this username",
+                        summary.refused
+                    ),
+                ),
+                Limited::Client(client) => (
+                    "(anonymous)".to_owned(),
+                    format!(
+                        "{} attempts refused within a minute: too many from {client}",
+                        summary.refused
+                    ),
+                ),
+            };
+            self.audit_failed_sign_in(name, None, &detail).await?;
+        }
+        Ok(())
     }
 
     /// A `sign_in_failed` row under the name that was tried (there is no user to name).

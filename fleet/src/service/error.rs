@@ -33,16 +33,43 @@ pub enum FleetError {
 }
 
 /// What every door (server function, REST API, the auth middleware) answers for an error:
-/// the one mapping from [`FleetError`] to a status code, a stable code and a human message.
+/// the one mapping from [`FleetError`] to a status code, a kind and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorAnswer {
     pub status: http::StatusCode,
-    /// Stable, machine-readable: `invalid_request`, `not_found`, `conflict`,
-    /// `unauthenticated`, `bad_credentials`, `forbidden`, `rate_limited`, `unavailable`,
-    /// `internal`.
-    pub code: &'static str,
+    pub kind: AnswerKind,
     /// For people; never an internal detail.
     pub message: String,
+}
+
+/// The kinds of answer, each with a stable machine-readable [`AnswerKind::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerKind {
+    Invalid,
+    NotFound,
+    Conflict,
+    Unauthenticated,
+    BadCredentials,
+    Forbidden,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl AnswerKind {
+    pub const fn code(self) -> &'static str {
+        match self {
+            AnswerKind::Invalid => "invalid_request",
+            AnswerKind::NotFound => "not_found",
+            AnswerKind::Conflict => "conflict",
+            AnswerKind::Unauthenticated => "unauthenticated",
+            AnswerKind::BadCredentials => "bad_credentials",
+            AnswerKind::Forbidden => "forbidden",
+            AnswerKind::RateLimited => "rate_limited",
+            AnswerKind::Unavailable => "unavailable",
+            AnswerKind::Internal => "internal",
+        }
+    }
 }
 
 impl FleetError {
@@ -50,25 +77,26 @@ impl FleetError {
     /// answer says only that something went wrong on our side.
     pub fn answer(self) -> ErrorAnswer {
         use http::StatusCode as S;
+        use AnswerKind as K;
         let mut message = self.to_string();
-        let (status, code) = match &self {
-            FleetError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, "invalid_request"),
-            FleetError::ProjectNotFound(_) => (S::NOT_FOUND, "not_found"),
-            FleetError::Conflict(_) => (S::CONFLICT, "conflict"),
-            FleetError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
-            FleetError::BadCredentials => (S::UNAUTHORIZED, "bad_credentials"),
-            FleetError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
-            FleetError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
-            FleetError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable"),
+        let (status, kind) = match &self {
+            FleetError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, K::Invalid),
+            FleetError::ProjectNotFound(_) => (S::NOT_FOUND, K::NotFound),
+            FleetError::Conflict(_) => (S::CONFLICT, K::Conflict),
+            FleetError::Unauthenticated => (S::UNAUTHORIZED, K::Unauthenticated),
+            FleetError::BadCredentials => (S::UNAUTHORIZED, K::BadCredentials),
+            FleetError::Forbidden(_) => (S::FORBIDDEN, K::Forbidden),
+            FleetError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, K::RateLimited),
+            FleetError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, K::Unavailable),
             FleetError::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");
                 message = "internal error; the details are in the server log".into();
-                (S::INTERNAL_SERVER_ERROR, "internal")
+                (S::INTERNAL_SERVER_ERROR, K::Internal)
             }
         };
         ErrorAnswer {
             status,
-            code,
+            kind,
             message,
         }
     }
@@ -104,7 +132,7 @@ mod tests {
         for (error, status, code) in cases {
             let answer = error.answer();
             assert_eq!(
-                (answer.status.as_u16(), answer.code),
+                (answer.status.as_u16(), answer.kind.code()),
                 (status, code),
                 "{answer:?}"
             );

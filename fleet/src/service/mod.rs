@@ -27,7 +27,7 @@ mod lifecycle;
 mod projects;
 mod status;
 
-pub use error::{ErrorAnswer, FleetError};
+pub use error::{AnswerKind, ErrorAnswer, FleetError};
 pub use status::MAX_CARDS_PER_REQUEST;
 
 pub(crate) use status::record_upstream_call;
@@ -76,6 +76,8 @@ struct Inner {
     /// Set when upstream answers after an outage; the poller then runs a full round at once.
     outage_over: AtomicBool,
     sign_in_limiter: crate::sign_in_limit::SignInLimiter,
+    /// Sign-in attempts the limiter refused, counted for one audit row per window.
+    refused_sign_ins: crate::sign_in_limit::RefusedAttempts,
     /// When the poller last finished a round over every project.
     last_poll_round: Mutex<Option<Instant>>,
     /// Pause between a command's answer and the status check that confirms its effect.
@@ -115,6 +117,7 @@ impl Fleet {
                 backoff: Mutex::new(Backoff::new(deps.poll_interval)),
                 outage_over: AtomicBool::new(false),
                 last_poll_round: Mutex::default(),
+                refused_sign_ins: Default::default(),
                 sign_in_limiter: crate::sign_in_limit::SignInLimiter::new(
                     deps.sign_in_per_user_per_minute,
                     deps.sign_in_per_client_per_minute,

@@ -40,6 +40,7 @@ impl Fleet {
         token: ApiToken,
     ) -> Result<i64, FleetError> {
         actor.require(Role::Admin, "add projects")?;
+        self.refuse_token_in_use(&token, None)?;
         let sealed = self.inner.cipher.seal(&token)?;
         let id = db::insert_project(
             &self.inner.db.writer,
@@ -106,6 +107,7 @@ impl Fleet {
     ) -> Result<(), FleetError> {
         actor.require(Role::Admin, "rotate tokens")?;
         let project = self.project(id).ok_or(FleetError::ProjectNotFound(id))?;
+        self.refuse_token_in_use(&token, Some(id))?;
         let sealed = self.inner.cipher.seal(&token)?;
         let replaced = db::replace_token(&self.inner.db.writer, id, &sealed, &token.last4())
             .await
@@ -177,6 +179,22 @@ impl Fleet {
         )
         .await?;
         Ok(project.name)
+    }
+
+    /// One token, one project: upstream's budget of status checks is per token, so a second
+    /// project with the same token would double that token's calls.
+    fn refuse_token_in_use(&self, token: &ApiToken, except: Option<i64>) -> Result<(), FleetError> {
+        let projects = self.projects_read();
+        match projects
+            .iter()
+            .find(|p| Some(p.id) != except && p.token == *token)
+        {
+            Some(other) => Err(FleetError::Conflict(format!(
+                "this API token is already used by the project {:?}",
+                other.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The project id for a name (case-insensitive), for the CLI.

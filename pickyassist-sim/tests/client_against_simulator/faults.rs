@@ -306,3 +306,56 @@ async fn faults_switch_at_run_time_through_the_control_api() {
     assert_eq!(delete.status(), 200);
     assert!(sim.status(ALPHA.0).await.is_ok());
 }
+
+/// The client follows no redirect: a 307 would post the token again to whatever host its
+/// `Location` names. It is an HTTP status error instead, and the other host hears nothing.
+#[tokio::test]
+async fn a_redirect_is_an_error_and_the_token_goes_nowhere_else() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    let elsewhere_heard = Arc::new(AtomicUsize::new(0));
+    let heard = elsewhere_heard.clone();
+    let elsewhere = axum::Router::new().fallback(move || {
+        heard.fetch_add(1, Ordering::SeqCst);
+        async { "{}" }
+    });
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let other_addr = other.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(other, elsewhere).await });
+
+    let redirecting = axum::Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::TEMPORARY_REDIRECT,
+            [(
+                axum::http::header::LOCATION,
+                format!("http://{other_addr}/steal"),
+            )],
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, redirecting).await });
+
+    let base = url::Url::parse(&format!("http://{addr}/app/api/v2/")).expect("url");
+    let client = pickyassist::Client::new(pickyassist::ClientConfig::new(base)).expect("client");
+    let token = pickyassist::ApiToken::parse(ALPHA.0).expect("token");
+    let error = client.device_status(&token).await.expect_err("a redirect");
+    assert_eq!(error.kind(), pickyassist::ErrorKind::HttpStatus, "{error}");
+    let error = client
+        .device_action(&token, pickyassist::Command::Restart)
+        .await
+        .expect_err("a redirect");
+    assert_eq!(error.kind(), pickyassist::ErrorKind::HttpStatus, "{error}");
+    assert_eq!(
+        elsewhere_heard.load(Ordering::SeqCst),
+        0,
+        "nothing followed the redirect"
+    );
+}

@@ -219,14 +219,15 @@ fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
 
 /// Escapes one field. A value a spreadsheet would run as a formula (it starts with `=`, `+`,
 /// `-`, `@`, a tab or a carriage return) gets a leading `'`, so it is shown as text; then a
-/// value containing `,`, `"`, CR or LF is quoted, with its quotes doubled.
+/// value containing `,`, `;`, `"`, CR or LF is quoted, with its quotes doubled.
 fn csv_field(raw: &str) -> String {
     let neutralised = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{raw}")
     } else {
         raw.to_owned()
     };
-    if neutralised.contains([',', '"', '\r', '\n']) {
+    // `;` too: spreadsheets in locales with a decimal comma split CSV on semicolons.
+    if neutralised.contains([',', ';', '"', '\r', '\n']) {
         format!("\"{}\"", neutralised.replace('"', "\"\""))
     } else {
         neutralised

@@ -1,6 +1,11 @@
 //! `/api/v1/api-keys…` (admins only)
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    Json,
+};
 use fleet::{
     model::{ApiKeyView, CreatedApiKey, Role},
     Fleet,
@@ -37,14 +42,16 @@ pub async fn create(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
     ApiJson(new): ApiJson<NewApiKey>,
-) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     actor.require(Role::Admin, "create API keys")?;
     let user_id = fleet
         .user_id_by_name(&new.username)
         .await?
         .ok_or_else(|| ApiError::invalid(format!("there is no user named {:?}", new.username)))?;
+    // The only time the key is shown: no cache on the way may keep it.
     Ok((
         StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
         Json(fleet.create_api_key(&actor, user_id, &new.label).await?),
     ))
 }

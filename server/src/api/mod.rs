@@ -15,7 +15,7 @@ use fleet::{
     auth::{Actor, RequestActor},
     FleetError,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi, ToSchema,
@@ -89,6 +89,24 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// A secret in a request body (a token, a password): read once, never shown. Its `Debug` is
+/// `••••`, so a body logged or put in an error message cannot carry it.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct WriteOnly(String);
+
+impl WriteOnly {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WriteOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteOnly(••••)")
+    }
+}
+
 /// `{"error": {"code": "...", "message": "..."}}`
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -98,8 +116,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid_request`, `bad_request`, `not_found`, `conflict`,
-    /// `unauthenticated`, `invalid_api_key`, `cross_origin`, `forbidden`, `rate_limited`,
-    /// `unavailable`, `internal`.
+    /// `unauthenticated`, `bad_credentials`, `invalid_api_key`, `cross_origin`, `forbidden`,
+    /// `rate_limited`, `unavailable`, `internal`.
     pub code: String,
     /// For people.
     pub message: String,
@@ -130,7 +148,7 @@ impl ApiError {
 impl From<FleetError> for ApiError {
     fn from(error: FleetError) -> Self {
         let answer = error.answer();
-        Self::new(answer.status, answer.code, answer.message)
+        Self::new(answer.status, answer.kind.code(), answer.message)
     }
 }
 
@@ -205,5 +223,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             Some(RequestActor(Some(actor))) => Ok(Caller(actor.clone())),
             _ => Err(FleetError::Unauthenticated.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WriteOnly;
+
+    #[test]
+    fn a_write_only_field_never_shows_in_debug() {
+        let body: serde_json::Value = serde_json::json!({"token": "0123456789abcdef-secret"});
+        let token: WriteOnly = serde_json::from_value(body["token"].clone()).unwrap();
+        assert_eq!(token.expose(), "0123456789abcdef-secret");
+        assert_eq!(format!("{token:?}"), "WriteOnly(••••)");
     }
 }

@@ -12,7 +12,7 @@ use pickyassist::{ApiToken, Command};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody, WriteOnly};
 
 /// A project with its latest status.
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,8 +129,8 @@ pub struct NewProject {
     #[schema(min_length = 1, max_length = 80, example = "Acme Support")]
     pub name: String,
     /// Write-only: stored encrypted, never returned.
-    #[schema(pattern = "^[A-Za-z0-9_-]{16,128}$")]
-    pub token: String,
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{16,128}$")]
+    pub token: WriteOnly,
 }
 
 /// Adds a project (admins).
@@ -144,7 +144,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ProjectAdminView>), ApiError> {
     actor.require(fleet::model::Role::Admin, "add projects")?;
     let name = ProjectName::parse(&new.name).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let token = ApiToken::parse(&new.token).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let token =
+        ApiToken::parse(new.token.expose()).map_err(|e| ApiError::invalid(e.to_string()))?;
     let id = fleet.add_project(&actor, name, token).await?;
     Ok((StatusCode::CREATED, Json(admin_view(&fleet, &actor, id)?)))
 }
@@ -155,8 +156,8 @@ pub struct ProjectChanges {
     #[schema(min_length = 1, max_length = 80)]
     pub name: Option<String>,
     /// Write-only: replaces the token.
-    #[schema(pattern = "^[A-Za-z0-9_-]{16,128}$")]
-    pub token: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]{16,128}$")]
+    pub token: Option<WriteOnly>,
 }
 
 /// Renames a project and/or replaces its token (admins). Everything is checked before
@@ -180,8 +181,8 @@ pub async fn update(
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let token = changes
         .token
-        .as_deref()
-        .map(ApiToken::parse)
+        .as_ref()
+        .map(|t| ApiToken::parse(t.expose()))
         .transpose()
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     if name.is_none() && token.is_none() {
@@ -221,8 +222,9 @@ pub async fn remove(
     ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
-    // No body is a missing confirmation (422 from the service, after the role check), not a
-    // missing content type.
+    // The role first, so a viewer learns nothing from the body's errors; then no body is a
+    // missing confirmation (422 from the service), not a missing content type.
+    actor.require(fleet::model::Role::Admin, "remove projects")?;
     let confirm_name = if body.is_empty() {
         String::new()
     } else {

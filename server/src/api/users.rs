@@ -9,7 +9,7 @@ use fleet::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody, WriteOnly};
 
 /// Every user.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
@@ -29,8 +29,8 @@ pub struct NewUser {
     pub username: String,
     pub role: Role,
     /// At least 10 characters. Stored only as an argon2id hash.
-    #[schema(min_length = 10)]
-    pub password: String,
+    #[schema(value_type = String, min_length = 10)]
+    pub password: WriteOnly,
 }
 
 /// Adds a user.
@@ -44,7 +44,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     actor.require(Role::Admin, "add users")?;
     let username = Username::parse(&new.username).map_err(ApiError::invalid)?;
-    let password = Password::parse(&new.password)?;
+    let password = Password::parse(new.password.expose())?;
     let id = fleet.add_user(&actor, username, new.role, password).await?;
     Ok((
         StatusCode::CREATED,

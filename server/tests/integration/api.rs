@@ -309,6 +309,14 @@ async fn invalid_api_requests_get_clear_errors_and_send_nothing_upstream() {
             "already exists",
         ),
         (
+            // One token, one project: the status budget is per token.
+            Method::POST,
+            "/api/v1/projects".into(),
+            Some(json!({"name": "Copy of the first", "token": DEMO_FLEET[0].token})),
+            409,
+            "already used by the project",
+        ),
+        (
             Method::PATCH,
             format!("/api/v1/projects/{id}"),
             Some(json!({})),

@@ -299,22 +299,88 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
     let limited = client.sign_in("a-third", "x-password-3").await;
     let location = location_of(&limited);
     assert!(location.starts_with("/sign-in?retry_after="), "{location}");
+    // Five attempts were checked and audited; the two refused ones are only counted so far.
+    assert_eq!(app.audit_rows(AuditAction::SignInFailed).await.len(), 5);
+    // When their window closes (a minute later; the test moves the clock instead of waiting),
+    // each limit that refused gets one summary row.
+    app.fleet
+        .flush_refused_sign_ins(std::time::Instant::now() + fleet::sign_in_limit::WINDOW)
+        .await
+        .expect("flush");
     let failures = app.audit_rows(AuditAction::SignInFailed).await;
-    assert_eq!(
-        failures.len(),
-        7,
-        "every attempt is audited, limited ones too"
+    assert_eq!(failures.len(), 7);
+    let summaries: Vec<&str> = failures
+        .iter()
+        .filter_map(|r| r.detail.as_deref())
+        .filter(|d| d.contains("refused"))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    assert!(
+        summaries.iter().any(|d| d.contains("for this username")),
+        "{summaries:?}"
     );
-    assert_eq!(
-        failures
-            .iter()
-            .filter(|r| r
-                .detail
-                .as_deref()
-                .unwrap_or_default()
-                .contains("rate limited"))
-            .count(),
-        2
+    assert!(
+        summaries.iter().any(|d| d.contains("from ")),
+        "{summaries:?}"
+    );
+}
+
+/// A loop of anonymous sign-ins (8 KB request ids, 16 at a time) cannot fill the audit log:
+/// refused attempts are counted, not written, and a request id from outside is kept only when
+/// short and plain. Commands meanwhile go through normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_anonymous_sign_ins_leave_few_rows_and_commands_still_run() {
+    use futures::StreamExt;
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let rows_before = app.audit_rows(AuditAction::SignInFailed).await.len();
+    let attacker = reqwest::Client::new();
+    let huge_id = "x".repeat(8 * 1024);
+    let flood = futures::stream::iter(0..10_000)
+        .map(|n| {
+            let request = attacker
+                .post(format!("{}/fn/sign_in", app.address))
+                .header("origin", &app.address)
+                .header("x-request-id", &huge_id)
+                .form(&[
+                    ("username", format!("guess-{n}")),
+                    ("password", "password-guess".to_owned()),
+                ])
+                .send();
+            async move { request.await.map(|r| r.status()) }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>();
+    let id = app
+        .project_id(pickyassist_sim::DEMO_FLEET[0].name)
+        .to_string();
+    let command = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        operator
+            .post_form(
+                "/fn/run_command",
+                &[("project_id", &id), ("command", "restart")],
+            )
+            .await
+    };
+    let (statuses, command) = tokio::join!(flood, command);
+    assert_eq!(command.status(), 200, "a command during the flood");
+    assert!(
+        statuses.iter().all(|s| s.is_ok()),
+        "every attempt was answered"
+    );
+    app.fleet
+        .flush_refused_sign_ins(std::time::Instant::now() + fleet::sign_in_limit::WINDOW)
+        .await
+        .expect("flush");
+    let rows = app.audit_rows(AuditAction::SignInFailed).await;
+    let added = rows.len() - rows_before;
+    assert!(added < 100, "{added} rows for 10,000 attempts");
+    assert!(
+        rows.iter()
+            .all(|r| r.request_id.as_deref().is_none_or(|id| id.len() <= 64)),
+        "an 8 KB request id is replaced, not stored"
     );
 }
 
@@ -338,4 +404,81 @@ fn session_cookie(response: &reqwest::Response) -> String {
         .find(|c| c.starts_with("picky_fleet_session="))
         .unwrap_or_else(|| panic!("no session cookie: {:?}", response.headers()))
         .to_owned()
+}
+
+/// Sign-in follows `next` only to a plain path on this site: the bypasses browsers read as
+/// another host (a tab, a newline, a backslash, a second slash, encoded or not) go to `/`, and
+/// none of them breaks the page or the redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_redirects_only_to_local_paths_whatever_next_says() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/audit?actor=alice", "/audit?actor=alice"),
+        ("/\t/evil.example", "/"),
+        ("/\n/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/%2F/evil.example", "/"),
+        ("/%09/evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("https://evil.example/", "/"),
+    ];
+    for (next, want) in cases {
+        // A fresh client each time; the per-username limit (10 a minute) holds the cases.
+        let client = app.anonymous();
+        let response = client
+            .http
+            .post(format!("{}/fn/sign_in", client.address))
+            .header("origin", &client.address)
+            .header("accept", "text/html")
+            .form(&[
+                ("username", "admin"),
+                ("password", app.admin_password.as_str()),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            response.status().is_redirection(),
+            "{next:?}: {}",
+            response.status()
+        );
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(location, want, "next={next:?}");
+    }
+    for next in ["%0A", "%09%2F%2Fevil.example", "%5C%5Cevil"] {
+        let page = app
+            .anonymous()
+            .get_page(&format!("/sign-in?next={next}"))
+            .await;
+        assert_eq!(page.status(), 200, "/sign-in?next={next}");
+    }
+}
+
+/// A session expires after `session_idle` without a request, counted from the last request,
+/// not from signing in: someone at work all day stays signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_stays_alive_while_used_and_ends_after_the_idle_time() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.session_idle = std::time::Duration::from_secs(3);
+    })
+    .await;
+    let client = app.signed_in("ivy", Role::Viewer).await;
+    // Five seconds of use, one request a second: longer than the idle time.
+    for second in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let status = client.post_form("/fn/fleet", &[]).await.status();
+        assert_eq!(status, 200, "still signed in after {} s of use", second + 1);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(
+        client.post_form("/fn/fleet", &[]).await.status(),
+        401,
+        "signed out after 4 s idle"
+    );
 }

@@ -118,6 +118,7 @@ impl TestApp {
     }
 
     /// Every audit row with `action`, newest first.
+    /// (At most the 500 newest: more would be a test that floods the log, which should fail.)
     pub async fn audit_rows(
         &self,
         action: fleet::model::AuditAction,
@@ -127,6 +128,7 @@ impl TestApp {
                 &Actor::cli(),
                 &fleet::model::AuditFilter {
                     action: Some(action),
+                    limit: fleet::model::PageSize::MAX,
                     ..Default::default()
                 },
             )

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod cli;
 mod commands;
+mod events;
 mod fleet_page;
 mod helpers;
 mod process;

@@ -149,7 +149,7 @@ async fn no_token_leaks_into_responses_assets_logs_or_the_database_file() {
         assert_eq!(
             response.status(),
             200,
-            "{asset}: is the site built? (cargo leptos build)"
+            "{asset}: is the site built? (cargo leptos build --split --project picky-fleet)"
         );
         leaks.keep(format!("GET {asset}"), response).await;
     }
