@@ -256,6 +256,9 @@ mod tests {
     fn separators_quotes_and_line_breaks_are_quoted() {
         let cases = [
             ("a,b", "\"a,b\""),
+            // A semicolon locale's spreadsheet splits on `;`.
+            ("Acme; Ltd", "\"Acme; Ltd\""),
+            ("=1;2", "\"'=1;2\""),
             ("say \"hi\"", "\"say \"\"hi\"\"\""),
             ("line\nbreak", "\"line\nbreak\""),
             ("carriage\rreturn", "\"carriage\rreturn\""),

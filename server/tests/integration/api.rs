@@ -444,6 +444,24 @@ async fn api_keys_are_shown_once_listed_by_prefix_audited_and_revocable() {
     let key = created["key"].as_str().expect("key").to_owned();
     assert!(key.starts_with(created["prefix"].as_str().expect("prefix")));
 
+    // The only time a key is shown: no cache on the way may keep the answer.
+    let another = admin
+        .http
+        .post(format!("{}/api/v1/api-keys", admin.address))
+        .bearer_auth(admin.key.as_deref().unwrap_or_default())
+        .json(&json!({"username": "bot", "label": "spare"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(another.status(), StatusCode::CREATED);
+    assert_eq!(
+        another
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+
     let (_, listing) = admin.call(Method::GET, "/api/v1/api-keys", None).await;
     assert!(
         listing.contains("nightly restarts") && !listing.contains(&key),
@@ -482,8 +500,8 @@ async fn api_keys_are_shown_once_listed_by_prefix_audited_and_revocable() {
             .iter()
             .filter(|a| **a == AuditAction::ApiKeyCreated)
             .count(),
-        2,
-        "ada's and bot's keys"
+        3,
+        "ada's and bot's two keys"
     );
     assert_eq!(
         actions
