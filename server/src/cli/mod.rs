@@ -87,7 +87,7 @@ pub async fn execute(
         }
         AdminCommand::User(UserCommand::Add { name, role }) => {
             let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
-            let password = read_secret(input, "password")?;
+            let password = read_line(input, "password")?;
             let password = Password::parse(&password).map_err(human)?;
             let role = Role::from(role);
             fleet
@@ -140,7 +140,7 @@ pub async fn execute(
         }
         AdminCommand::Project(ProjectCommand::Add { name }) => {
             let name = ProjectName::parse(&name)?;
-            let token = ApiToken::parse(&read_secret(input, "API token")?)?;
+            let token = ApiToken::parse(&read_line(input, "API token")?)?;
             let hint = token.last4();
             fleet
                 .add_project(&cli, name.clone(), token)
@@ -172,7 +172,7 @@ pub async fn execute(
         }
         AdminCommand::Project(ProjectCommand::RotateToken { name }) => {
             let id = project_id(fleet, &name)?;
-            let token = ApiToken::parse(&read_secret(input, "API token")?)?;
+            let token = ApiToken::parse(&read_line(input, "API token")?)?;
             let hint = token.last4();
             fleet.rotate_token(&cli, id, token).await.map_err(human)?;
             writeln!(
@@ -190,7 +190,7 @@ pub async fn execute(
                 stored_project_name(fleet, &cli, id)?
             } else {
                 eprint!("Type the project name to confirm: ");
-                read_secret(input, "project name")?
+                read_line(input, "project name")?
             };
             let removed = fleet
                 .remove_project(&cli, id, &confirm)
@@ -274,7 +274,7 @@ const RESTART_NOTE: &str = "If the dashboard is running, restart it to pick up t
 const STORE_NOTE: &str = "Store it now: it will not be shown again.";
 
 /// One line from stdin, without its line ending. Nothing is echoed back.
-fn read_secret(input: &mut dyn BufRead, what: &str) -> anyhow::Result<String> {
+fn read_line(input: &mut dyn BufRead, what: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     let read = input
         .read_line(&mut line)
@@ -334,14 +334,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_one_line_without_its_ending() {
+    fn a_line_from_stdin_comes_without_its_ending() {
         let mut input = "s3cret-token-value\r\nnext line\n".as_bytes();
         assert_eq!(
-            read_secret(&mut input, "token").unwrap(),
+            read_line(&mut input, "token").unwrap(),
             "s3cret-token-value"
         );
         let mut empty = "".as_bytes();
-        assert!(read_secret(&mut empty, "token")
+        assert!(read_line(&mut empty, "token")
             .unwrap_err()
             .to_string()
             .contains("got nothing"));
