@@ -67,12 +67,6 @@ pub async fn count(pool: &SqlitePool) -> sqlx::Result<i64> {
         .await
 }
 
-pub async fn active_admins(pool: &SqlitePool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
-        .fetch_one(pool)
-        .await
-}
-
 pub async fn insert(
     pool: &SqlitePool,
     username: &str,
@@ -91,20 +85,47 @@ pub async fn insert(
     Ok(result.last_insert_rowid())
 }
 
-pub async fn set_role(pool: &SqlitePool, id: i64, role: Role) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+/// An enabled admin other than the user being changed exists. Part of the same UPDATE as
+/// the change, so two concurrent demotions cannot both see the other admin and leave none.
+const ANOTHER_ENABLED_ADMIN: &str =
+    "EXISTS (SELECT 1 FROM users AS other WHERE other.id <> users.id \
+     AND other.role = 'admin' AND other.disabled = 0)";
+
+/// Sets the role unless that would leave no enabled admin. False: refused (or no such user).
+pub async fn set_role_keeping_an_admin(
+    pool: &SqlitePool,
+    id: i64,
+    role: Role,
+) -> sqlx::Result<bool> {
+    let sql = format!(
+        "UPDATE users SET role = ? WHERE id = ? \
+         AND (? = 'admin' OR role <> 'admin' OR disabled = 1 OR {ANOTHER_ENABLED_ADMIN})"
+    );
+    let result = sqlx::query(&sql)
         .bind(role.as_str())
         .bind(id)
+        .bind(role.as_str())
         .execute(pool)
         .await?;
-    Ok(())
+    Ok(result.rows_affected() == 1)
 }
 
-pub async fn set_disabled(pool: &SqlitePool, id: i64, disabled: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+/// Disables or enables unless that would leave no enabled admin. False: refused (or no such
+/// user).
+pub async fn set_disabled_keeping_an_admin(
+    pool: &SqlitePool,
+    id: i64,
+    disabled: bool,
+) -> sqlx::Result<bool> {
+    let sql = format!(
+        "UPDATE users SET disabled = ? WHERE id = ? \
+         AND (? = 0 OR role <> 'admin' OR disabled = 1 OR {ANOTHER_ENABLED_ADMIN})"
+    );
+    let result = sqlx::query(&sql)
         .bind(disabled)
         .bind(id)
+        .bind(disabled)
         .execute(pool)
         .await?;
-    Ok(())
+    Ok(result.rows_affected() == 1)
 }

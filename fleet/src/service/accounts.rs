@@ -235,12 +235,12 @@ impl Fleet {
         if user.role() == role {
             return Ok(());
         }
-        if user.role() == Role::Admin && !user.disabled {
-            self.keep_one_admin().await?;
-        }
-        users::set_role(&self.inner.db.writer, user_id, role)
+        if !users::set_role_keeping_an_admin(&self.inner.db.writer, user_id, role)
             .await
-            .map_err(internal)?;
+            .map_err(internal)?
+        {
+            return Err(last_admin());
+        }
         let detail = format!(
             "{}: {} → {}",
             user.username,
@@ -270,12 +270,12 @@ impl Fleet {
         if user.disabled == disabled {
             return Ok(());
         }
-        if disabled && user.role() == Role::Admin {
-            self.keep_one_admin().await?;
-        }
-        users::set_disabled(&self.inner.db.writer, user_id, disabled)
+        if !users::set_disabled_keeping_an_admin(&self.inner.db.writer, user_id, disabled)
             .await
-            .map_err(internal)?;
+            .map_err(internal)?
+        {
+            return Err(last_admin());
+        }
         let action = if disabled {
             AuditAction::UserDisabled
         } else {
@@ -331,20 +331,12 @@ impl Fleet {
             .map_err(internal)?
             .ok_or_else(|| FleetError::Invalid(format!("there is no user with id {user_id}")))
     }
+}
 
-    /// Refuses a change that would leave no enabled admin: nobody could manage the dashboard.
-    async fn keep_one_admin(&self) -> Result<(), FleetError> {
-        if users::active_admins(&self.inner.db.writer)
-            .await
-            .map_err(internal)?
-            <= 1
-        {
-            return Err(FleetError::Conflict(
-                "this is the last enabled admin; make another user admin first".into(),
-            ));
-        }
-        Ok(())
-    }
+/// A change that would leave no enabled admin is refused: nobody could manage the dashboard.
+/// (The user exists, it was just read, so a refused update is this rule's.)
+fn last_admin() -> FleetError {
+    FleetError::Conflict("this is the last enabled admin; make another user admin first".into())
 }
 
 fn internal(error: impl Into<anyhow::Error>) -> FleetError {

@@ -188,3 +188,65 @@ async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// The last-admin rule holds under concurrency: twelve admins demoting (or disabling) every
+/// admin at once leave one, not none. The check and the change are one statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_demotions_or_disablings_of_every_admin_leave_one() {
+    const ADMINS: usize = 12;
+    for disable in [false, true] {
+        let app = spawn_app().await;
+        let cli = fleet::auth::Actor::cli();
+        let mut ids = vec![app
+            .fleet
+            .user_id_by_name("admin")
+            .await
+            .expect("lookup")
+            .expect("the demo admin")];
+        for n in 1..ADMINS {
+            ids.push(
+                app.fleet
+                    .add_user(
+                        &cli,
+                        fleet::model::Username::parse(&format!("ada-{n}")).expect("name"),
+                        Role::Admin,
+                        fleet::auth::Password::parse("long-enough-password").expect("password"),
+                    )
+                    .await
+                    .expect("another admin"),
+            );
+        }
+        let changes: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let (fleet, cli) = (app.fleet.clone(), cli.clone());
+                tokio::spawn(async move {
+                    if disable {
+                        fleet.set_user_disabled(&cli, id, true).await
+                    } else {
+                        fleet.set_user_role(&cli, id, Role::Viewer).await
+                    }
+                })
+            })
+            .collect();
+        let mut refused = 0;
+        for change in changes {
+            if let Err(fleet::FleetError::Conflict(_)) = change.await.expect("task") {
+                refused += 1;
+            }
+        }
+        let enabled_admins = app
+            .fleet
+            .list_users(&cli)
+            .await
+            .expect("users")
+            .into_iter()
+            .filter(|u| u.role == Role::Admin && !u.disabled)
+            .count();
+        assert_eq!(
+            (enabled_admins, refused),
+            (1, 1),
+            "disable={disable}: one admin is left, the last change refused"
+        );
+    }
+}
