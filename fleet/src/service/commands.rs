@@ -1,13 +1,7 @@
 //! Running device commands: role check, the audit row before the call, the call, the
 //! completed row after it, then one status check to confirm the effect.
 
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Instant,
-};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use pickyassist::Command;
 
@@ -45,7 +39,9 @@ impl Fleet {
                 "the dashboard is shutting down; try again in a moment".into(),
             ));
         }
-        let ticket = self.command_queue(project_id).join(&project.name)?;
+        let ticket = self
+            .command_queue(project_id)
+            .join(command, &actor.name, &project.name)?;
         // The command runs as its own task: once it is on its way it finishes and completes
         // its audit row even if the caller disconnects, and shutdown waits for it.
         let fleet = self.clone();
@@ -59,11 +55,12 @@ impl Fleet {
             })?
     }
 
-    /// The longest a command can legitimately take from the call to its answer: a full queue
-    /// ahead of it, each command one upstream call of at most the client's timeout, plus a
-    /// little for the audit rows. Adapters wait this long before giving up on the answer.
+    /// The longest a command can legitimately take from the call to its answer: every other
+    /// command queued ahead of it (each at most once, see [`CommandQueue`]), each one upstream
+    /// call of at most the client's timeout, plus a little for the audit rows. Adapters wait
+    /// this long before giving up on the answer.
     pub fn longest_command(&self) -> std::time::Duration {
-        let calls = MAX_WAITING_PER_PROJECT as u32 + 1;
+        let calls = Command::ALL.len() as u32;
         self.inner.client.request_timeout() * calls + std::time::Duration::from_secs(5)
     }
 
@@ -76,9 +73,10 @@ impl Fleet {
         project: super::Project,
         command: Command,
     ) -> Result<CommandResult, FleetError> {
+        // The ticket is held to the end: until this command has its answer, the same command
+        // for this project is refused.
         let queue = ticket.queue.clone();
         let _turn = queue.turn.lock().await;
-        drop(ticket); // no longer waiting: our turn
         let project_id = project.id;
 
         // Written first, so a crash during the call still leaves a trace of it.
@@ -212,36 +210,52 @@ impl Fleet {
 }
 
 /// Commands for one project wait here and go upstream one at a time, in the order they came:
-/// a device is never asked to restart and disconnect at once.
+/// a device is never asked to restart and disconnect at once. Each command is in a project's
+/// queue at most once: the same command while one is queued or on its way is a double submit
+/// (two tabs, two operators, a form posted twice) and is refused, naming who sent the first.
 #[derive(Default)]
 pub(super) struct CommandQueue {
     turn: tokio::sync::Mutex<()>,
-    waiting: AtomicUsize,
+    /// The commands queued or on their way, with who sent each.
+    claimed: std::sync::Mutex<HashMap<Command, String>>,
 }
 
-/// More commands than this waiting for one project is a runaway script, not people.
-const MAX_WAITING_PER_PROJECT: usize = 32;
-
 impl CommandQueue {
-    fn join(self: Arc<Self>, project_name: &str) -> Result<QueueTicket, FleetError> {
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_PER_PROJECT {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
+    fn join(
+        self: Arc<Self>,
+        command: Command,
+        sender: &str,
+        project_name: &str,
+    ) -> Result<QueueTicket, FleetError> {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(first) = claimed.get(&command) {
             return Err(FleetError::Conflict(format!(
-                "{MAX_WAITING_PER_PROJECT} commands for {project_name:?} are already waiting; try again when they are done"
+                "{} for {project_name:?} is already on its way (sent by {first}); wait for its answer",
+                command.label()
             )));
         }
-        Ok(QueueTicket { queue: self })
+        claimed.insert(command, sender.to_owned());
+        drop(claimed);
+        Ok(QueueTicket {
+            queue: self,
+            command,
+        })
     }
 }
 
-/// A place in a project's queue; leaving it (turn taken, or the command given up) frees it.
+/// A command's place in its project's queue, held until it has its answer (or is given up).
 struct QueueTicket {
     queue: Arc<CommandQueue>,
+    command: Command,
 }
 
 impl Drop for QueueTicket {
     fn drop(&mut self) {
-        self.queue.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.queue
+            .claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.command);
     }
 }
 

@@ -108,7 +108,7 @@ pub struct CommandRequest {
     responses(
         (status = 200, body = CommandResult),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "a command for this project is already in flight", body = ErrorBody),
+        (status = 409, description = "the same command for this project is already queued or on its way (a double submit); the message names who sent it", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn run_command(
     State(fleet): State<Fleet>,
