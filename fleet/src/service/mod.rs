@@ -23,6 +23,7 @@ mod audit;
 mod backup;
 mod commands;
 mod error;
+mod idempotency;
 mod lifecycle;
 mod projects;
 mod status;
@@ -65,6 +66,8 @@ struct Inner {
     in_flight: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Per project, the queue its commands wait in: one command at a time per device.
     command_queues: Mutex<HashMap<i64, Arc<commands::CommandQueue>>>,
+    /// Scripts' `Idempotency-Key`s and their commands' results.
+    idempotency: idempotency::IdempotencyKeys,
     /// Commands on their way: they finish (and complete their audit row) even if the caller
     /// goes away, and shutdown waits for them.
     commands: TaskTracker,
@@ -111,6 +114,7 @@ impl Fleet {
                 reload: tokio::sync::Mutex::new(()),
                 in_flight: Mutex::default(),
                 command_queues: Mutex::default(),
+                idempotency: Default::default(),
                 commands: TaskTracker::new(),
                 stopping: CancellationToken::new(),
                 verifications: Mutex::default(),

@@ -101,9 +101,12 @@ pub struct CommandRequest {
 /// Runs a device command (operators and admins). The answer has the audit id, the outcome
 /// (`success`, `rejected`, `unreachable`, `timed_out`, `http_status`, `malformed`) and
 /// upstream's message; an upstream failure is still a 200, since the command was attempted
-/// and recorded.
+/// and recorded. With an `Idempotency-Key`, a retry gets the first attempt's answer (the same
+/// audit row) and nothing is sent again.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/commands", tag = "projects",
-    params(("id" = i64, Path, description = "The project's id")),
+    params(("id" = i64, Path, description = "The project's id"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "1-128 visible ASCII characters, the caller's own for 24 h: a request repeated with the same key returns the first result instead of running again")),
     request_body = CommandRequest,
     responses(
         (status = 200, body = CommandResult),
@@ -114,11 +117,26 @@ pub async fn run_command(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<i64>,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<CommandRequest>,
 ) -> Result<Json<CommandResult>, ApiError> {
+    let confirm_name = request.confirm_name.as_deref();
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ApiError::invalid("an Idempotency-Key is 1 to 128 visible ASCII characters")
+        })?),
+    };
+    if let Some(key) = key {
+        return Ok(Json(
+            fleet
+                .run_command_once(&actor, key, id, request.command, confirm_name)
+                .await?,
+        ));
+    }
     Ok(Json(
         fleet
-            .run_command(&actor, id, request.command, request.confirm_name.as_deref())
+            .run_command(&actor, id, request.command, confirm_name)
             .await?,
     ))
 }

@@ -418,3 +418,56 @@ async fn slow_or_sloppy_answers_that_say_success_are_a_success() {
         );
     }
 }
+
+/// A script's retry with the same `Idempotency-Key` gets the first result, the same audit
+/// row, and nothing goes upstream again, whether the retry comes after the answer or while the
+/// first is still running. The same key for another command is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_with_the_same_idempotency_key_returns_the_first_result() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let key = app.api_key_for("bot", Role::Operator).await;
+    let demo = &DEMO_FLEET[1];
+    let id = app.project_id(demo.name);
+    app.sim_fault(demo.project_id, json!({"kind": "latency", "ms": 300}))
+        .await;
+    let http = reqwest::Client::new();
+    let send = |command: &'static str, idempotency: &'static str| {
+        http.post(format!("{}/api/v1/projects/{id}/commands", app.address))
+            .bearer_auth(&key)
+            .header("idempotency-key", idempotency)
+            .json(&json!({"command": command}))
+            .send()
+    };
+    // A retry while the first is on its way, and one after its answer.
+    let (first, during) = tokio::join!(send("delete-message-queue", "nightly-1"), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        send("delete-message-queue", "nightly-1").await
+    });
+    let after = send("delete-message-queue", "nightly-1").await;
+    let mut audit_ids = Vec::new();
+    for response in [first, during, after] {
+        let response = response.expect("answer");
+        assert_eq!(response.status(), 200);
+        let result: CommandResult = response.json().await.expect("json");
+        audit_ids.push(result.audit_id);
+    }
+    assert!(audit_ids.windows(2).all(|w| w[0] == w[1]), "{audit_ids:?}");
+    assert_eq!(app.sim_stats().await.totals.device_action, 1, "sent once");
+    assert_eq!(command_rows(&app, id).await.len(), 1);
+
+    let other = send("restart", "nightly-1").await.expect("answer");
+    assert_eq!(other.status(), 422);
+    assert!(other
+        .text()
+        .await
+        .expect("body")
+        .contains("another request"));
+    let bad = send("restart", "has space").await.expect("answer");
+    assert_eq!(bad.status(), 422);
+    assert_eq!(
+        app.sim_stats().await.totals.device_action,
+        1,
+        "nothing more sent"
+    );
+}
