@@ -11,4 +11,5 @@ pub mod pages;
 pub mod server_fns;
 pub mod startup;
 pub mod state;
+pub mod supervise;
 pub mod telemetry;

@@ -183,7 +183,33 @@ impl Application {
     /// (commands included, with their audit rows), then return; at most [`SHUTDOWN_GRACE`].
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let poller = tokio::spawn(poller::run(self.fleet.clone(), wait_for(stop_rx.clone())));
+        // The poller ends when the server stops; if it ends (or panics) before that, it is
+        // started again.
+        let poller = tokio::spawn({
+            let (fleet, stop_rx) = (self.fleet.clone(), stop_rx.clone());
+            async move {
+                let report = {
+                    let fleet = fleet.clone();
+                    move |running| fleet.report_task("poller", running)
+                };
+                let stopped = wait_for(stop_rx.clone());
+                let run = crate::supervise::supervise("poller", report, move || {
+                    let (fleet, stop_rx) = (fleet.clone(), stop_rx.clone());
+                    async move {
+                        poller::run(fleet, wait_for(stop_rx.clone())).await;
+                        if *stop_rx.borrow() {
+                            // Stopping: not a failure. Wait for the supervisor to be dropped.
+                            std::future::pending::<()>().await;
+                        }
+                        anyhow::bail!("the poller stopped")
+                    }
+                });
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = run => {}
+                }
+            }
+        });
         let refused_sign_ins = tokio::spawn({
             let fleet = self.fleet.clone();
             async move {
@@ -199,11 +225,24 @@ impl Application {
                 }
             }
         });
-        let expired_sessions = tokio::spawn(
-            self.session_store
-                .clone()
-                .continuously_delete_expired(std::time::Duration::from_secs(600)),
-        );
+        // Expired sessions are deleted every 10 minutes; the store's loop ends on its first
+        // error, so it is restarted.
+        let expired_sessions = tokio::spawn({
+            let (fleet, store) = (self.fleet.clone(), self.session_store.clone());
+            crate::supervise::supervise(
+                "session_cleanup",
+                move |running| fleet.report_task("session_cleanup", running),
+                move || {
+                    let store = store.clone();
+                    async move {
+                        store
+                            .continuously_delete_expired(std::time::Duration::from_secs(600))
+                            .await
+                            .map_err(|e| anyhow::anyhow!("deleting expired sessions: {e}"))
+                    }
+                },
+            )
+        });
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -42,6 +42,11 @@ impl AuditWriter {
         Self { ops }
     }
 
+    /// False once the writing task has ended (it never should while the server runs).
+    pub fn is_running(&self) -> bool {
+        !self.ops.is_closed()
+    }
+
     /// Appends a row and returns its id once it is committed.
     pub async fn append(&self, entry: OwnedEntry) -> anyhow::Result<i64> {
         let (reply, answer) = oneshot::channel();

@@ -92,4 +92,38 @@ impl Fleet {
                 .saturating_sub(self.inner.poll_interval.mul_f64(1.1)),
         )
     }
+
+    /// How long ago the poller last finished a round; `None` before the first.
+    pub fn last_poll_round_age(&self) -> Option<Duration> {
+        self.inner
+            .last_poll_round
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|last| last.elapsed())
+    }
+
+    /// A supervised background task is running (true) or being restarted (false).
+    pub fn report_task(&self, name: &'static str, running: bool) {
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, running);
+    }
+
+    /// Every supervised task, by name, and whether it runs.
+    pub fn task_health(&self) -> Vec<(&'static str, bool)> {
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(name, running)| (*name, *running))
+            .collect()
+    }
+
+    /// Whether the audit log's writing task still runs: without it no command can be sent.
+    pub fn audit_writer_running(&self) -> bool {
+        self.inner.audit_writer.is_running()
+    }
 }

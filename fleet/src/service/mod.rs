@@ -83,6 +83,8 @@ struct Inner {
     refused_sign_ins: crate::sign_in_limit::RefusedAttempts,
     /// When the poller last finished a round over every project.
     last_poll_round: Mutex<Option<Instant>>,
+    /// The server's supervised background tasks, running (true) or being restarted.
+    tasks: Mutex<std::collections::BTreeMap<&'static str, bool>>,
     /// Pause between a command's answer and the status check that confirms its effect.
     verify_delay: Duration,
 }
@@ -121,6 +123,7 @@ impl Fleet {
                 backoff: Mutex::new(Backoff::new(deps.poll_interval)),
                 outage_over: AtomicBool::new(false),
                 last_poll_round: Mutex::default(),
+                tasks: Mutex::default(),
                 refused_sign_ins: Default::default(),
                 sign_in_limiter: crate::sign_in_limit::SignInLimiter::new(
                     deps.sign_in_per_user_per_minute,

@@ -85,14 +85,26 @@ async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_se
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_reports_the_database() {
+async fn health_reports_each_part_and_503_when_one_is_down() {
     let app = spawn_app().await;
-    let (status, text) = client(&app, None).call(Method::GET, "/healthz", None).await;
+    app.wait_for_first_poll().await;
+    let anonymous = client(&app, None);
+    let (status, text) = anonymous.call(Method::GET, "/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let health: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(health["database"], "ok");
+    assert_eq!(health["audit_writer"], "ok");
+    assert_eq!(health["poller"]["state"], "ok", "{health}");
+    assert!(health["poller"]["last_round_secs_ago"].is_u64(), "{health}");
+    // A supervised task being restarted makes the instance unhealthy until it runs again.
+    app.fleet.report_task("session_cleanup", false);
+    let (status, text) = anonymous.call(Method::GET, "/healthz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    let health: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(health["tasks"]["session_cleanup"], "restarting");
+    app.fleet.report_task("session_cleanup", true);
+    let (status, _) = anonymous.call(Method::GET, "/healthz", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        serde_json::from_str::<Value>(&text).expect("json")["database"],
-        "ok"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
