@@ -109,10 +109,13 @@ fn changes_state(method: &Method) -> bool {
 /// Browsers send `Origin` on every POST (and `Referer` unless told not to); a cross-site form
 /// or fetch cannot forge either. With neither, we refuse: our own pages always send one.
 fn same_origin(request: &Request) -> bool {
+    // HTTP/2 (behind a proxy, say) carries the host as `:authority`, which is the request
+    // URI's authority here, and may send no `Host` at all.
     let Some(host) = request
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
     else {
         return false;
     };
@@ -191,6 +194,20 @@ mod tests {
             Some("https://fleet.example.com"),
             None
         )));
+    }
+
+    #[test]
+    fn without_a_host_header_the_authority_is_the_host() {
+        let http2 = |origin: &str| {
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("https://fleet.example.com/fn/run_command")
+                .header("origin", origin)
+                .body(axum::body::Body::empty())
+                .unwrap_or_default()
+        };
+        assert!(same_origin(&http2("https://fleet.example.com")));
+        assert!(!same_origin(&http2("https://evil.example")));
     }
 
     #[test]
