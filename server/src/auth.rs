@@ -31,7 +31,7 @@ pub async fn resolve_actor(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
-    let actor = match bearer_key(&request) {
+    let actor = match bearer_key(request.headers()) {
         Some(key) => match fleet.actor_for_api_key(key).await {
             Ok(Some(actor)) => Some(actor),
             // A wrong key is an error, not an anonymous request: scripts should hear about it.
@@ -85,9 +85,9 @@ async fn session_actor(fleet: &Fleet, session: &Session) -> Option<Actor> {
     }
 }
 
-fn bearer_key(request: &Request) -> Option<&str> {
-    request
-        .headers()
+/// The API key of `Authorization: Bearer …`, if the request has one.
+pub fn bearer_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?

@@ -9,7 +9,7 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap},
+    http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
 };
 use fleet::{auth::SESSION_USER_KEY, Fleet};
@@ -66,11 +66,7 @@ pub async fn status_events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // The auth middleware let this request in by its bearer key if it had one, else by its
     // session: the same is checked again below.
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let credential = match bearer {
+    let credential = match crate::auth::bearer_key(&headers) {
         Some(key) => Credential::ApiKey(key.to_owned()),
         None => Credential::Session(session.id()),
     };
