@@ -24,6 +24,13 @@ pub async fn get_audit(filters: AuditQueryText) -> Result<fleet::model::AuditPag
     Ok(fleet.audit_page(&actor, &filter).await?)
 }
 
+/// The last background check of the audit log's hash chain, if one ran yet.
+#[server(prefix = "/fn", endpoint = "audit_chain")]
+pub async fn audit_chain_status() -> Result<Option<fleet::model::ChainReport>, AppError> {
+    let (fleet, actor) = crate::auth::ssr::caller().await?;
+    Ok(fleet.latest_chain_report(&actor).await?)
+}
+
 /// A project the filter can choose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectChoice {
@@ -109,6 +116,7 @@ pub fn AuditPage() -> impl IntoView {
     let filters = Memo::new(move |_| query.with(|q| filters_from_url(|k| q.get(k))));
     let page = Resource::new(move || filters.get(), get_audit);
     let projects = Resource::new(|| (), |_| audit_projects());
+    let chain = Resource::new(|| (), |_| audit_chain_status());
     let csv_href =
         move || filters.with(|f| with_query("/api/v1/audit.csv", &query_string(&f.filter_pairs())));
 
@@ -121,6 +129,11 @@ pub fn AuditPage() -> impl IntoView {
                     "Download CSV"
                 </a>
             </div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    chain.await.ok().map(|report| view! { <ChainStatus report/> })
+                })}
+            </Transition>
             <Transition fallback=|| view! { <FilterForm filters=AuditQueryText::default() projects=vec![]/> }>
                 {move || {
                     let filters = filters.get();
@@ -146,6 +159,48 @@ pub fn AuditPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// One line on the audit log's seal: verified up to row N, broken (and where), or not checked
+/// yet. The check runs in the background (at start and every hour), not on each page view.
+#[component]
+fn ChainStatus(report: Option<fleet::model::ChainReport>) -> impl IntoView {
+    match report {
+        None => Either::Left(view! {
+            <p class="chain chain--unknown" id="audit-chain">
+                "The audit log's seal has not been checked yet; it is checked at start and every hour."
+            </p>
+        }),
+        Some(report) => {
+            let checked = format!("Checked {}.", readable_time(&report.checked_at));
+            Either::Right(match report.problem {
+                None => {
+                    let up_to = report.verified_up_to_id.map_or_else(
+                        || "No sealed rows yet.".to_owned(),
+                        |id| {
+                            format!(
+                                "Chain verified up to row {id} ({} rows).",
+                                report.rows_verified
+                            )
+                        },
+                    );
+                    Either::Left(view! {
+                        <p class="chain chain--ok" id="audit-chain">
+                            <span class="chain__mark" aria-hidden="true">"✓"</span>
+                            {up_to}" "<span class="muted">{checked}</span>
+                        </p>
+                    })
+                }
+                Some(problem) => Either::Right(view! {
+                    <p class="alert alert--error chain" id="audit-chain" role="alert">
+                        <strong>"The audit log's chain is broken: "</strong>
+                        {problem.message}". "{checked}
+                        " Compare with a backup, and run `picky-fleet audit verify` after restoring it."
+                    </p>
+                }),
+            })
+        }
     }
 }
 

@@ -34,12 +34,7 @@ pub async fn sign_in(
     let client = ssr::client_addr().await;
     let request_id = ssr::request_id();
     match fleet
-        .sign_in(
-            &username,
-            &password,
-            client.as_deref(),
-            request_id.as_deref(),
-        )
+        .sign_in(&username, &password, client, request_id.as_deref())
         .await
     {
         Ok(user) => {
@@ -130,11 +125,12 @@ pub(crate) mod ssr {
             .map(str::to_owned)
     }
 
-    pub async fn client_addr() -> Option<String> {
-        leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    /// The client's address as the server worked it out (behind trusted proxies too).
+    pub async fn client_addr() -> Option<std::net::IpAddr> {
+        leptos_axum::extract::<Extension<fleet::auth::ClientAddr>>()
             .await
             .ok()
-            .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
+            .map(|Extension(fleet::auth::ClientAddr(ip))| ip)
     }
 }
 

@@ -62,6 +62,7 @@ enum Only {
     FleetSsr,
     AuditPage,
     AuditWrites,
+    AuditChain,
     WasmSize,
     Memory,
 }
@@ -148,6 +149,9 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if wanted(Only::AuditWrites) {
         rows.extend(step("audit rows/s", figures::audit_writes::run(e, z)).await?);
+    }
+    if wanted(Only::AuditChain) {
+        rows.extend(step("audit chain", figures::audit_chain::run(e, z)).await?);
     }
     if wanted(Only::WasmSize) {
         rows.extend(step("wasm + JS size", figures::wasm_size::run(e, z)).await?);

@@ -149,7 +149,7 @@ impl BenchEnv {
     }
 
     /// Runs one admin CLI command with `stdin` as its input; returns its stdout.
-    async fn admin(&self, db: &Database, args: &[&str], stdin: &str) -> anyhow::Result<String> {
+    pub async fn admin(&self, db: &Database, args: &[&str], stdin: &str) -> anyhow::Result<String> {
         let mut command = self.command(db, None, None);
         command
             .args(args)

@@ -297,3 +297,8 @@ pub struct RequestActor(pub Option<Actor>);
 
 /// The session key under which the signed-in user's id is kept.
 pub const SESSION_USER_KEY: &str = "user_id";
+
+/// Put in each request's extensions by the server: the client's address, as the TCP peer or,
+/// behind a trusted reverse proxy, as the proxy saw it (see the server's `client_addr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);

@@ -1,4 +1,6 @@
-//! Tokens at rest: AES-256-GCM with a random nonce per encryption.
+//! Tokens at rest: AES-256-GCM with a random nonce per encryption. The same secret key also
+//! gives the audit log's chain key ([`TokenCipher::audit_chain_key`]), so that seals cannot be
+//! recomputed by someone who has the database file but not the key.
 
 use std::path::Path;
 
@@ -18,6 +20,7 @@ const AAD: &[u8] = b"picky-fleet/project-token/v1";
 #[derive(Clone)]
 pub struct TokenCipher {
     cipher: Aes256Gcm,
+    audit_chain_key: crate::db::audit_chain::ChainKey,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -40,6 +43,7 @@ impl TokenCipher {
         }
         Ok(Self {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
+            audit_chain_key: crate::db::audit_chain::ChainKey::derive(key),
         })
     }
 
@@ -67,6 +71,11 @@ impl TokenCipher {
             }
             Err(e) => Err(e).with_context(|| format!("could not read key file {}", path.display())),
         }
+    }
+
+    /// The key that seals audit rows: derived from the secret key, never stored.
+    pub fn audit_chain_key(&self) -> crate::db::audit_chain::ChainKey {
+        self.audit_chain_key.clone()
     }
 
     pub fn seal(&self, token: &ApiToken) -> anyhow::Result<SealedToken> {

@@ -28,6 +28,8 @@ pub mod poller;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod sign_in_limit;
+#[cfg(feature = "ssr")]
+pub mod supervise;
 
 #[cfg(feature = "ssr")]
 pub use service::{AnswerKind, ErrorAnswer, Fleet, FleetError};

@@ -1,6 +1,16 @@
 //! Sign-in rate limits, per username and per client address (governor's keyed GCRA limiters),
 //! so a password cannot be guessed quickly from one machine or against one account.
 //!
+//! The username limit must not become a way to lock a user out: an attacker who spends
+//! `admin`'s attempts from one address would otherwise keep the real admin out for as long as
+//! they keep trying. So it applies only to clients that failed a sign-in within
+//! [`RECENTLY`]: a user signing in from an address with no recent failures is checked against
+//! their client's limit only. An attacker spread over many addresses gets one guess per
+//! address before the username limit applies to it too.
+//!
+//! Clients are keyed by address, IPv6 ones by their /64 (one customer's network hands out a
+//! whole /64, so one machine can change address within it at will); see [`client_key`].
+//!
 //! A refused attempt costs no hashing and writes no audit row of its own: [`RefusedAttempts`]
 //! counts them per limited username or client, and the audit log gets one summary row per
 //! window ("37 attempts refused…"), so a loop of anonymous requests cannot grow the database
@@ -8,6 +18,7 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     num::NonZeroU32,
     sync::Mutex,
     time::{Duration, Instant},
@@ -18,11 +29,31 @@ use governor::{clock::Clock, clock::DefaultClock, DefaultKeyedRateLimiter, Quota
 pub struct SignInLimiter {
     by_user: DefaultKeyedRateLimiter<String>,
     by_client: DefaultKeyedRateLimiter<String>,
+    /// When each client (by [`client_key`]) last failed a sign-in.
+    failures: Mutex<HashMap<String, Instant>>,
     clock: DefaultClock,
 }
 
 /// Limiters keep one entry per key; past this many they forget keys that are back to full.
 const FORGET_ABOVE: usize = 10_000;
+
+/// How long a failed sign-in puts its client under the username limit.
+pub const RECENTLY: Duration = Duration::from_secs(15 * 60);
+
+/// The key a client's attempts are counted under: the address, or for IPv6 its /64 prefix
+/// (`2001:db8:1:2::/64`). An IPv4 address mapped into IPv6 counts as the IPv4 address.
+pub fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
 
 impl SignInLimiter {
     /// `per_user` and `per_client` attempts a minute (at least 1), each with that many at once.
@@ -32,35 +63,74 @@ impl SignInLimiter {
         Self {
             by_user: DefaultKeyedRateLimiter::keyed(quota(per_user)),
             by_client: DefaultKeyedRateLimiter::keyed(quota(per_client)),
+            failures: Mutex::default(),
             clock: DefaultClock::default(),
         }
     }
 
     /// Takes one attempt for this username and client, or says which limit refused it and
-    /// how long to wait.
-    pub fn check(&self, username: &str, client: Option<&str>) -> Result<(), Refusal> {
+    /// how long to wait. The username's limit counts only attempts from clients that failed
+    /// recently (and from unknown clients).
+    pub fn check(&self, username: &str, client: Option<IpAddr>) -> Result<(), Refusal> {
+        self.check_at(username, client, Instant::now())
+    }
+
+    fn check_at(
+        &self,
+        username: &str,
+        client: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         for limiter in [&self.by_user, &self.by_client] {
             if limiter.len() > FORGET_ABOVE {
                 limiter.retain_recent();
             }
         }
-        let now = self.clock.now();
+        let client = client.map(client_key);
+        let suspect = match &client {
+            None => true,
+            Some(key) => self.failed_recently(key, now),
+        };
+        let clock_now = self.clock.now();
         let username = username.trim().to_lowercase();
-        self.by_user
-            .check_key(&username)
-            .map_err(|not_until| Refusal {
-                wait: not_until.wait_time_from(now),
-                limited: Limited::Username(username.clone()),
-            })?;
+        if suspect {
+            self.by_user
+                .check_key(&username)
+                .map_err(|not_until| Refusal {
+                    wait: not_until.wait_time_from(clock_now),
+                    limited: Limited::Username(username.clone()),
+                })?;
+        }
         if let Some(client) = client {
             self.by_client
-                .check_key(&client.to_owned())
+                .check_key(&client)
                 .map_err(|not_until| Refusal {
-                    wait: not_until.wait_time_from(now),
-                    limited: Limited::Client(client.to_owned()),
+                    wait: not_until.wait_time_from(clock_now),
+                    limited: Limited::Client(client),
                 })?;
         }
         Ok(())
+    }
+
+    /// Notes a failed sign-in (wrong password, unknown or disabled user) from `client`.
+    pub fn record_failure(&self, client: Option<IpAddr>) {
+        self.record_failure_at(client, Instant::now());
+    }
+
+    fn record_failure_at(&self, client: Option<IpAddr>, now: Instant) {
+        let Some(ip) = client else { return };
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() > FORGET_ABOVE {
+            failures.retain(|_, at| now.saturating_duration_since(*at) < RECENTLY);
+        }
+        failures.insert(client_key(ip), now);
+    }
+
+    fn failed_recently(&self, key: &str, now: Instant) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures
+            .get(key)
+            .is_some_and(|at| now.saturating_duration_since(*at) < RECENTLY)
     }
 }
 
@@ -198,13 +268,18 @@ mod tests {
 
     use super::*;
 
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
     #[test]
-    fn a_username_gets_its_quota_then_waits() {
+    fn a_username_gets_its_quota_then_waits_from_clients_that_failed() {
         let limiter = SignInLimiter::new(3, 100);
         for _ in 0..3 {
-            assert!(limiter.check("Alice", Some("10.0.0.1")).is_ok());
+            assert!(limiter.check("Alice", None).is_ok());
         }
-        let refusal = limiter.check("alice", Some("10.0.0.2")).unwrap_err();
+        limiter.record_failure(ip("10.0.0.2"));
+        let refusal = limiter.check("alice", ip("10.0.0.2")).unwrap_err();
         assert_eq!(refusal.limited, Limited::Username("alice".into()));
         let wait = refusal.wait;
         assert!(
@@ -212,19 +287,60 @@ mod tests {
             "{wait:?}"
         );
         assert!(
-            limiter.check("bob", Some("10.0.0.1")).is_ok(),
+            limiter.check("bob", ip("10.0.0.2")).is_ok(),
             "other users are not affected"
         );
     }
 
     #[test]
+    fn an_attacker_spending_a_usernames_quota_does_not_lock_out_a_clean_address() {
+        let limiter = SignInLimiter::new(3, 100);
+        let start = Instant::now();
+        let attacker = ip("203.0.113.9");
+        // The first guess comes from a clean address and is not counted against `admin`;
+        // the next three spend its quota.
+        for _ in 0..4 {
+            assert!(limiter.check_at("admin", attacker, start).is_ok());
+            limiter.record_failure_at(attacker, start);
+        }
+        assert!(limiter.check_at("admin", attacker, start).is_err());
+        // The real admin, from an address that has not failed: only its own limit counts.
+        assert!(limiter.check_at("admin", ip("198.51.100.4"), start).is_ok());
+        // Once a typo makes that address suspect too, it waits like the attacker.
+        limiter.record_failure_at(ip("198.51.100.4"), start);
+        assert!(limiter
+            .check_at("admin", ip("198.51.100.4"), start)
+            .is_err());
+        // Failures are forgotten after a while: the address is clean again.
+        assert!(limiter
+            .check_at("admin", ip("198.51.100.4"), start + RECENTLY)
+            .is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        // One machine hopping through its /64 shares one quota.
+        let limiter = SignInLimiter::new(100, 2);
+        assert!(limiter.check("a", ip("2001:db8::1")).is_ok());
+        assert!(limiter.check("b", ip("2001:db8::2")).is_ok());
+        assert!(limiter.check("c", ip("2001:db8::3")).is_err());
+        assert!(limiter.check("d", ip("2001:db8:0:1::1")).is_ok());
+    }
+
+    #[test]
     fn a_client_gets_its_quota_across_usernames() {
         let limiter = SignInLimiter::new(100, 2);
-        assert!(limiter.check("a", Some("10.0.0.9")).is_ok());
-        assert!(limiter.check("b", Some("10.0.0.9")).is_ok());
-        assert!(limiter.check("c", Some("10.0.0.9")).is_err());
+        assert!(limiter.check("a", ip("10.0.0.9")).is_ok());
+        assert!(limiter.check("b", ip("10.0.0.9")).is_ok());
+        assert!(limiter.check("c", ip("10.0.0.9")).is_err());
         assert!(
-            limiter.check("d", Some("10.0.0.8")).is_ok(),
+            limiter.check("d", ip("10.0.0.8")).is_ok(),
             "other clients are not affected"
         );
     }

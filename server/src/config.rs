@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::{bail, Context};
 use url::Url;
 
+use crate::client_addr::TrustedProxies;
+
 // Debug by hand: the key and the demo password must not reach a log line.
 #[derive(Clone)]
 pub struct Settings {
@@ -40,6 +42,16 @@ pub struct Settings {
     pub sign_in_per_user_per_minute: u32,
     /// `PICKY_FLEET_SIGN_IN_PER_CLIENT_PER_MINUTE`: sign-in attempts per client address, default 30.
     pub sign_in_per_client_per_minute: u32,
+    /// `PICKY_FLEET_TRUSTED_PROXIES`: the reverse proxies in front of the dashboard (CIDRs or
+    /// addresses, comma-separated). Only requests from these have `X-Forwarded-For` read;
+    /// default none.
+    pub trusted_proxies: TrustedProxies,
+    /// `PICKY_FLEET_AUDIT_RETAIN_DAYS`: audit rows older than this are archived to a file and
+    /// deleted; default none (kept forever).
+    pub audit_retain_days: Option<u32>,
+    /// `PICKY_FLEET_AUDIT_ARCHIVE_DIR`: where archived audit rows go, default `audit-archive`
+    /// beside the database.
+    pub audit_archive_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -66,6 +78,9 @@ impl std::fmt::Debug for Settings {
                 "sign_in_per_client_per_minute",
                 &self.sign_in_per_client_per_minute,
             )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("audit_retain_days", &self.audit_retain_days)
+            .field("audit_archive_dir", &self.audit_archive_dir)
             .finish()
     }
 }
@@ -87,6 +102,9 @@ impl Default for Settings {
             demo_admin_password: None,
             sign_in_per_user_per_minute: 10,
             sign_in_per_client_per_minute: 30,
+            trusted_proxies: TrustedProxies::default(),
+            audit_retain_days: None,
+            audit_archive_dir: None,
         }
     }
 }
@@ -184,7 +202,35 @@ impl Settings {
                     .with_context(|| format!("{name}={v:?} must be a number of at least 1"))?;
             }
         }
+        if let Some(v) = get("PICKY_FLEET_AUDIT_RETAIN_DAYS") {
+            s.audit_retain_days = Some(v.parse().ok().filter(|d| *d >= 1).with_context(|| {
+                format!("PICKY_FLEET_AUDIT_RETAIN_DAYS={v:?} must be a number of days, at least 1")
+            })?);
+        }
+        s.audit_archive_dir = get("PICKY_FLEET_AUDIT_ARCHIVE_DIR").map(PathBuf::from);
+        if let Some(v) = get("PICKY_FLEET_TRUSTED_PROXIES") {
+            s.trusted_proxies = TrustedProxies::parse(&v)
+                .map_err(|why| anyhow::anyhow!("PICKY_FLEET_TRUSTED_PROXIES: {why}"))?;
+        }
         Ok(s)
+    }
+
+    /// The audit retention, with its archive directory (beside the database by default).
+    pub fn audit_retention(&self) -> anyhow::Result<Option<fleet::service::AuditRetention>> {
+        let Some(days) = self.audit_retain_days else {
+            return Ok(None);
+        };
+        let dir = match (&self.audit_archive_dir, self.database_path()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(db)) => db
+                .parent()
+                .map(|p| p.join("audit-archive"))
+                .unwrap_or_else(|| PathBuf::from("audit-archive")),
+            (None, None) => {
+                bail!("PICKY_FLEET_AUDIT_RETAIN_DAYS with an in-memory database needs PICKY_FLEET_AUDIT_ARCHIVE_DIR")
+            }
+        };
+        Ok(Some(fleet::service::AuditRetention { days, dir }))
     }
 
     /// The database file, for the key file beside it (`None` for in-memory databases).
@@ -269,6 +315,8 @@ mod tests {
             ("PICKY_FLEET_UPSTREAM_URL", "ftp://example.com"),
             ("PICKY_FLEET_POLL_INTERVAL_SECS", "0"),
             ("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE", "zero"),
+            ("PICKY_FLEET_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("PICKY_FLEET_AUDIT_RETAIN_DAYS", "0"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err().to_string();
             assert!(err.contains(name), "{name}: {err}");

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod health;
 pub mod metrics;
@@ -11,5 +12,4 @@ pub mod pages;
 pub mod server_fns;
 pub mod startup;
 pub mod state;
-pub mod supervise;
 pub mod telemetry;

@@ -112,6 +112,10 @@ impl Application {
                         .layer(PropagateRequestIdLayer::x_request_id())
                         .layer(sessions)
                         .layer(axum::middleware::from_fn_with_state(
+                            settings.trusted_proxies.clone(),
+                            crate::client_addr::resolve_client,
+                        ))
+                        .layer(axum::middleware::from_fn_with_state(
                             fleet.clone(),
                             crate::auth::resolve_actor,
                         )),
@@ -193,7 +197,7 @@ impl Application {
                     move |running| fleet.report_task("poller", running)
                 };
                 let stopped = wait_for(stop_rx.clone());
-                let run = crate::supervise::supervise("poller", report, move || {
+                let run = fleet::supervise::supervise("poller", report, move || {
                     let (fleet, stop_rx) = (fleet.clone(), stop_rx.clone());
                     async move {
                         poller::run(fleet, wait_for(stop_rx.clone())).await;
@@ -225,11 +229,33 @@ impl Application {
                 }
             }
         });
+        // The audit log's upkeep: archive rows past the retention (when set), then check the
+        // whole hash chain; at start and every hour.
+        let audit_upkeep = tokio::spawn({
+            let fleet = self.fleet.clone();
+            fleet::supervise::supervise(
+                "audit_upkeep",
+                {
+                    let fleet = fleet.clone();
+                    move |running| fleet.report_task("audit_upkeep", running)
+                },
+                move || {
+                    let fleet = fleet.clone();
+                    async move {
+                        loop {
+                            fleet.archive_old_audit_rows(chrono::Utc::now()).await?;
+                            fleet.check_audit_chain().await?;
+                            tokio::time::sleep(AUDIT_UPKEEP_EVERY).await;
+                        }
+                    }
+                },
+            )
+        });
         // Expired sessions are deleted every 10 minutes; the store's loop ends on its first
         // error, so it is restarted.
         let expired_sessions = tokio::spawn({
             let (fleet, store) = (self.fleet.clone(), self.session_store.clone());
-            crate::supervise::supervise(
+            fleet::supervise::supervise(
                 "session_cleanup",
                 move |running| fleet.report_task("session_cleanup", running),
                 move || {
@@ -271,6 +297,7 @@ impl Application {
         let left = self.fleet.drain_commands(SHUTDOWN_GRACE).await;
         let _ = poller.await;
         expired_sessions.abort();
+        audit_upkeep.abort();
         refused_sign_ins.abort();
         let _ = self
             .fleet
@@ -281,6 +308,9 @@ impl Application {
         Ok(())
     }
 }
+
+/// How often the audit log is archived (with a retention set) and its chain checked.
+const AUDIT_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -352,6 +382,7 @@ pub async fn open_fleet(
         verify_delay: settings.verify_delay,
         sign_in_per_user_per_minute: settings.sign_in_per_user_per_minute,
         sign_in_per_client_per_minute: settings.sign_in_per_client_per_minute,
+        audit_retention: settings.audit_retention()?,
     })
     .await?;
     Ok((fleet, database))

@@ -152,7 +152,7 @@ async fn page(server: &Server, project: &Project) -> anyhow::Result<Duration> {
 /// Fills `audit_log` up to `rows` rows with a realistic mix: mostly commands on the projects
 /// (most succeed, some fail upstream), sign-ins, a few failed ones. Batched: 500 rows per
 /// statement, 100 statements per transaction.
-async fn seed(path: &Path, projects: &[Project], rows: u64) -> anyhow::Result<()> {
+pub(crate) async fn seed(path: &Path, projects: &[Project], rows: u64) -> anyhow::Result<()> {
     let pool = crate::db::open(path, 1).await?;
     let existing = crate::db::count(&pool, "SELECT COUNT(*) FROM audit_log").await? as u64;
     let mut rng = StdRng::seed_from_u64(7);

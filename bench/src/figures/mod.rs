@@ -1,6 +1,7 @@
 //! One module per figure of the issue. Each starts what it needs (simulator, server(s) on fresh
 //! databases) and returns its table rows; everything it started stops when it returns.
 
+pub mod audit_chain;
 pub mod audit_page;
 pub mod audit_writes;
 pub mod big_fleet;

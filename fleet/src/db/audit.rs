@@ -1,6 +1,8 @@
-//! The append-only `audit_log` table.
+//! The append-only `audit_log` table. Rows are written only through the
+//! [`super::audit_writer::AuditWriter`], which seals each completed row into the hash chain
+//! ([`super::audit_chain`]).
 
-use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::now_text;
 use crate::model::{stored_time, AuditAction, AuditEntry, AuditFilter, AuditOutcome};
@@ -18,6 +20,22 @@ pub struct NewEntry<'a> {
     pub detail: Option<&'a str>,
     pub upstream_latency_ms: Option<i64>,
     pub request_id: Option<&'a str>,
+}
+
+impl NewEntry<'_> {
+    pub fn to_owned_entry(&self) -> OwnedEntry {
+        OwnedEntry {
+            actor: self.actor.to_owned(),
+            action: self.action,
+            project_id: self.project_id,
+            project_name: self.project_name.map(str::to_owned),
+            command: self.command.map(str::to_owned),
+            outcome: self.outcome,
+            detail: self.detail.map(str::to_owned),
+            upstream_latency_ms: self.upstream_latency_ms,
+            request_id: self.request_id.map(str::to_owned),
+        }
+    }
 }
 
 /// [`NewEntry`] with its own strings, to hand to the [`super::audit_writer::AuditWriter`].
@@ -50,10 +68,13 @@ impl OwnedEntry {
     }
 }
 
-pub async fn append<'c>(db: impl SqliteExecutor<'c>, entry: &NewEntry<'_>) -> sqlx::Result<i64> {
+/// Inserts a row and returns it as stored. A completed row still has to be sealed into the
+/// chain; the [`super::audit_writer::AuditWriter`] does both in one transaction.
+pub async fn append(db: &mut SqliteConnection, entry: &NewEntry<'_>) -> sqlx::Result<StoredRow> {
     let outcome = entry.outcome.unwrap_or(AuditOutcome::Success);
     let now = now_text();
     let completed_at = (outcome != AuditOutcome::Pending).then(|| now.clone());
+    let action = entry.action.unwrap_or(AuditAction::Command).as_str();
     let result = sqlx::query(
         "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, outcome, detail,
                                 upstream_latency_ms, request_id, completed_at)
@@ -61,7 +82,7 @@ pub async fn append<'c>(db: impl SqliteExecutor<'c>, entry: &NewEntry<'_>) -> sq
     )
     .bind(&now)
     .bind(entry.actor)
-    .bind(entry.action.unwrap_or(AuditAction::Command).as_str())
+    .bind(action)
     .bind(entry.project_id)
     .bind(entry.project_name)
     .bind(entry.command)
@@ -69,61 +90,82 @@ pub async fn append<'c>(db: impl SqliteExecutor<'c>, entry: &NewEntry<'_>) -> sq
     .bind(entry.detail)
     .bind(entry.upstream_latency_ms)
     .bind(entry.request_id)
-    .bind(completed_at)
-    .execute(db)
+    .bind(&completed_at)
+    .execute(&mut *db)
     .await?;
-    Ok(result.last_insert_rowid())
+    Ok(StoredRow {
+        id: result.last_insert_rowid(),
+        at: now,
+        actor: entry.actor.to_owned(),
+        action: action.to_owned(),
+        project_id: entry.project_id,
+        project_name: entry.project_name.map(str::to_owned),
+        command: entry.command.map(str::to_owned),
+        outcome: outcome.as_str().to_owned(),
+        detail: entry.detail.map(str::to_owned),
+        upstream_latency_ms: entry.upstream_latency_ms,
+        request_id: entry.request_id.map(str::to_owned),
+        completed_at,
+    })
 }
 
-/// Completes a pending command row; the only update the audit log ever sees.
-pub async fn complete_command<'c>(
-    db: impl SqliteExecutor<'c>,
+/// The columns of a row, in the order the chain seals them.
+pub(crate) const COLUMNS: &str =
+    "id, at, actor, action, project_id, project_name, command, outcome, \
+     detail, upstream_latency_ms, request_id, completed_at";
+
+/// Completes a pending command row and returns it as stored; `None` if it was not pending.
+/// The only update a row's own fields ever see.
+pub async fn complete_command(
+    db: &mut SqliteConnection,
     id: i64,
     outcome: AuditOutcome,
     detail: Option<&str>,
     upstream_latency_ms: i64,
-) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+) -> sqlx::Result<Option<StoredRow>> {
+    sqlx::query_as(&format!(
         "UPDATE audit_log SET outcome = ?, detail = ?, upstream_latency_ms = ?, completed_at = ?
-         WHERE id = ? AND outcome = 'pending'",
-    )
+         WHERE id = ? AND outcome = 'pending' RETURNING {COLUMNS}"
+    ))
     .bind(outcome.as_str())
     .bind(detail)
     .bind(upstream_latency_ms)
     .bind(now_text())
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .fetch_optional(db)
+    .await
 }
 
 /// At start-up: rows still pending belong to commands in flight when the dashboard stopped.
-pub async fn mark_interrupted(pool: &SqlitePool) -> sqlx::Result<u64> {
-    let result = sqlx::query(
+/// Returns them completed, oldest first, to be sealed.
+pub async fn mark_interrupted(db: &mut SqliteConnection) -> sqlx::Result<Vec<StoredRow>> {
+    let mut rows: Vec<StoredRow> = sqlx::query_as(&format!(
         "UPDATE audit_log SET outcome = 'interrupted', completed_at = ?,
                 detail = 'the dashboard stopped before PickyAssist answered; the command may or may not have run'
-         WHERE outcome = 'pending'",
-    )
+         WHERE outcome = 'pending' RETURNING {COLUMNS}"
+    ))
     .bind(now_text())
-    .execute(pool)
+    .fetch_all(db)
     .await?;
-    Ok(result.rows_affected())
+    rows.sort_by_key(|row| row.id);
+    Ok(rows)
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    id: i64,
-    at: String,
-    actor: String,
-    action: String,
-    project_id: Option<i64>,
-    project_name: Option<String>,
-    command: Option<String>,
-    outcome: String,
-    detail: Option<String>,
-    upstream_latency_ms: Option<i64>,
-    request_id: Option<String>,
-    completed_at: Option<String>,
+/// A row as stored: every column the chain seals, as text and numbers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct StoredRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub project_id: Option<i64>,
+    pub project_name: Option<String>,
+    pub command: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub upstream_latency_ms: Option<i64>,
+    pub request_id: Option<String>,
+    pub completed_at: Option<String>,
 }
 
 /// Newest first, at most `limit` rows, keyset-paginated on `id` (fast at any depth).
@@ -132,11 +174,8 @@ pub async fn query(
     filter: &AuditFilter,
     limit: u32,
 ) -> sqlx::Result<Vec<AuditEntry>> {
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT id, at, actor, action, project_id, project_name, command, outcome, detail,
-                upstream_latency_ms, request_id, completed_at
-         FROM audit_log WHERE 1 = 1",
-    );
+    let mut sql: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
     if let Some(project_id) = filter.project_id {
         sql.push(" AND project_id = ").push_bind(project_id);
     }
@@ -160,12 +199,12 @@ pub async fn query(
     }
     sql.push(" ORDER BY id DESC LIMIT ")
         .push_bind(i64::from(limit));
-    let rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
-    Ok(rows.into_iter().map(Row::into_entry).collect())
+    let rows: Vec<StoredRow> = sql.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(StoredRow::into_entry).collect())
 }
 
-impl Row {
-    fn into_entry(self) -> AuditEntry {
+impl StoredRow {
+    pub fn into_entry(self) -> AuditEntry {
         AuditEntry {
             id: self.id,
             at: self.at,

@@ -1,60 +1,142 @@
-//! Command audit rows, written in groups.
+//! The one writer of the audit log: appends rows, completes command rows, seals each
+//! completed row into the hash chain ([`super::audit_chain`]) and archives old rows.
 //!
-//! Every command writes twice (the pending row, then its completion) through the one writer
-//! connection. Under load many commands wait for it at once; this task takes everything waiting
-//! and writes it in one transaction, which costs about what a single row does. A caller is
-//! answered only after the commit, so a pending row is durable before its command goes upstream.
+//! Each batch is one `BEGIN IMMEDIATE` transaction that reads the chain's head first: the
+//! admin CLI (another process) may have sealed rows since, and the immediate lock keeps any
+//! other writer out until the batch's seals are committed, so the chain has one order
+//! whoever writes. Every command writes
+//! twice (the pending row, then its completion); under load many callers wait at once, and
+//! the task takes everything waiting and writes it in one transaction, which costs about
+//! what a single row does. A caller is answered only after the commit, so a pending row is
+//! durable before its command goes upstream.
+//!
+//! The task runs under [`crate::supervise::supervise`]: if it panics or cannot reach the
+//! database, it is restarted with growing pauses and takes over the queue, where callers
+//! wait meanwhile.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, AtomicI64, Ordering},
+        Arc,
+    },
+};
 
 use anyhow::Context;
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit::{self, OwnedEntry};
-use crate::model::AuditOutcome;
+use super::{
+    audit::{self, NewEntry, OwnedEntry, StoredRow},
+    audit_chain::{self, ChainKey, Seal},
+};
+use crate::model::{AuditAction, AuditOutcome};
 
 /// Operations taken into one transaction at most.
 const MAX_BATCH: usize = 256;
 
 #[derive(Clone)]
 pub struct AuditWriter {
-    ops: mpsc::Sender<Op>,
+    ops: mpsc::Sender<Queued>,
+    running: Arc<AtomicBool>,
+    /// The newest seal the task has committed, for the chain check (its end must reach it).
+    sealed_up_to: Arc<AtomicI64>,
 }
 
 enum Op {
-    Append {
-        entry: OwnedEntry,
-        reply: oneshot::Sender<anyhow::Result<i64>>,
-    },
+    Append(OwnedEntry),
     Complete {
         id: i64,
         outcome: AuditOutcome,
         detail: Option<String>,
         latency_ms: i64,
-        reply: oneshot::Sender<anyhow::Result<bool>>,
     },
+    InterruptPending,
+    Archive(ArchiveRequest),
+    /// Tests: a task that dies, to be restarted.
+    #[cfg(test)]
+    Crash,
 }
 
+/// What the retention job asks for: archive sealed rows written before `cutoff`.
+#[derive(Debug, Clone)]
+pub struct ArchiveRequest {
+    /// Stored time text: rows with an earlier `at` go.
+    pub cutoff: String,
+    pub dir: PathBuf,
+    /// At most this many rows in one go, so the writer is not held for long.
+    pub limit: u32,
+}
+
+/// One archive step's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archived {
+    pub rows: u64,
+    pub file: PathBuf,
+    /// The audit row that records the archive.
+    pub record_id: i64,
+}
+
+enum Answer {
+    Id(i64),
+    Completed(bool),
+    Count(u64),
+    Archived(Option<Archived>),
+}
+
+type Reply = oneshot::Sender<anyhow::Result<Answer>>;
+
 impl AuditWriter {
-    /// Starts the writing task on the current runtime; it ends when every handle is dropped.
-    pub fn start(writer: SqlitePool) -> Self {
+    /// Starts the writing task (supervised) on the current runtime; it waits for work for as
+    /// long as the runtime runs.
+    pub fn start(writer: SqlitePool, key: ChainKey) -> Self {
         let (ops, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(writer, queue));
-        Self { ops }
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let running = Arc::new(AtomicBool::new(false));
+        let sealed_up_to = Arc::new(AtomicI64::new(0));
+        let report = {
+            let running = running.clone();
+            move |up: bool| running.store(up, Ordering::SeqCst)
+        };
+        let task = {
+            let sealed_up_to = sealed_up_to.clone();
+            move || {
+                let (writer, key, queue, sealed_up_to) = (
+                    writer.clone(),
+                    key.clone(),
+                    queue.clone(),
+                    sealed_up_to.clone(),
+                );
+                async move { write_until_stopped(writer, key, queue, sealed_up_to).await }
+            }
+        };
+        tokio::spawn(crate::supervise::supervise("audit_writer", report, task));
+        Self {
+            ops,
+            running,
+            sealed_up_to,
+        }
     }
 
-    /// False once the writing task has ended (it never should while the server runs).
+    /// False while the task is being restarted (and if it could never start).
     pub fn is_running(&self) -> bool {
-        !self.ops.is_closed()
+        self.running.load(Ordering::SeqCst) && !self.ops.is_closed()
     }
 
-    /// Appends a row and returns its id once it is committed.
+    /// The newest seal committed since this writer started.
+    pub fn sealed_up_to(&self) -> i64 {
+        self.sealed_up_to.load(Ordering::SeqCst)
+    }
+
+    /// Appends a row (sealed unless pending) and returns its id once it is committed.
     pub async fn append(&self, entry: OwnedEntry) -> anyhow::Result<i64> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Op::Append { entry, reply }).await?;
-        answer.await.context("the audit writer stopped")?
+        match self.ask(Op::Append(entry)).await? {
+            Answer::Id(id) => Ok(id),
+            _ => unreachable_answer(),
+        }
     }
 
-    /// Completes a pending command row; false if it was not pending.
+    /// Completes and seals a pending command row; false if it was not pending.
     pub async fn complete(
         &self,
         id: i64,
@@ -62,93 +144,293 @@ impl AuditWriter {
         detail: Option<String>,
         latency_ms: i64,
     ) -> anyhow::Result<bool> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Op::Complete {
+        let op = Op::Complete {
             id,
             outcome,
             detail,
             latency_ms,
-            reply,
-        })
-        .await?;
-        answer.await.context("the audit writer stopped")?
+        };
+        match self.ask(op).await? {
+            Answer::Completed(done) => Ok(done),
+            _ => unreachable_answer(),
+        }
     }
 
-    async fn send(&self, op: Op) -> anyhow::Result<()> {
+    /// At start-up: completes (as interrupted) and seals the rows of commands that were in
+    /// flight when the dashboard last stopped. Returns how many.
+    pub async fn interrupt_pending(&self) -> anyhow::Result<u64> {
+        match self.ask(Op::InterruptPending).await? {
+            Answer::Count(n) => Ok(n),
+            _ => unreachable_answer(),
+        }
+    }
+
+    /// Archives one step of old rows (see [`ArchiveRequest`]); `None` when none are due.
+    pub async fn archive(&self, request: ArchiveRequest) -> anyhow::Result<Option<Archived>> {
+        match self.ask(Op::Archive(request)).await? {
+            Answer::Archived(archived) => Ok(archived),
+            _ => unreachable_answer(),
+        }
+    }
+
+    #[cfg(test)]
+    async fn crash(&self) {
+        let _ = self.ask(Op::Crash).await;
+    }
+
+    async fn ask(&self, op: Op) -> anyhow::Result<Answer> {
+        let (reply, answer) = oneshot::channel();
         self.ops
-            .send(op)
+            .send(Queued(op, reply))
             .await
-            .map_err(|_| anyhow::anyhow!("the audit writer stopped"))
+            .map_err(|_| anyhow::anyhow!("the audit writer stopped"))?;
+        answer
+            .await
+            .context("the audit writer stopped before answering")?
     }
 }
 
-async fn write_batches(writer: SqlitePool, mut queue: mpsc::Receiver<Op>) {
+fn unreachable_answer<T>() -> anyhow::Result<T> {
+    Err(anyhow::anyhow!(
+        "the audit writer gave an answer of the wrong kind"
+    ))
+}
+
+/// The queue carries each operation with its reply.
+struct Queued(Op, Reply);
+
+type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>;
+
+/// One run of the task: takes the queue, reads the chain's head, seals rows from before the
+/// chain (once, after the upgrade), then writes batches until every handle is gone.
+async fn write_until_stopped(
+    writer: SqlitePool,
+    key: ChainKey,
+    queue: Queue,
+    sealed_up_to: Arc<AtomicI64>,
+) -> anyhow::Result<()> {
+    let mut queue = queue.lock().await;
+    let head = start_chain(&writer, &key)
+        .await
+        .context("reading the audit chain's head")?;
+    sealed_up_to.fetch_max(head.seq, Ordering::SeqCst);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write_batch(&writer, std::mem::take(&mut batch)).await;
+        if let Some(head) = write_batch(&writer, &key, std::mem::take(&mut batch)).await {
+            sealed_up_to.fetch_max(head.seq, Ordering::SeqCst);
+        }
     }
+    // Every handle is gone: nothing more can come. Not a failure to restart from.
+    std::future::pending().await
+}
+
+/// A write transaction that holds SQLite's write lock from its first statement.
+async fn begin_immediate(
+    writer: &SqlitePool,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    writer.begin_with("BEGIN IMMEDIATE").await
+}
+
+async fn start_chain(writer: &SqlitePool, key: &ChainKey) -> anyhow::Result<Seal> {
+    let mut tx = begin_immediate(writer).await?;
+    let mut head = audit_chain::head(&mut tx).await?;
+    let sealed = audit_chain::seal_rows_from_before_the_chain(&mut tx, key, &mut head).await?;
+    if sealed > 0 {
+        let detail = format!(
+            "{sealed} rows written before this version were sealed into the audit log's hash chain"
+        );
+        let row = audit::append(
+            &mut tx,
+            &NewEntry {
+                actor: "system",
+                action: Some(AuditAction::AuditSealed),
+                detail: Some(&detail),
+                ..Default::default()
+            },
+        )
+        .await?;
+        head = audit_chain::store(&mut tx, key, &head, &row).await?;
+        tracing::warn!(
+            sealed,
+            "sealed the audit rows written before the hash chain"
+        );
+    }
+    tx.commit().await?;
+    Ok(head)
 }
 
 /// One transaction for the batch; answers go out after the commit, or all fail with it.
-async fn write_batch(writer: &SqlitePool, batch: Vec<Op>) {
+/// Returns the chain's head once committed.
+async fn write_batch(writer: &SqlitePool, key: &ChainKey, batch: Vec<Queued>) -> Option<Seal> {
     let mut done = Vec::with_capacity(batch.len());
+    let mut batch = batch.into_iter();
     let committed = async {
-        if batch.len() == 1 {
-            // One statement is a transaction of its own. BEGIN and COMMIT would add two round
-            // trips to the connection's thread, and a lone command waits for each of them.
-            let mut conn = writer.acquire().await?;
-            for op in batch {
-                done.push(apply(&mut conn, op).await);
-            }
-            Ok(())
-        } else {
-            let mut tx = writer.begin().await?;
-            for op in batch {
-                done.push(apply(&mut tx, op).await);
-            }
-            tx.commit().await
+        let mut tx = begin_immediate(writer).await?;
+        let mut head = audit_chain::head(&mut tx).await?;
+        for Queued(op, reply) in batch.by_ref() {
+            let result = apply(&mut tx, key, &mut head, op).await;
+            done.push((reply, result));
         }
+        tx.commit().await.map(|()| head)
     }
     .await
     .map_err(|e: sqlx::Error| format!("committing audit rows: {e}"));
-    for finished in done {
+    let head = committed.as_ref().ok().copied();
+    let committed = committed.map(|_| ());
+    for (reply, result) in done {
         // A caller that went away no longer needs its answer; the row is written regardless.
-        match finished {
-            Done::Appended(reply, result) => {
-                let _ = reply.send(committed.clone().and(result).map_err(anyhow::Error::msg));
-            }
-            Done::Completed(reply, result) => {
-                let _ = reply.send(committed.clone().and(result).map_err(anyhow::Error::msg));
-            }
-        }
+        let _ = reply.send(committed.clone().and(result).map_err(anyhow::Error::msg));
     }
+    // Operations the transaction never reached (it could not begin) fail with it.
+    for Queued(_, reply) in batch {
+        let _ = reply.send(Err(anyhow::anyhow!(
+            "the audit log could not be written: {}",
+            committed.clone().err().unwrap_or_default()
+        )));
+    }
+    head
 }
 
-/// An operation carried out, with the caller still to be answered.
-enum Done {
-    Appended(oneshot::Sender<anyhow::Result<i64>>, Result<i64, String>),
-    Completed(oneshot::Sender<anyhow::Result<bool>>, Result<bool, String>),
-}
-
-async fn apply(conn: &mut SqliteConnection, op: Op) -> Done {
-    match op {
-        Op::Append { entry, reply } => {
-            let result = audit::append(&mut *conn, &entry.as_entry()).await;
-            Done::Appended(reply, result.map_err(|e| e.to_string()))
-        }
-        Op::Complete {
-            id,
-            outcome,
-            detail,
-            latency_ms,
-            reply,
-        } => {
-            let result =
-                audit::complete_command(&mut *conn, id, outcome, detail.as_deref(), latency_ms)
-                    .await;
-            Done::Completed(reply, result.map_err(|e| e.to_string()))
+/// Carries out one operation inside the batch's transaction. The head moves only once a
+/// seal is stored.
+async fn apply(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    head: &mut Seal,
+    op: Op,
+) -> Result<Answer, String> {
+    let result: anyhow::Result<Answer> = async {
+        match op {
+            Op::Append(entry) => {
+                let row = audit::append(conn, &entry.as_entry()).await?;
+                if row.outcome != AuditOutcome::Pending.as_str() {
+                    *head = audit_chain::store(conn, key, head, &row).await?;
+                }
+                Ok(Answer::Id(row.id))
+            }
+            Op::Complete {
+                id,
+                outcome,
+                detail,
+                latency_ms,
+            } => {
+                let row = audit::complete_command(conn, id, outcome, detail.as_deref(), latency_ms)
+                    .await?;
+                if let Some(row) = &row {
+                    *head = audit_chain::store(conn, key, head, row).await?;
+                }
+                Ok(Answer::Completed(row.is_some()))
+            }
+            Op::InterruptPending => {
+                let rows = audit::mark_interrupted(conn).await?;
+                for row in &rows {
+                    *head = audit_chain::store(conn, key, head, row).await?;
+                }
+                Ok(Answer::Count(rows.len() as u64))
+            }
+            Op::Archive(request) => Ok(Answer::Archived(
+                archive_step(conn, key, head, request).await?,
+            )),
+            #[cfg(test)]
+            Op::Crash => panic!("the audit writer crashes (test)"),
         }
     }
+    .await;
+    result.map_err(|e| format!("{e:#}"))
+}
+
+/// Writes the oldest due rows to an archive file (synced to disk), then deletes them, moves
+/// the chain's anchor to their last seal and seals a row that records the archive.
+async fn archive_step(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    head: &mut Seal,
+    request: ArchiveRequest,
+) -> anyhow::Result<Option<Archived>> {
+    let prefix = audit_chain::archivable_prefix(conn, &request.cutoff, request.limit).await?;
+    let (Some((first_row, first)), Some((last_row, last))) =
+        (prefix.rows.first(), prefix.rows.last())
+    else {
+        return Ok(None);
+    };
+    let file = request.dir.join(format!(
+        "audit-{}-seals-{}-{}.jsonl",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        first.seq,
+        last.seq
+    ));
+    let (first_id, last_id, last) = (first_row.id, last_row.id, *last);
+    let contents = archive_contents(&prefix.before, &last, &prefix.rows)?;
+    let rows = prefix.rows.len() as u64;
+    let path = file.clone();
+    let dir = request.dir.clone();
+    tokio::task::spawn_blocking(move || write_synced(&dir, &path, &contents))
+        .await
+        .context("the archive writer panicked")?
+        .with_context(|| format!("writing the audit archive {}", file.display()))?;
+    let deleted = audit_chain::archive_prefix(conn, &last).await?;
+    let detail = format!(
+        "archived {deleted} rows (ids {first_id}–{last_id}, seals {}–{}) to {}; the chain continues from seal {} ({})",
+        first.seq,
+        last.seq,
+        file.display(),
+        last.seq,
+        hex::encode(&last.hash[..8]),
+    );
+    let row = audit::append(
+        conn,
+        &NewEntry {
+            actor: "retention",
+            action: Some(AuditAction::AuditArchived),
+            detail: Some(&detail),
+            ..Default::default()
+        },
+    )
+    .await?;
+    *head = audit_chain::store(conn, key, head, &row).await?;
+    Ok(Some(Archived {
+        rows,
+        file,
+        record_id: row.id,
+    }))
+}
+
+/// JSON lines: a header naming the seal before the rows and the last one (so the file can be
+/// checked on its own with the key), then one row per line with its seal.
+fn archive_contents(
+    before: &Seal,
+    last: &Seal,
+    rows: &[(StoredRow, Seal)],
+) -> anyhow::Result<Vec<u8>> {
+    let mut out = serde_json::to_vec(&serde_json::json!({
+        "picky_fleet_audit_archive": 1,
+        "previous_seal": {"seq": before.seq, "hash": hex::encode(before.hash)},
+        "last_seal": {"seq": last.seq, "hash": hex::encode(last.hash)},
+        "rows": rows.len(),
+    }))?;
+    out.push(b'\n');
+    for (row, seal) in rows {
+        let mut line = serde_json::to_value(row)?;
+        line["chain_seq"] = seal.seq.into();
+        line["chain_hash"] = hex::encode(seal.hash).into();
+        serde_json::to_writer(&mut out, &line)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+fn write_synced(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    contents: &[u8],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    // The file's name is durable only once its directory is.
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
@@ -167,12 +449,21 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_lone_row_and_a_group_are_both_written_and_completed_once() {
+    fn key() -> ChainKey {
+        ChainKey::from_bytes([3; 32])
+    }
+
+    async fn open() -> (tempfile::TempDir, db::Database, AuditWriter) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("audit.db").display());
         let database = db::connect(&url).await.unwrap();
-        let writer = AuditWriter::start(database.writer.clone());
+        let writer = AuditWriter::start(database.writer.clone(), key());
+        (dir, database, writer)
+    }
+
+    #[tokio::test]
+    async fn a_lone_row_and_a_group_are_both_written_completed_and_sealed_once() {
+        let (_dir, database, writer) = open().await;
 
         // One at a time: each batch holds a single operation.
         let lone = writer.append(pending(1)).await.unwrap();
@@ -212,5 +503,90 @@ mod tests {
                 .all(|r| r.outcome == AuditOutcome::Unreachable
                     && r.detail.as_deref() == Some("down"))
         );
+        // 41 completions: 41 seals, and the chain checks out.
+        assert_eq!(writer.sealed_up_to(), 41);
+        let report = audit_chain::verify(&database.reader, &key(), Some(41))
+            .await
+            .unwrap();
+        assert!(report.verified, "{report:?}");
+        assert_eq!(report.rows_verified, 41);
+    }
+
+    #[tokio::test]
+    async fn rows_from_before_the_chain_are_sealed_once_and_that_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        let database = db::connect(&url).await.unwrap();
+        // As an older version left them: completed rows without seals, one still pending.
+        sqlx::raw_sql(
+            "INSERT INTO audit_log (at, actor, action, outcome, completed_at) VALUES
+               ('2026-11-01T00:00:00.000Z', 'a', 'sign_in', 'success', '2026-11-01T00:00:00.000Z'),
+               ('2026-11-02T00:00:00.000Z', 'b', 'sign_in', 'success', '2026-11-02T00:00:00.000Z'),
+               ('2026-11-03T00:00:00.000Z', 'c', 'command', 'pending', NULL);
+             INSERT INTO audit_chain_legacy (up_to_id) SELECT MAX(id) FROM audit_log;",
+        )
+        .execute(&database.writer)
+        .await
+        .unwrap();
+        let writer = AuditWriter::start(database.writer.clone(), key());
+        assert_eq!(writer.interrupt_pending().await.unwrap(), 1);
+        let report = audit_chain::verify(&database.reader, &key(), None)
+            .await
+            .unwrap();
+        assert!(report.verified, "{report:?}");
+        // Two old rows, the record of sealing them, and the interrupted command.
+        assert_eq!(report.rows_verified, 4);
+        let recorded = audit::query(
+            &database.reader,
+            &AuditFilter {
+                action: Some(AuditAction::AuditSealed),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert!(recorded[0].detail.as_deref().unwrap().starts_with("2 rows"));
+        // Once: the marker is gone, so a row added by hand later is not sealed by a restart.
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_chain_legacy")
+            .fetch_one(&database.reader)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[tokio::test]
+    async fn a_writer_that_panics_is_restarted_and_nothing_queued_is_lost() {
+        let (_dir, database, writer) = open().await;
+        writer.append(OwnedEntry::default()).await.unwrap();
+        writer.crash().await;
+        // Restarted after a pause (1 s); meanwhile the health check says so.
+        let mut reported = false;
+        for _ in 0..50 {
+            if !writer.is_running() {
+                reported = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(reported, "reported as down while restarting");
+        let appended = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            writer.append(OwnedEntry::default()),
+        )
+        .await
+        .expect("the restarted writer answers")
+        .unwrap();
+        assert!(writer.is_running());
+        assert!(appended > 1);
+        let report = audit_chain::verify(&database.reader, &key(), Some(writer.sealed_up_to()))
+            .await
+            .unwrap();
+        assert!(
+            report.verified,
+            "the restart read the head again: {report:?}"
+        );
+        assert_eq!(report.rows_verified, 2);
     }
 }

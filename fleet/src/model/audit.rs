@@ -23,10 +23,14 @@ pub enum AuditAction {
     UserEnabled,
     ApiKeyCreated,
     ApiKeyRevoked,
+    /// Rows written before the hash chain existed were sealed into it (once, on upgrade).
+    AuditSealed,
+    /// The retention job moved old rows to an archive file.
+    AuditArchived,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::Command,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -41,6 +45,8 @@ impl AuditAction {
         AuditAction::UserEnabled,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
+        AuditAction::AuditSealed,
+        AuditAction::AuditArchived,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -59,6 +65,8 @@ impl AuditAction {
             AuditAction::UserEnabled => "user_enabled",
             AuditAction::ApiKeyCreated => "api_key_created",
             AuditAction::ApiKeyRevoked => "api_key_revoked",
+            AuditAction::AuditSealed => "audit_sealed",
+            AuditAction::AuditArchived => "audit_archived",
         }
     }
 
@@ -78,6 +86,8 @@ impl AuditAction {
             AuditAction::UserEnabled => "User enabled",
             AuditAction::ApiKeyCreated => "API key created",
             AuditAction::ApiKeyRevoked => "API key revoked",
+            AuditAction::AuditSealed => "Audit log sealed",
+            AuditAction::AuditArchived => "Audit rows archived",
         }
     }
 

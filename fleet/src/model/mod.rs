@@ -6,18 +6,21 @@
 //! * `project` — [`ProjectName`], the admin page's [`ProjectAdminView`] and [`token_hint`].
 //! * `user` — [`Role`], [`Username`], [`CurrentUser`], [`UserView`] and the API key views.
 //! * `audit` — the audit log's actions, outcomes, rows and pages, and [`CommandResult`].
+//! * `audit_chain` — what a check of the audit log's hash chain found ([`ChainReport`]).
 //! * `audit_filter` — its filters: [`AuditQueryText`] as text, parsed once into
 //!   [`AuditFilter`].
 //!
 //! Everything is re-exported here: the paths are `crate::model::X`, whatever the file.
 
 mod audit;
+mod audit_chain;
 mod audit_filter;
 mod project;
 mod status;
 mod user;
 
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
+pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};
 pub use audit_filter::{stored_time, AuditFilter, AuditQueryText, PageSize};
 pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};
 pub use status::{

@@ -16,7 +16,7 @@ impl Fleet {
         &self,
         username: &str,
         password: &str,
-        client: Option<&str>,
+        client: Option<std::net::IpAddr>,
         request_id: Option<&str>,
     ) -> Result<CurrentUser, FleetError> {
         // Control characters escaped: the name goes into the audit log as typed.
@@ -82,6 +82,7 @@ impl Fleet {
                 Ok(user)
             }
             (_, reason) => {
+                self.inner.sign_in_limiter.record_failure(client);
                 let detail = match (&client_detail, reason) {
                     (Some(c), Some(r)) => format!("{r} {c}"),
                     (None, Some(r)) => r.to_owned(),

@@ -10,13 +10,15 @@ use anyhow::Context;
 use pickyassist::ErrorKind;
 
 use super::Fleet;
-use crate::db;
 
 impl Fleet {
     /// At server start (only there: the CLI may run beside a live server): command rows left
     /// pending belong to commands in flight when the dashboard last stopped.
     pub async fn mark_interrupted_commands(&self) -> anyhow::Result<u64> {
-        let interrupted = db::audit::mark_interrupted(&self.inner.db.writer)
+        let interrupted = self
+            .inner
+            .audit_writer
+            .interrupt_pending()
             .await
             .context("marking interrupted commands")?;
         if interrupted > 0 {

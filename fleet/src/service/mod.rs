@@ -28,6 +28,7 @@ mod lifecycle;
 mod projects;
 mod status;
 
+pub use audit::AuditRetention;
 pub use error::{AnswerKind, ErrorAnswer, FleetError};
 pub use status::MAX_CARDS_PER_REQUEST;
 
@@ -51,8 +52,14 @@ pub struct Fleet {
 
 struct Inner {
     db: Database,
-    /// Command rows go through here: grouped into one transaction under load.
+    /// Every audit row goes through here: sealed into the chain, grouped into one
+    /// transaction under load.
     audit_writer: db::audit_writer::AuditWriter,
+    /// The last check of the audit chain, for the audit page.
+    chain_report: Mutex<Option<crate::model::ChainReport>>,
+    /// Held by a check of the chain: one at a time (at a million rows one takes seconds).
+    chain_check: tokio::sync::Mutex<()>,
+    audit_retention: Option<AuditRetention>,
     cipher: TokenCipher,
     client: Client,
     poll_interval: Duration,
@@ -98,6 +105,8 @@ pub struct FleetDeps {
     pub verify_delay: Duration,
     pub sign_in_per_user_per_minute: u32,
     pub sign_in_per_client_per_minute: u32,
+    /// `None`: audit rows are kept forever.
+    pub audit_retention: Option<AuditRetention>,
 }
 
 impl Fleet {
@@ -105,7 +114,13 @@ impl Fleet {
     pub async fn load(deps: FleetDeps) -> anyhow::Result<Self> {
         let fleet = Fleet {
             inner: Arc::new(Inner {
-                audit_writer: db::audit_writer::AuditWriter::start(deps.db.writer.clone()),
+                audit_writer: db::audit_writer::AuditWriter::start(
+                    deps.db.writer.clone(),
+                    deps.cipher.audit_chain_key(),
+                ),
+                chain_report: Mutex::default(),
+                chain_check: tokio::sync::Mutex::default(),
+                audit_retention: deps.audit_retention,
                 db: deps.db,
                 cipher: deps.cipher,
                 client: deps.client,

@@ -80,6 +80,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(projects::refresh))
         .routes(routes!(projects::run_command))
         .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
         .routes(routes!(audit_csv::export))
         .routes(routes!(events::status_events))
         .routes(routes!(users::list, users::create))

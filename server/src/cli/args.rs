@@ -1,5 +1,5 @@
 //! The command line's shape (clap): `picky-fleet [serve]`, `user …`, `project …`,
-//! `apikey …`, `backup PATH`, with the help text each shows.
+//! `apikey …`, `audit verify`, `backup PATH`, with the help text each shows.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fleet::model::Role;
@@ -49,11 +49,23 @@ pub enum AdminCommand {
     /// Create, list and revoke API keys for scripts (the /api/v1 REST API)
     #[command(subcommand, name = "apikey")]
     ApiKey(ApiKeyCommand),
+    /// Check the audit log's hash chain
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a consistent copy of the live database to PATH (safe while the server runs)
     Backup {
         /// Where the copy goes; must not exist yet
         path: std::path::PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every row's seal, in order; prints the first broken row and exits 1 if any
+    #[command(
+        after_help = "Needs the same secret key as the server (the seals are keyed with it).\nExit code 0: the chain is whole; 1: it is broken (or could not be read)."
+    )]
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

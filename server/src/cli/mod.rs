@@ -21,7 +21,9 @@ use crate::config::Settings;
 
 mod args;
 
-pub use args::{AdminCommand, ApiKeyCommand, Cli, Command, ProjectCommand, RoleArg, UserCommand};
+pub use args::{
+    AdminCommand, ApiKeyCommand, AuditCommand, Cli, Command, ProjectCommand, RoleArg, UserCommand,
+};
 
 /// The binary's entry point for admin commands: settings from the environment, secrets from
 /// stdin, results to stdout, a one-line error to stderr and exit code 1 on failure.
@@ -84,6 +86,41 @@ pub async fn execute(
                 "The project tokens in it are encrypted: keep the key (the .key file next to the \
                  database, or PICKY_FLEET_SECRET_KEY) safe as well, but not beside the copy."
             )?;
+        }
+        AdminCommand::Audit(AuditCommand::Verify) => {
+            let report = fleet.verify_audit_chain(&cli).await.map_err(human)?;
+            let up_to = report
+                .verified_up_to_id
+                .map_or_else(|| "no rows yet".to_owned(), |id| format!("up to row {id}"));
+            let archived = if report.starts_after_seal > 0 {
+                format!(
+                    ", starting after archived seal {}",
+                    report.starts_after_seal
+                )
+            } else {
+                String::new()
+            };
+            match &report.problem {
+                None => writeln!(
+                    out,
+                    "Audit log verified: {} sealed rows, {up_to}{archived}; {} pending ({} ms).",
+                    report.rows_verified, report.pending_rows, report.duration_ms
+                )?,
+                Some(problem) => {
+                    writeln!(
+                        out,
+                        "Audit log BROKEN: {}.\nVerified before it: {} rows, {up_to}{archived}.",
+                        problem.message, report.rows_verified
+                    )?;
+                    anyhow::bail!(
+                        "the audit log's chain is broken{}",
+                        problem
+                            .row_id
+                            .map(|id| format!(" at row {id}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
         }
         AdminCommand::User(UserCommand::Add { name, role }) => {
             let username = Username::parse(&name).map_err(anyhow::Error::msg)?;

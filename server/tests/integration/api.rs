@@ -126,6 +126,12 @@ async fn every_endpoint_answers_each_role_as_documented() {
         ),
         (
             Method::GET,
+            "/api/v1/audit/verify".into(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::GET,
             "/api/v1/users".into(),
             None,
             [401, 403, 403, 200],

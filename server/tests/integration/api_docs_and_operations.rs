@@ -38,6 +38,7 @@ async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_se
         "POST /api/v1/projects/{id}/commands",
         "GET /api/v1/audit",
         "GET /api/v1/audit.csv",
+        "GET /api/v1/audit/verify",
         "GET /api/v1/events",
         "GET /api/v1/users",
         "POST /api/v1/users",

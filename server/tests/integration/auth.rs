@@ -276,11 +276,13 @@ async fn a_backup_is_a_consistent_copy_that_opens_with_every_row() {
 async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
     let app = crate::helpers::spawn_app_with(|s| {
         s.sign_in_per_user_per_minute = 3;
-        s.sign_in_per_client_per_minute = 5;
+        s.sign_in_per_client_per_minute = 6;
     })
     .await;
     let client = app.anonymous();
-    for _ in 0..3 {
+    // The first wrong password comes from a clean address: it does not count against `admin`
+    // (see the lockout test below); the next three spend the username's quota.
+    for _ in 0..4 {
         client.sign_in("admin", "not-the-password").await;
     }
     // Even the right password waits now: guessing gains nothing by speed.
@@ -292,15 +294,15 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
         401,
         "not signed in"
     );
-    // The same address, other usernames: 3 attempts counted so far (a limited one takes none),
-    // so the per-client limit of 5 lets two more through and stops the third.
+    // The same address, other usernames: 4 attempts counted so far (a limited one takes none),
+    // so the per-client limit of 6 lets two more through and stops the third.
     client.sign_in("someone", "x-password-1").await;
     client.sign_in("someone-else", "x-password-2").await;
     let limited = client.sign_in("a-third", "x-password-3").await;
     let location = location_of(&limited);
     assert!(location.starts_with("/sign-in?retry_after="), "{location}");
-    // Five attempts were checked and audited; the two refused ones are only counted so far.
-    assert_eq!(app.audit_rows(AuditAction::SignInFailed).await.len(), 5);
+    // Six attempts were checked and audited; the two refused ones are only counted so far.
+    assert_eq!(app.audit_rows(AuditAction::SignInFailed).await.len(), 6);
     // When their window closes (a minute later; the test moves the clock instead of waiting),
     // each limit that refused gets one summary row.
     app.fleet
@@ -308,7 +310,7 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
         .await
         .expect("flush");
     let failures = app.audit_rows(AuditAction::SignInFailed).await;
-    assert_eq!(failures.len(), 7);
+    assert_eq!(failures.len(), 8);
     let summaries: Vec<&str> = failures
         .iter()
         .filter_map(|r| r.detail.as_deref())
@@ -322,6 +324,85 @@ async fn sign_in_attempts_are_rate_limited_per_username_and_per_client() {
     assert!(
         summaries.iter().any(|d| d.contains("from ")),
         "{summaries:?}"
+    );
+}
+
+/// Hole 6: an attacker who spends `admin`'s attempts does not lock the real admin out, and
+/// behind a trusted proxy each client has its own bucket (the proxy's address is not shared).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_an_attacker_cannot_lock_the_admin_out() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.sign_in_per_user_per_minute = 3;
+        s.sign_in_per_client_per_minute = 5;
+        s.trusted_proxies = server::client_addr::TrustedProxies::parse("127.0.0.1/32").unwrap();
+    })
+    .await;
+    let attacker = app.anonymous();
+    // One guess from a clean address, then three that spend `admin`'s quota.
+    for n in 0..4 {
+        let r = attacker
+            .sign_in_via_proxy("admin", &format!("guess-{n}"), "203.0.113.9")
+            .await;
+        assert_eq!(location_of(&r), "/sign-in?failed=1", "guess {n} is checked");
+    }
+    let refused = attacker
+        .sign_in_via_proxy("admin", "guess-4", "203.0.113.9")
+        .await;
+    assert!(
+        location_of(&refused).starts_with("/sign-in?retry_after="),
+        "the attacker's address waits"
+    );
+    // The real admin, from another address behind the same proxy, gets in at once.
+    let real = app.anonymous();
+    let r = real
+        .sign_in_via_proxy("admin", &app.admin_password, "198.51.100.4")
+        .await;
+    assert_eq!(location_of(&r), "/", "the admin signs in");
+    assert_eq!(real.get("/api/v1/projects").await.status(), 200);
+    // The audit rows name the client as the proxy reported it.
+    let signed_in = app.audit_rows(AuditAction::SignIn).await;
+    assert_eq!(signed_in[0].detail.as_deref(), Some("from 198.51.100.4"));
+    // A client's own X-Forwarded-For entry, left of what the proxy appended, is not believed:
+    // the attacker's bucket (5 a minute, 4 spent) takes one more, then refuses.
+    for n in 0..2 {
+        attacker
+            .sign_in_via_proxy("x", &format!("guess-{n}"), "1.1.1.1, 203.0.113.9")
+            .await;
+    }
+    let r = attacker
+        .sign_in_via_proxy("y", "guess", "1.1.1.2, 203.0.113.9")
+        .await;
+    assert!(
+        location_of(&r).starts_with("/sign-in?retry_after="),
+        "still the attacker's bucket: {}",
+        location_of(&r)
+    );
+}
+
+/// Without trusted proxies, X-Forwarded-For is ignored: a client cannot leave its bucket by
+/// naming another address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_trusted_proxies_a_forged_forwarded_for_changes_nothing() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.sign_in_per_client_per_minute = 2;
+    })
+    .await;
+    let client = app.anonymous();
+    for n in 0..2 {
+        client
+            .sign_in_via_proxy(&format!("u{n}"), "pw-guess-1", &format!("192.0.2.{n}"))
+            .await;
+    }
+    let r = client
+        .sign_in_via_proxy("u9", "pw-guess-1", "192.0.2.99")
+        .await;
+    assert!(location_of(&r).starts_with("/sign-in?retry_after="));
+    let failed = app.audit_rows(AuditAction::SignInFailed).await;
+    assert!(
+        failed
+            .iter()
+            .all(|row| !row.detail.as_deref().unwrap_or("").contains("192.0.2.")),
+        "the forged address is recorded nowhere: {failed:?}"
     );
 }
 

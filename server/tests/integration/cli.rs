@@ -14,7 +14,7 @@ use server::{
 use crate::helpers::{NEW_TOKEN, ROTATED_TOKEN};
 
 /// Runs one CLI command line against `settings`' database.
-async fn cli(settings: &Settings, args: &[&str], stdin: &str) -> anyhow::Result<String> {
+pub(crate) async fn cli(settings: &Settings, args: &[&str], stdin: &str) -> anyhow::Result<String> {
     let parsed = Cli::try_parse_from(std::iter::once("picky-fleet").chain(args.iter().copied()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(Command::Admin(command)) = parsed.command else {

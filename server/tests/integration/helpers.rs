@@ -74,6 +74,11 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The directory holding the database (`fleet.db`) and its key file (`fleet.key`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn sim_stats(&self) -> Stats {
         self.http
             .get(self.sim_control.join("stats").expect("url"))
@@ -320,6 +325,23 @@ impl UserClient {
             &[("username", username), ("password", password)],
         )
         .await
+    }
+
+    /// Signs in through a reverse proxy that says the client is `forwarded_for`.
+    pub async fn sign_in_via_proxy(
+        &self,
+        username: &str,
+        password: &str,
+        forwarded_for: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/fn/sign_in", self.address))
+            .header("origin", &self.address)
+            .header("x-forwarded-for", forwarded_for)
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Calls a server function the way a form or the hydrated app does.

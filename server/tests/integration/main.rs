@@ -7,6 +7,7 @@ mod admin_users;
 mod api;
 mod api_docs_and_operations;
 mod audit;
+mod audit_chain;
 mod auth;
 mod cli;
 mod commands;

@@ -1,7 +1,8 @@
 //! Background tasks that must not die silently: each runs under [`supervise`], which restarts
 //! it with a growing pause when it ends or panics, logs that, counts it in `/metrics`
-//! (`picky_fleet_task_restarts_total{task}`) and reports it to `/healthz` (through
-//! [`fleet::Fleet::report_task`]) as "restarting" until it runs again.
+//! (`picky_fleet_task_restarts_total{task}`) and reports it to `/healthz` as "restarting"
+//! until it runs again. The server's tasks (poller, session cleanup) and the audit writer
+//! (`db::audit_writer`) run under it.
 
 use std::{future::Future, time::Duration};
 

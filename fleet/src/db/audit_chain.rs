@@ -1,0 +1,451 @@
+//! The audit log's hash chain: proof that nobody edited the log in the database file.
+//!
+//! Every completed row carries a seal: `chain_seq` (1, 2, 3, … in the order rows were sealed)
+//! and `chain_hash`, an HMAC-SHA256 over the previous seal's hash, its own sequence number
+//! and a canonical encoding of every column of the row (id included, so a row moved to
+//! another id breaks too). A command's row is sealed when it completes, with its final
+//! outcome: a pending row has nothing final to seal yet, and sealing it twice would need two
+//! links per row. Only the [`super::audit_writer::AuditWriter`] seals, one row at a time, so
+//! the chain has one order.
+//!
+//! Keyed, not a bare SHA-256: anyone who can write the file could recompute a bare hash chain
+//! after editing it. The key is derived from the secret key (`crypto`), which is not in the
+//! database.
+//!
+//! What a check finds ([`verify`]): an edited field or a row moved (its seal no longer
+//! matches), a row deleted from the middle (a gap in the sequence), a row added by hand (no
+//! seal, or one that does not match), and, when the server checks, the newest rows deleted
+//! (the chain ends before the last seal it made). Archived rows ([`archive_prefix`]) leave
+//! an anchor, the last archived seal, from which the kept rows still verify.
+
+use std::time::Instant;
+
+use futures::TryStreamExt;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::audit::{StoredRow, COLUMNS};
+use crate::model::{ChainProblem, ChainProblemKind, ChainReport};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The key seals are made with; prints as `ChainKey(••••)`.
+#[derive(Clone)]
+pub struct ChainKey([u8; 32]);
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(••••)")
+    }
+}
+
+impl ChainKey {
+    /// Derived from the secret key under a label of its own, so the key that encrypts tokens
+    /// is never used for anything else.
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut mac = mac_with(secret);
+        mac.update(b"picky-fleet/audit-chain-key/v1");
+        Self(mac.finalize().into_bytes().into())
+    }
+
+    /// A key for tests and benchmarks.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+fn mac_with(key: &[u8]) -> HmacSha256 {
+    // HMAC takes a key of any length: this cannot fail.
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+}
+
+/// A row's place in the chain: its sequence number and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seal {
+    pub seq: i64,
+    pub hash: [u8; 32],
+}
+
+impl Seal {
+    /// Before the first row.
+    pub const GENESIS: Seal = Seal {
+        seq: 0,
+        hash: [0; 32],
+    };
+}
+
+/// The seal that follows `prev` for `row`.
+pub fn seal(key: &ChainKey, prev: &Seal, row: &StoredRow) -> Seal {
+    let seq = prev.seq + 1;
+    let mut mac = mac_with(&key.0);
+    mac.update(b"picky-fleet/audit-row/v1");
+    mac.update(&prev.hash);
+    mac.update(&seq.to_be_bytes());
+    mac.update(&row.id.to_be_bytes());
+    for text in [Some(&row.at), Some(&row.actor), Some(&row.action)] {
+        put_text(&mut mac, text.map(String::as_str));
+    }
+    put_int(&mut mac, row.project_id);
+    put_text(&mut mac, row.project_name.as_deref());
+    put_text(&mut mac, row.command.as_deref());
+    put_text(&mut mac, Some(&row.outcome));
+    put_text(&mut mac, row.detail.as_deref());
+    put_int(&mut mac, row.upstream_latency_ms);
+    put_text(&mut mac, row.request_id.as_deref());
+    put_text(&mut mac, row.completed_at.as_deref());
+    Seal {
+        seq,
+        hash: mac.finalize().into_bytes().into(),
+    }
+}
+
+/// Each value as a presence byte, then (for text) its length: no two rows encode the same.
+fn put_text(mac: &mut HmacSha256, value: Option<&str>) {
+    match value {
+        None => mac.update(&[0]),
+        Some(text) => {
+            mac.update(&[1]);
+            mac.update(&(text.len() as u64).to_be_bytes());
+            mac.update(text.as_bytes());
+        }
+    }
+}
+
+fn put_int(mac: &mut HmacSha256, value: Option<i64>) {
+    match value {
+        None => mac.update(&[0]),
+        Some(n) => {
+            mac.update(&[1]);
+            mac.update(&n.to_be_bytes());
+        }
+    }
+}
+
+/// The newest seal: the last sealed row's, else the archive anchor's, else [`Seal::GENESIS`].
+pub async fn head(conn: &mut SqliteConnection) -> sqlx::Result<Seal> {
+    let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT chain_seq, chain_hash FROM audit_log WHERE chain_seq IS NOT NULL
+         ORDER BY chain_seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    match last {
+        Some(last) => Ok(to_seal(last)),
+        None => Ok(anchor(conn).await?.unwrap_or(Seal::GENESIS)),
+    }
+}
+
+/// The last archived seal, if rows were archived.
+pub async fn anchor<'c>(db: impl sqlx::SqliteExecutor<'c>) -> sqlx::Result<Option<Seal>> {
+    let anchor: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_chain_anchor WHERE id = 1")
+            .fetch_optional(db)
+            .await?;
+    Ok(anchor.map(to_seal))
+}
+
+fn to_seal((seq, hash): (i64, Vec<u8>)) -> Seal {
+    // A hash of the wrong length can only come from an edited file; it matches nothing.
+    Seal {
+        seq,
+        hash: hash.try_into().unwrap_or([0xff; 32]),
+    }
+}
+
+/// Seals `row` after `prev` and stores the seal; returns it.
+pub async fn store(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    prev: &Seal,
+    row: &StoredRow,
+) -> sqlx::Result<Seal> {
+    let next = seal(key, prev, row);
+    sqlx::query("UPDATE audit_log SET chain_seq = ?, chain_hash = ? WHERE id = ?")
+        .bind(next.seq)
+        .bind(&next.hash[..])
+        .bind(row.id)
+        .execute(conn)
+        .await?;
+    Ok(next)
+}
+
+/// On the first start after the upgrade that added the chain: seals the rows written before
+/// it (the migration noted how far they go), oldest first. Returns how many.
+pub async fn seal_rows_from_before_the_chain(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    head: &mut Seal,
+) -> sqlx::Result<u64> {
+    let Some(up_to): Option<i64> =
+        sqlx::query_scalar("SELECT up_to_id FROM audit_chain_legacy LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(0);
+    };
+    let rows: Vec<StoredRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM audit_log
+         WHERE id <= ? AND chain_seq IS NULL AND outcome != 'pending' ORDER BY id"
+    ))
+    .bind(up_to)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        *head = store(conn, key, head, row).await?;
+    }
+    sqlx::query("DELETE FROM audit_chain_legacy")
+        .execute(&mut *conn)
+        .await?;
+    Ok(rows.len() as u64)
+}
+
+#[derive(sqlx::FromRow)]
+struct SealedRow {
+    #[sqlx(flatten)]
+    row: StoredRow,
+    chain_seq: i64,
+    chain_hash: Vec<u8>,
+}
+
+/// Checks the whole chain, from the archive anchor (or the start) to the newest seal, and
+/// looks for completed rows outside it. `sealed_at_least`: the newest seal the caller knows
+/// was made (the running server's writer); a chain that ends before it lost its newest rows.
+///
+/// One read transaction (a consistent snapshot), streamed: memory stays flat at any size.
+pub async fn verify(
+    pool: &SqlitePool,
+    key: &ChainKey,
+    sealed_at_least: Option<i64>,
+) -> sqlx::Result<ChainReport> {
+    let started = Instant::now();
+    let mut tx = pool.begin().await?;
+    let start = anchor(&mut *tx).await?.unwrap_or(Seal::GENESIS);
+    let mut prev = start;
+    let mut rows_verified = 0u64;
+    let mut verified_up_to_id = None;
+    let mut problem = None;
+    {
+        let sql = format!(
+            "SELECT {COLUMNS}, chain_seq, chain_hash FROM audit_log
+             WHERE chain_seq IS NOT NULL ORDER BY chain_seq"
+        );
+        let mut rows = sqlx::query_as::<_, SealedRow>(&sql).fetch(&mut *tx);
+        while let Some(sealed) = rows.try_next().await? {
+            let id = sealed.row.id;
+            if sealed.chain_seq != prev.seq + 1 {
+                let missing = sealed.chain_seq - prev.seq - 1;
+                problem = Some(ChainProblem {
+                    kind: ChainProblemKind::Missing,
+                    row_id: Some(id),
+                    message: match verified_up_to_id {
+                        Some(before) => format!(
+                            "{missing} sealed row(s) are missing between row {before} and row {id}: deleted from the database"
+                        ),
+                        None => format!(
+                            "{missing} sealed row(s) are missing before row {id}: deleted from the database"
+                        ),
+                    },
+                });
+                break;
+            }
+            let expected = seal(key, &prev, &sealed.row);
+            if sealed.chain_hash[..] != expected.hash[..] {
+                problem = Some(ChainProblem {
+                    kind: ChainProblemKind::Altered,
+                    row_id: Some(id),
+                    message: format!(
+                        "row {id} does not match its seal: it was changed, or moved, after it was written"
+                    ),
+                });
+                break;
+            }
+            prev = expected;
+            rows_verified += 1;
+            verified_up_to_id = Some(id);
+        }
+    }
+    if problem.is_none() {
+        if let Some(expected) = sealed_at_least.filter(|&seq| seq > prev.seq) {
+            problem = Some(ChainProblem {
+                kind: ChainProblemKind::Truncated,
+                row_id: verified_up_to_id,
+                message: format!(
+                    "the newest {} sealed row(s) are gone: the chain ends at seal {} but this server sealed up to {expected}",
+                    expected - prev.seq,
+                    prev.seq
+                ),
+            });
+        }
+    }
+    if problem.is_none() {
+        let unsealed: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM audit_log WHERE chain_seq IS NULL AND outcome != 'pending'
+             ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = unsealed {
+            problem = Some(ChainProblem {
+                kind: ChainProblemKind::Unsealed,
+                row_id: Some(id),
+                message: format!(
+                    "row {id} has no seal: it was added to the database outside the dashboard"
+                ),
+            });
+        }
+    }
+    let pending_rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'pending'")
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.rollback().await?;
+    Ok(ChainReport {
+        verified: problem.is_none(),
+        checked_at: super::now_text(),
+        rows_verified,
+        verified_up_to_id,
+        pending_rows: pending_rows.max(0) as u64,
+        starts_after_seal: start.seq,
+        problem,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Sealed rows taken from the front of the chain by the retention job, with the seal before
+/// them (so the archive verifies on its own) and the last one (the new anchor).
+pub struct ArchivedPrefix {
+    pub before: Seal,
+    pub rows: Vec<(StoredRow, Seal)>,
+}
+
+/// The oldest sealed rows, in chain order, up to `limit`, as long as each was written before
+/// `cutoff` (stored time text): the prefix of the chain the retention job may archive.
+pub async fn archivable_prefix(
+    conn: &mut SqliteConnection,
+    cutoff: &str,
+    limit: u32,
+) -> sqlx::Result<ArchivedPrefix> {
+    let before = anchor(&mut *conn).await?.unwrap_or(Seal::GENESIS);
+    let sealed: Vec<SealedRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, chain_seq, chain_hash FROM audit_log
+         WHERE chain_seq IS NOT NULL ORDER BY chain_seq LIMIT ?"
+    ))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = sealed
+        .into_iter()
+        .take_while(|s| s.row.at.as_str() < cutoff)
+        .map(|s| {
+            let seal = to_seal((s.chain_seq, s.chain_hash));
+            (s.row, seal)
+        })
+        .collect();
+    Ok(ArchivedPrefix { before, rows })
+}
+
+/// Deletes an archived prefix and moves the anchor to its last seal, so the kept rows still
+/// verify. Call in the same transaction that seals the row recording the archive.
+pub async fn archive_prefix(conn: &mut SqliteConnection, last: &Seal) -> sqlx::Result<u64> {
+    let deleted =
+        sqlx::query("DELETE FROM audit_log WHERE chain_seq IS NOT NULL AND chain_seq <= ?")
+            .bind(last.seq)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    sqlx::query(
+        "INSERT INTO audit_chain_anchor (id, seq, hash) VALUES (1, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    )
+    .bind(last.seq)
+    .bind(&last.hash[..])
+    .execute(&mut *conn)
+    .await?;
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64) -> StoredRow {
+        StoredRow {
+            id,
+            at: "2026-12-02T10:00:00.000Z".into(),
+            actor: "ops".into(),
+            action: "command".into(),
+            project_id: Some(3),
+            project_name: Some("Acme".into()),
+            command: Some("restart".into()),
+            outcome: "success".into(),
+            detail: Some("Success".into()),
+            upstream_latency_ms: Some(120),
+            request_id: None,
+            completed_at: Some("2026-12-02T10:00:01.000Z".into()),
+        }
+    }
+
+    #[test]
+    fn every_field_the_previous_seal_and_the_key_change_the_seal() {
+        let key = ChainKey::from_bytes([1; 32]);
+        let base = seal(&key, &Seal::GENESIS, &row(1));
+        assert_eq!(base.seq, 1);
+        assert_eq!(base, seal(&key, &Seal::GENESIS, &row(1)), "deterministic");
+        type Edit = Box<dyn Fn(&mut StoredRow)>;
+        let edits: Vec<(&str, Edit)> = vec![
+            ("id", Box::new(|r| r.id = 2)),
+            ("at", Box::new(|r| r.at.push('x'))),
+            ("actor", Box::new(|r| r.actor = "mallory".into())),
+            ("action", Box::new(|r| r.action = "sign_in".into())),
+            ("project_id", Box::new(|r| r.project_id = None)),
+            (
+                "project_name",
+                Box::new(|r| r.project_name = Some("Acme2".into())),
+            ),
+            (
+                "command",
+                Box::new(|r| r.command = Some("disconnect".into())),
+            ),
+            ("outcome", Box::new(|r| r.outcome = "rejected".into())),
+            ("detail", Box::new(|r| r.detail = None)),
+            ("latency", Box::new(|r| r.upstream_latency_ms = Some(121))),
+            (
+                "request_id",
+                Box::new(|r| r.request_id = Some(String::new())),
+            ),
+            ("completed_at", Box::new(|r| r.completed_at = None)),
+            // Moving text from one field to the next must not give the same encoding.
+            (
+                "shifted text",
+                Box::new(|r| {
+                    r.project_name = Some("Acmerestart".into());
+                    r.command = Some(String::new());
+                }),
+            ),
+        ];
+        for (name, edit) in edits {
+            let mut edited = row(1);
+            edit(&mut edited);
+            assert_ne!(seal(&key, &Seal::GENESIS, &edited), base, "{name}");
+        }
+        let after_other = Seal {
+            seq: 0,
+            hash: [9; 32],
+        };
+        assert_ne!(seal(&key, &after_other, &row(1)), base, "previous hash");
+        assert_ne!(
+            seal(&ChainKey::from_bytes([2; 32]), &Seal::GENESIS, &row(1)),
+            base,
+            "key"
+        );
+    }
+
+    #[test]
+    fn the_chain_key_is_derived_and_never_printed() {
+        let a = ChainKey::derive(&[7; 32]);
+        assert_ne!(a.0, [7; 32]);
+        assert_eq!(a.0, ChainKey::derive(&[7; 32]).0);
+        assert_eq!(format!("{a:?}"), "ChainKey(••••)");
+    }
+}
