@@ -6,7 +6,7 @@ use fleet::model::StatusEvent;
 // Only the browser build constructs these.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub enum LiveMessage {
-    Status(StatusEvent),
+    Status(Box<StatusEvent>),
     /// We fell behind and missed events: reload the whole fleet.
     Resync,
 }
@@ -30,7 +30,7 @@ pub fn subscribe(on_message: impl Fn(LiveMessage) + Clone + 'static) {
                     move |event: web_sys::MessageEvent| {
                         if let Some(data) = event.data().as_string() {
                             if let Ok(parsed) = serde_json::from_str::<StatusEvent>(&data) {
-                                on_message(LiveMessage::Status(parsed));
+                                on_message(LiveMessage::Status(Box::new(parsed)));
                             }
                         }
                     },

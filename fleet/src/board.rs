@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use pickyassist::{ClientError, DeviceState, DeviceStatus};
 use tokio::sync::broadcast;
 
-use crate::model::{DeviceSnapshot, Health, StatusEvent, StatusView};
+use crate::model::{CardHistory, DeviceSnapshot, Health, StatusEvent, StatusView};
 
 pub struct StatusBoard {
     statuses: RwLock<HashMap<i64, StatusView>>,
@@ -57,6 +57,7 @@ impl StatusBoard {
         project_id: i64,
         result: &Result<DeviceStatus, ClientError>,
         now: DateTime<Utc>,
+        history: Option<CardHistory>,
     ) -> StatusView {
         let view = {
             let mut statuses = self
@@ -67,7 +68,10 @@ impl StatusBoard {
                 .get(&project_id)
                 .cloned()
                 .unwrap_or_else(StatusView::checking);
-            let view = next_status(&previous, result, now);
+            let mut view = next_status(&previous, result, now);
+            if history.is_some() {
+                view.history = history;
+            }
             statuses.insert(project_id, view.clone());
             view
         };
@@ -113,6 +117,7 @@ pub fn next_status(
             device: Some(DeviceSnapshot::from(status)),
             checked_at: Some(now),
             device_at: Some(now),
+            history: previous.history.clone(),
         },
         Err(error) => StatusView {
             health: Health::from_error(error.kind()),
@@ -120,6 +125,7 @@ pub fn next_status(
             device: previous.device.clone(),
             checked_at: Some(now),
             device_at: previous.device_at,
+            history: previous.history.clone(),
         },
     }
 }
@@ -143,7 +149,7 @@ mod tests {
     fn a_failure_keeps_the_last_known_device_data() {
         let board = StatusBoard::default();
         let t1 = Utc::now();
-        board.record(1, &Ok(connected(4)), t1);
+        board.record(1, &Ok(connected(4)), t1, None);
         let t2 = t1 + chrono::Duration::seconds(30);
         let view = board.record(
             1,
@@ -152,6 +158,7 @@ mod tests {
                 message: "Invalid Token".into(),
             }),
             t2,
+            None,
         );
         assert_eq!(view.health, Health::Rejected);
         assert!(view.detail.as_deref().unwrap().contains("Invalid Token"));
@@ -164,7 +171,7 @@ mod tests {
     fn subscribers_see_every_recorded_status() {
         let board = StatusBoard::default();
         let mut rx = board.subscribe();
-        board.record(7, &Ok(connected(0)), Utc::now());
+        board.record(7, &Ok(connected(0)), Utc::now(), None);
         let event = rx.try_recv().unwrap();
         assert_eq!(event.project_id, 7);
         assert_eq!(event.status.health, Health::Connected);

@@ -19,9 +19,13 @@ pub mod board;
 #[cfg(feature = "ssr")]
 pub mod budget;
 #[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod history;
 #[cfg(feature = "ssr")]
 pub mod poller;
 #[cfg(feature = "ssr")]

@@ -30,7 +30,7 @@ pub(crate) fn routes() -> Router<Simulator> {
             put(set_project_fault).delete(clear_project_fault),
         )
         .route("/_sim/projects", get(projects).post(add_project))
-        .route("/_sim/projects/{project_id}", get(project))
+        .route("/_sim/projects/{project_id}", get(project).patch(set_state))
         .route("/_sim/config", get(config).put(set_config))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -166,6 +166,28 @@ async fn project(
         .project(project_id)
         .ok_or_else(|| ApiError::unknown_project(project_id))?;
     Ok(Json(view).into_response())
+}
+
+/// `PATCH /_sim/projects/{id}`: `{"state": "TIMEOUT", "queue": 12}` (queue optional).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatePatch {
+    state: pickyassist::DeviceState,
+    #[serde(default)]
+    queue: Option<u64>,
+}
+
+async fn set_state(
+    State(sim): State<Simulator>,
+    Path(project_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let project_id = parse_project_id(&project_id)?;
+    let patch: StatePatch = parse_body(&body)?;
+    if !sim.set_state(project_id, patch.state, patch.queue) {
+        return Err(ApiError::unknown_project(project_id));
+    }
+    project(State(sim), Path(project_id.to_string())).await
 }
 
 async fn add_project(State(sim): State<Simulator>, body: Bytes) -> Result<Response, ApiError> {

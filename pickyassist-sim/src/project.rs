@@ -176,6 +176,24 @@ impl Project {
         true
     }
 
+    /// What an operator's phone does on its own: the device goes to `state` (CONNECTED gets
+    /// a number again; any other state drops it) and, if given, the queue to `queue`.
+    pub(crate) fn set_state(&mut self, state: DeviceState, queue: Option<u64>, now: Instant) {
+        self.number = match state {
+            DeviceState::Connected => self
+                .number
+                .clone()
+                .or_else(|| Some(crate::sim::made_up_number(self.id))),
+            _ => None,
+        };
+        self.state = state;
+        self.restarting_until = None;
+        if let Some(queue) = queue {
+            self.queue = queue;
+        }
+        self.queue_since = now;
+    }
+
     /// Executes a command. Assumes `settle`.
     pub(crate) fn apply(
         &mut self,

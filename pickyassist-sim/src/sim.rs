@@ -225,6 +225,20 @@ impl Simulator {
         Some(project.view())
     }
 
+    /// Moves a project to `state` (and its queue to `queue`), as its phone would on its own:
+    /// a lost connection, an unpairing. False for an unknown project.
+    pub fn set_state(&self, project_id: u64, state: DeviceState, queue: Option<u64>) -> bool {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let growth = inner.timings.queue_growth_interval;
+        let Some(project) = inner.projects.get_mut(&project_id) else {
+            return false;
+        };
+        project.settle(now, growth);
+        project.set_state(state, queue, now);
+        true
+    }
+
     pub(crate) fn has_project(&self, project_id: u64) -> bool {
         self.lock().projects.contains_key(&project_id)
     }
@@ -261,7 +275,7 @@ fn insert(inner: &mut Inner, new: NewProject, now: Instant) {
 }
 
 /// A fictional (555-01xx style) number that differs per project.
-fn made_up_number(project_id: u64) -> String {
+pub(crate) fn made_up_number(project_id: u64) -> String {
     format!("1555{:07}", project_id % 10_000_000)
 }
 

@@ -52,6 +52,10 @@ pub struct Settings {
     /// `PICKY_FLEET_AUDIT_ARCHIVE_DIR`: where archived audit rows go, default `audit-archive`
     /// beside the database.
     pub audit_archive_dir: Option<PathBuf>,
+    /// `PICKY_FLEET_HISTORY_MINUTE_HOURS` (48), `PICKY_FLEET_HISTORY_HOUR_DAYS` (90) and
+    /// `PICKY_FLEET_HISTORY_DAY_DAYS` (730): how long the minute, hour and day roll-ups of
+    /// the status history are kept (state changes: as long as the day roll-ups).
+    pub history_retention: fleet::service::HistoryRetention,
 }
 
 impl std::fmt::Debug for Settings {
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("audit_retain_days", &self.audit_retain_days)
             .field("audit_archive_dir", &self.audit_archive_dir)
+            .field("history_retention", &self.history_retention)
             .finish()
     }
 }
@@ -105,6 +110,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             audit_retain_days: None,
             audit_archive_dir: None,
+            history_retention: Default::default(),
         }
     }
 }
@@ -208,6 +214,34 @@ impl Settings {
             })?);
         }
         s.audit_archive_dir = get("PICKY_FLEET_AUDIT_ARCHIVE_DIR").map(PathBuf::from);
+        for (name, field, unit) in [
+            (
+                "PICKY_FLEET_HISTORY_MINUTE_HOURS",
+                &mut s.history_retention.minutes,
+                chrono::Duration::hours(1),
+            ),
+            (
+                "PICKY_FLEET_HISTORY_HOUR_DAYS",
+                &mut s.history_retention.hours,
+                chrono::Duration::days(1),
+            ),
+            (
+                "PICKY_FLEET_HISTORY_DAY_DAYS",
+                &mut s.history_retention.days,
+                chrono::Duration::days(1),
+            ),
+        ] {
+            if let Some(v) = get(name) {
+                let n: i32 = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .with_context(|| {
+                        format!("{name}={v:?} must be a whole number from 1 to 100000")
+                    })?;
+                *field = unit * n;
+            }
+        }
         if let Some(v) = get("PICKY_FLEET_TRUSTED_PROXIES") {
             s.trusted_proxies = TrustedProxies::parse(&v)
                 .map_err(|why| anyhow::anyhow!("PICKY_FLEET_TRUSTED_PROXIES: {why}"))?;

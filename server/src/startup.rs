@@ -1,13 +1,21 @@
 //! Builds the application from [`Settings`]: database, key, upstream (real or the built-in
 //! simulator), the fleet service, the poller and the router.
 
-use std::{future::IntoFuture, net::SocketAddr, path::PathBuf};
+use std::{future::IntoFuture, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use app::{shell, App};
 use axum::http::{header, HeaderValue};
 use axum::{routing::get, Router};
-use fleet::{crypto::TokenCipher, db, model::ProjectName, poller, service::FleetDeps, Fleet};
+use fleet::{
+    clock::{Clock, SystemClock},
+    crypto::TokenCipher,
+    db,
+    model::ProjectName,
+    poller,
+    service::FleetDeps,
+    Fleet,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use pickyassist::{ApiToken, Client, ClientConfig};
@@ -53,6 +61,16 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 
 impl Application {
     pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, leptos_options, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with the service reading the time from `clock` (tests move a
+    /// manual clock to make hours of history in no time).
+    pub async fn build_with_clock(
+        settings: Settings,
+        leptos_options: LeptosOptions,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let (upstream, simulator) = match &settings.upstream_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -60,7 +78,7 @@ impl Application {
                 (handle.base_url.clone(), Some(handle))
             }
         };
-        let (fleet, database) = open_fleet(&settings, &upstream).await?;
+        let (fleet, database) = open_fleet_with_clock(&settings, &upstream, clock).await?;
         fleet.mark_interrupted_commands().await?;
 
         // Sessions use the pool of 8, not the one writer connection: on the writer, a page
@@ -251,6 +269,22 @@ impl Application {
                 },
             )
         });
+        // Status history: what the poller recorded is written every few seconds; uptime is
+        // recomputed every few minutes and old history pruned every ten.
+        let history = tokio::spawn({
+            let fleet = self.fleet.clone();
+            fleet::supervise::supervise(
+                "history",
+                {
+                    let fleet = fleet.clone();
+                    move |running| fleet.report_task("history", running)
+                },
+                move || {
+                    let fleet = fleet.clone();
+                    async move { history_upkeep(fleet).await }
+                },
+            )
+        });
         // Expired sessions are deleted every 10 minutes; the store's loop ends on its first
         // error, so it is restarted.
         let expired_sessions = tokio::spawn({
@@ -298,6 +332,10 @@ impl Application {
         let _ = poller.await;
         expired_sessions.abort();
         audit_upkeep.abort();
+        history.abort();
+        if let Err(e) = self.fleet.flush_history().await {
+            tracing::warn!(error = %e, "could not write the last status history");
+        }
         refused_sign_ins.abort();
         let _ = self
             .fleet
@@ -308,6 +346,29 @@ impl Application {
         Ok(())
     }
 }
+
+/// Writes the recorded history every [`HISTORY_FLUSH_EVERY`], recomputes uptime every 30
+/// flushes and prunes every 60. Returns only on an error (the supervisor restarts it).
+async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
+    let mut round: u64 = 0;
+    loop {
+        if round.is_multiple_of(30) {
+            fleet.refresh_uptime().await?;
+        }
+        if round.is_multiple_of(60) {
+            let pruned = fleet.prune_history(fleet.now()).await?;
+            if pruned > 0 {
+                tracing::info!(pruned, "pruned old status history");
+            }
+        }
+        tokio::time::sleep(HISTORY_FLUSH_EVERY).await;
+        fleet.flush_history().await?;
+        round += 1;
+    }
+}
+
+/// How often the status history collected in memory is written.
+const HISTORY_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often the audit log is archived (with a retention set) and its chain checked.
 const AUDIT_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -362,6 +423,15 @@ pub async fn open_fleet(
     settings: &Settings,
     upstream: &Url,
 ) -> anyhow::Result<(Fleet, db::Database)> {
+    open_fleet_with_clock(settings, upstream, Arc::new(SystemClock)).await
+}
+
+/// [`open_fleet`] with the service reading the time from `clock`.
+pub async fn open_fleet_with_clock(
+    settings: &Settings,
+    upstream: &Url,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Fleet, db::Database)> {
     let database = db::connect(&settings.database_url).await?;
     let cipher = match (&settings.secret_key, settings.database_path()) {
         (Some(key), _) => TokenCipher::from_base64(key)?,
@@ -383,6 +453,8 @@ pub async fn open_fleet(
         sign_in_per_user_per_minute: settings.sign_in_per_user_per_minute,
         sign_in_per_client_per_minute: settings.sign_in_per_client_per_minute,
         audit_retention: settings.audit_retention()?,
+        history_retention: settings.history_retention,
+        clock,
     })
     .await?;
     Ok((fleet, database))

@@ -4,7 +4,7 @@
 //! of their own.
 
 use chrono::Utc;
-use fleet::model::{CurrentUser, FleetOverview, ProjectBrief};
+use fleet::model::{CurrentUser, FleetOverview, ProjectBrief, StatusEvent};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -91,7 +91,10 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
     let fleet = Resource::new(move || resync.get(), |_| get_fleet());
     let statuses = FleetStatuses::new();
     live::subscribe(move |message| match message {
-        LiveMessage::Status(event) => statuses.show(event.project_id, event.status),
+        LiveMessage::Status(event) => {
+            let StatusEvent { project_id, status } = *event;
+            statuses.show(project_id, status)
+        }
         LiveMessage::Resync => resync.update(|n| *n += 1),
     });
 

@@ -16,6 +16,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_chain;
 pub mod audit_writer;
+pub mod history;
 pub mod users;
 
 /// The database as the service uses it: many readers, one writer.

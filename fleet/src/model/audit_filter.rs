@@ -166,7 +166,7 @@ fn number<T: std::str::FromStr>(v: &str, name: &str) -> Result<Option<T>, String
 
 /// RFC 3339 with an offset, or a date (its midnight, UTC). Years 0 to 9999 only: stored
 /// times compare as text, and `+10000-…` would sort before `2026-…`.
-fn parse_time(raw: &str, field: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(raw: &str, field: &str) -> Result<DateTime<Utc>, String> {
     use chrono::Datelike;
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))

@@ -7,6 +7,7 @@
 //! * `user` — [`Role`], [`Username`], [`CurrentUser`], [`UserView`] and the API key views.
 //! * `audit` — the audit log's actions, outcomes, rows and pages, and [`CommandResult`].
 //! * `audit_chain` — what a check of the audit log's hash chain found ([`ChainReport`]).
+//! * `history` — status history: roll-ups, state changes, uptime and a card's strip.
 //! * `audit_filter` — its filters: [`AuditQueryText`] as text, parsed once into
 //!   [`AuditFilter`].
 //!
@@ -15,13 +16,19 @@
 mod audit;
 mod audit_chain;
 mod audit_filter;
+mod history;
 mod project;
 mod status;
 mod user;
 
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
 pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};
-pub use audit_filter::{stored_time, AuditFilter, AuditQueryText, PageSize};
+pub use audit_filter::{parse_time, stored_time, AuditFilter, AuditQueryText, PageSize};
+pub use history::{
+    percent, CardHistory, ChangesQuery, ChangesQueryText, HistoryBucket, HistoryQueryText,
+    HistoryRange, PollCounts, ProjectHistory, Resolution, StateChange, StateChangePage,
+    StripSegment, Uptime,
+};
 pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};
 pub use status::{
     DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard, RefreshOutcome,

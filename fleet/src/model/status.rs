@@ -82,6 +82,25 @@ impl Health {
         }
     }
 
+    /// The stored and JSON name (snake_case, as serde writes it).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Health::Checking => "checking",
+            Health::Connected => "connected",
+            Health::Timeout => "timeout",
+            Health::Unpaired => "unpaired",
+            Health::UnknownState => "unknown_state",
+            Health::Unreachable => "unreachable",
+            Health::TimedOut => "timed_out",
+            Health::Rejected => "rejected",
+            Health::Malformed => "malformed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Health::ALL.into_iter().find(|h| h.as_str() == name)
+    }
+
     /// Stable identifier, used as a CSS modifier and in filters.
     pub const fn slug(self) -> &'static str {
         match self {
@@ -176,6 +195,9 @@ pub struct StatusView {
     /// When `device` was fetched.
     #[serde(default, deserialize_with = "rfc3339::deserialize_option")]
     pub device_at: Option<DateTime<Utc>>,
+    /// The last 24 hours in brief, for the card's strip; `None` before the first check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<super::CardHistory>,
 }
 
 impl StatusView {
@@ -194,6 +216,7 @@ impl StatusView {
             device: None,
             checked_at: None,
             device_at: None,
+            history: None,
         }
     }
 }
@@ -286,6 +309,18 @@ pub struct StatusEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_names_are_serdes_and_parse_back() {
+        for health in Health::ALL {
+            assert_eq!(
+                serde_json::to_value(health).unwrap(),
+                serde_json::Value::from(health.as_str())
+            );
+            assert_eq!(Health::parse(health.as_str()), Some(health));
+        }
+        assert_eq!(Health::parse("CONNECTED"), None);
+    }
 
     #[test]
     fn times_read_back_exactly_as_chrono_writes_them_and_bad_ones_are_refused() {

@@ -23,6 +23,7 @@ mod audit;
 mod backup;
 mod commands;
 mod error;
+mod history;
 mod idempotency;
 mod lifecycle;
 mod projects;
@@ -30,6 +31,7 @@ mod status;
 
 pub use audit::AuditRetention;
 pub use error::{AnswerKind, ErrorAnswer, FleetError};
+pub use history::{HistoryRetention, MAX_CHANGES_PER_PAGE};
 pub use status::MAX_CARDS_PER_REQUEST;
 
 pub(crate) use status::record_upstream_call;
@@ -94,6 +96,12 @@ struct Inner {
     tasks: Mutex<std::collections::BTreeMap<&'static str, bool>>,
     /// Pause between a command's answer and the status check that confirms its effect.
     verify_delay: Duration,
+    clock: Arc<dyn crate::clock::Clock>,
+    /// Every poll's result, collected for the status history.
+    history: crate::history::HistoryRecorder,
+    history_retention: HistoryRetention,
+    /// Each project's 7, 30 and 90-day uptime, recomputed now and then.
+    uptime: Mutex<HashMap<i64, crate::model::Uptime>>,
 }
 
 pub struct FleetDeps {
@@ -107,6 +115,8 @@ pub struct FleetDeps {
     pub sign_in_per_client_per_minute: u32,
     /// `None`: audit rows are kept forever.
     pub audit_retention: Option<AuditRetention>,
+    pub history_retention: HistoryRetention,
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl Fleet {
@@ -145,9 +155,14 @@ impl Fleet {
                     deps.sign_in_per_client_per_minute,
                 ),
                 verify_delay: deps.verify_delay,
+                clock: deps.clock,
+                history: Default::default(),
+                history_retention: deps.history_retention,
+                uptime: Mutex::default(),
             }),
         };
         fleet.reload_projects().await?;
+        fleet.seed_history().await?;
         Ok(fleet)
     }
 

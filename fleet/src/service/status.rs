@@ -179,6 +179,7 @@ impl Fleet {
                 tracing::warn!(project_id, error = %e, "could not store the upstream project id");
             }
         }
+        let latency_ms = started.elapsed().as_millis() as i64;
         let outcome = result.as_ref().map(|_| ()).map_err(|e| e.kind());
         if self
             .backoff_state()
@@ -188,10 +189,32 @@ impl Fleet {
             tracing::info!(project_id, "upstream answers again");
             self.inner.outage_over.store(true, Ordering::Release);
         }
-        Ok((
-            self.inner.board.record(project_id, &result, Utc::now()),
-            Some(outcome),
-        ))
+        let now = self.now();
+        let health = match &result {
+            Ok(status) => Health::from_state(&status.state),
+            Err(error) => Health::from_error(error.kind()),
+        };
+        let message = result.as_ref().err().map(ToString::to_string);
+        self.record_history(
+            project_id,
+            now,
+            crate::history::Poll {
+                health,
+                queue: result
+                    .as_ref()
+                    .ok()
+                    .and_then(|s| s.message_queue_count)
+                    .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+                latency_ms,
+                message: message.as_deref(),
+            },
+        );
+        let history = self.card_history(project_id);
+        let status = self
+            .inner
+            .board
+            .record(project_id, &result, now, Some(history));
+        Ok((status, Some(outcome)))
     }
 
     pub(super) fn backoff_state(&self) -> std::sync::MutexGuard<'_, Backoff> {

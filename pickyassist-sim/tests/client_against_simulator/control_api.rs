@@ -125,6 +125,46 @@ async fn a_project_added_over_http_answers_the_client() {
 }
 
 #[tokio::test]
+async fn a_device_moved_to_another_state_reports_it_and_comes_back() {
+    let sim = TestSim::start().await;
+    let path = format!("projects/{}", BRAVO.1);
+    let (status, body) = send(
+        &sim,
+        Method::PATCH,
+        &path,
+        Some(r#"{"state":"TIMEOUT","queue":12}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let seen = sim.status(BRAVO.0).await.expect("answers");
+    assert_eq!(seen.state, DeviceState::Timeout);
+    assert_eq!(seen.message_queue_count, Some(12));
+    assert_eq!(seen.connected_number, None, "no number while not connected");
+    let (status, _) = send(&sim, Method::PATCH, &path, Some(r#"{"state":"CONNECTED"}"#)).await;
+    assert_eq!(status, 200);
+    let seen = sim.status(BRAVO.0).await.expect("answers");
+    assert_eq!(seen.state, DeviceState::Connected);
+    assert!(seen.connected_number.is_some());
+    assert_eq!(
+        send(
+            &sim,
+            Method::PATCH,
+            "projects/999999",
+            Some(r#"{"state":"TIMEOUT"}"#)
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        send(&sim, Method::PATCH, &path, Some(r#"{"state":7}"#))
+            .await
+            .0,
+        422
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_state_is_reported_verbatim() {
     let sim = TestSim::start().await;
     sim.sim.add_project(

@@ -27,6 +27,7 @@ use crate::state::AppState;
 mod audit;
 pub mod audit_csv;
 pub mod events;
+mod history;
 mod keys;
 mod projects;
 mod users;
@@ -79,6 +80,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(projects::refresh))
         .routes(routes!(projects::run_command))
+        .routes(routes!(history::history))
+        .routes(routes!(history::changes))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit_csv::export))

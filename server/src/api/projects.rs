@@ -5,6 +5,7 @@ use chrono::Utc;
 use fleet::{
     model::{
         CommandResult, ProjectAdminView, ProjectCard, ProjectName, RefreshOutcome, StatusView,
+        Uptime,
     },
     Fleet, FleetError,
 };
@@ -24,12 +25,17 @@ pub struct ApiProject {
     pub status: StatusView,
     /// True when the last check is older than two poll intervals.
     pub stale: bool,
+    /// Share of polled time in CONNECTED (TIMEOUT, UNPAIRED and unknown states are down;
+    /// checks that failed on our side are left out); `null` with no data. 24 h is live, 7 d
+    /// from hourly and 30/90 d from daily roll-ups, refreshed every few minutes.
+    pub uptime: Uptime,
 }
 
 impl ApiProject {
-    fn from_card(card: ProjectCard, poll_interval_secs: u64) -> Self {
+    fn from_card(card: ProjectCard, poll_interval_secs: u64, fleet: &Fleet) -> Self {
         let stale = card.status.is_stale(poll_interval_secs, Utc::now());
         Self {
+            uptime: fleet.uptime(card.id),
             id: card.id,
             name: card.name,
             token_hint: card.token_hint,
@@ -47,7 +53,7 @@ pub async fn list(State(fleet): State<Fleet>, Caller(actor): Caller) -> Json<Vec
     Json(
         view.cards
             .into_iter()
-            .map(|c| ApiProject::from_card(c, view.poll_interval_secs))
+            .map(|c| ApiProject::from_card(c, view.poll_interval_secs, &fleet))
             .collect(),
     )
 }
@@ -67,7 +73,11 @@ pub async fn get_one(
         .into_iter()
         .find(|c| c.id == id)
         .ok_or(FleetError::ProjectNotFound(id))?;
-    Ok(Json(ApiProject::from_card(card, view.poll_interval_secs)))
+    Ok(Json(ApiProject::from_card(
+        card,
+        view.poll_interval_secs,
+        &fleet,
+    )))
 }
 
 /// One immediate status check, within upstream's 3-a-minute budget; coalesced with a check

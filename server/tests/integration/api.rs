@@ -106,6 +106,8 @@ async fn every_endpoint_answers_each_role_as_documented() {
         ),
         (Method::GET, p(""), None, [401, 200, 200, 200]),
         (Method::POST, p("/refresh"), None, [401, 200, 200, 200]),
+        (Method::GET, p("/history"), None, [401, 200, 200, 200]),
+        (Method::GET, p("/changes"), None, [401, 200, 200, 200]),
         (
             Method::POST,
             p("/commands"),

@@ -36,6 +36,8 @@ async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_se
         "DELETE /api/v1/projects/{id}",
         "POST /api/v1/projects/{id}/refresh",
         "POST /api/v1/projects/{id}/commands",
+        "GET /api/v1/projects/{id}/history",
+        "GET /api/v1/projects/{id}/changes",
         "GET /api/v1/audit",
         "GET /api/v1/audit.csv",
         "GET /api/v1/audit/verify",

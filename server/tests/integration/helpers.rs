@@ -28,6 +28,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(customise, std::sync::Arc::new(fleet::clock::SystemClock)).await
+}
+
+/// A server whose service reads the time from `clock` (a test's manual clock).
+pub async fn spawn_app_with_clock(
+    customise: impl FnOnce(&mut Settings),
+    clock: std::sync::Arc<dyn fleet::clock::Clock>,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         server::telemetry::init();
     }
@@ -45,7 +53,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .output_name("picky-fleet")
         .site_root("target/site")
         .build();
-    let app = Application::build(settings, options)
+    let app = Application::build_with_clock(settings, options, clock)
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -104,6 +112,22 @@ impl TestApp {
             .json()
             .await
             .expect("project json")
+    }
+
+    /// Moves a simulated device to `state` (`"TIMEOUT"`, …), as its phone would on its own.
+    pub async fn sim_state(&self, upstream_project_id: u64, state: &str) {
+        self.http
+            .patch(
+                self.sim_control
+                    .join(&format!("projects/{upstream_project_id}"))
+                    .expect("url"),
+            )
+            .json(&serde_json::json!({ "state": state }))
+            .send()
+            .await
+            .expect("state request")
+            .error_for_status()
+            .expect("state accepted");
     }
 
     /// Switches a simulator fault on for one project (`kind` JSON as the control API takes it).

@@ -14,6 +14,7 @@ mod commands;
 mod events;
 mod fleet_page;
 mod helpers;
+mod history;
 mod process;
 mod reliability;
 mod secrets;

@@ -1,0 +1,484 @@
+//! Status history as the pages and the API show it: roll-ups of polls ([`HistoryBucket`]),
+//! state changes ([`StateChange`]), uptime figures ([`Uptime`]) and a card's 24-hour strip
+//! ([`StripSegment`]).
+//!
+//! Uptime is the share of polled time in CONNECTED among the polls that reached the device:
+//! TIMEOUT, UNPAIRED and a state PickyAssist does not document count as down; a check that
+//! failed on our side (unreachable, timed out, rejected, unreadable) says nothing about the
+//! device and is counted as "unknown", apart. Time nobody polled (the dashboard was stopped,
+//! the project was backing off) is "no data", never made up.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{parse_time, Health};
+
+/// How fine a history's buckets are.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 3] = [Resolution::Minute, Resolution::Hour, Resolution::Day];
+
+    /// The bucket's length in seconds (also how it is stored).
+    pub const fn seconds(self) -> i64 {
+        match self {
+            Resolution::Minute => 60,
+            Resolution::Hour => 3600,
+            Resolution::Day => 86_400,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Minute => "minute",
+            Resolution::Hour => "hour",
+            Resolution::Day => "day",
+        }
+    }
+
+    /// The finest resolution kept for a range this long by default (48 h of minutes, 90 days
+    /// of hours).
+    pub fn fitting(range: Duration) -> Self {
+        if range <= Duration::hours(48) {
+            Resolution::Minute
+        } else if range <= Duration::days(90) {
+            Resolution::Hour
+        } else {
+            Resolution::Day
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Resolution::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text.trim())
+            .ok_or_else(|| format!("resolution {text:?} is not one of minute, hour, day"))
+    }
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the polls of one bucket found.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PollCounts {
+    pub polls: u32,
+    pub connected: u32,
+    pub timeout: u32,
+    pub unpaired: u32,
+    pub unknown_state: u32,
+    /// Checks that failed on our side: unknown, not down.
+    pub faults: u32,
+}
+
+impl PollCounts {
+    /// Polls that reached the device and found it not connected.
+    pub fn down(&self) -> u32 {
+        self.timeout + self.unpaired + self.unknown_state
+    }
+
+    /// Polls that reached the device.
+    pub fn known(&self) -> u32 {
+        self.connected + self.down()
+    }
+
+    /// Connected ÷ polls that reached the device; `None` when none did.
+    pub fn uptime(&self) -> Option<f64> {
+        (self.known() > 0).then(|| f64::from(self.connected) / f64::from(self.known()))
+    }
+
+    /// The state a strip segment shows: the worst one any poll found, so a short drop in a
+    /// long bucket is not averaged away (the segment's text gives the shares).
+    pub fn worst(&self) -> Option<Health> {
+        [
+            (self.unpaired, Health::Unpaired),
+            (self.timeout, Health::Timeout),
+            (self.unknown_state, Health::UnknownState),
+            (self.faults, Health::Unreachable),
+            (self.connected, Health::Connected),
+        ]
+        .into_iter()
+        .find(|(n, _)| *n > 0)
+        .map(|(_, health)| health)
+    }
+
+    pub fn add(&mut self, other: &PollCounts) {
+        self.polls += other.polls;
+        self.connected += other.connected;
+        self.timeout += other.timeout;
+        self.unpaired += other.unpaired;
+        self.unknown_state += other.unknown_state;
+        self.faults += other.faults;
+    }
+}
+
+/// `GET …/history`'s query as text: `from` and `to` (dates or RFC 3339; default the last 24
+/// hours) and `resolution` (default: minute up to 48 hours, hour up to 90 days, else day).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistoryQueryText {
+    /// Start (inclusive): `2026-11-25` or `2026-11-25T14:00:00Z`.
+    pub from: String,
+    /// End (exclusive); default now.
+    pub to: String,
+    /// `minute`, `hour` or `day`.
+    pub resolution: String,
+}
+
+/// [`HistoryQueryText`] parsed against `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryRange {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub resolution: Resolution,
+}
+
+impl HistoryQueryText {
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<HistoryRange, String> {
+        let (from, to) = parse_range(&self.from, &self.to, now)?;
+        let resolution = match self.resolution.trim() {
+            "" => Resolution::fitting(to - from),
+            text => Resolution::parse(text)?,
+        };
+        Ok(HistoryRange {
+            from,
+            to,
+            resolution,
+        })
+    }
+}
+
+/// `GET …/changes`'s query as text: `from` and `to` as for the history (default the last 24
+/// hours), `before` (the previous page's `next_before`) and `limit` (1 to 500, default 100).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChangesQueryText {
+    pub from: String,
+    pub to: String,
+    pub before: String,
+    pub limit: String,
+}
+
+/// [`ChangesQueryText`] parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangesQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+impl ChangesQueryText {
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<ChangesQuery, String> {
+        let (from, to) = parse_range(&self.from, &self.to, now)?;
+        let number = |raw: &str, name: &str| -> Result<Option<i64>, String> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            raw.parse()
+                .map(Some)
+                .map_err(|_| format!("`{name}` must be a whole number, not {raw:?}"))
+        };
+        let limit = match number(&self.limit, "limit")? {
+            None => 100,
+            Some(n) if (1..=500).contains(&n) => n as u32,
+            Some(n) => return Err(format!("`limit` must be 1 to 500, not {n}")),
+        };
+        Ok(ChangesQuery {
+            from,
+            to,
+            before: number(&self.before, "before")?,
+            limit,
+        })
+    }
+}
+
+fn parse_range(
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    let to = match to.trim() {
+        "" => now,
+        text => parse_time(text, "to")?,
+    };
+    let from = match from.trim() {
+        "" => to - Duration::hours(24),
+        text => parse_time(text, "from")?,
+    };
+    if from >= to {
+        return Err(format!(
+            "`from` ({}) must be before `to` ({})",
+            super::stored_time(from),
+            super::stored_time(to)
+        ));
+    }
+    Ok((from, to))
+}
+
+/// One bucket of a project's history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryBucket {
+    /// When the bucket starts (RFC 3339, UTC).
+    pub start: String,
+    #[serde(flatten)]
+    pub counts: PollCounts,
+    pub queue_min: Option<i64>,
+    pub queue_avg: Option<f64>,
+    pub queue_max: Option<i64>,
+    pub latency_avg_ms: Option<f64>,
+    pub latency_max_ms: Option<i64>,
+}
+
+/// A project's history over a range: buckets that have polls (a missing bucket is "no data").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectHistory {
+    pub project_id: i64,
+    pub resolution: Resolution,
+    pub from: String,
+    pub to: String,
+    pub buckets: Vec<HistoryBucket>,
+}
+
+/// A change of a project's state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    pub id: i64,
+    pub project_id: i64,
+    /// When the poll that saw the new state ran (RFC 3339, UTC).
+    pub at: String,
+    /// `None` for the first state the dashboard saw.
+    pub from: Option<Health>,
+    pub to: Health,
+    /// What went wrong, for failures.
+    pub message: Option<String>,
+    pub queue: Option<i64>,
+}
+
+/// A page of state changes, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChangePage {
+    pub changes: Vec<StateChange>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// Uptime over the last 24 hours, 7, 30 and 90 days; `None` where nothing reached the device.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Uptime {
+    #[serde(rename = "24h")]
+    pub day: Option<f64>,
+    #[serde(rename = "7d")]
+    pub week: Option<f64>,
+    #[serde(rename = "30d")]
+    pub month: Option<f64>,
+    #[serde(rename = "90d")]
+    pub quarter: Option<f64>,
+}
+
+/// One hour of a card's 24-hour strip, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StripSegment {
+    /// Hours before the current one: 23 for the oldest, 0 for the current hour.
+    pub hours_ago: u8,
+    pub counts: PollCounts,
+}
+
+/// A card's last 24 hours in brief: what its strip and its uptime figure show. It travels
+/// with every status (live events too), so it is kept small: one letter per hour.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardHistory {
+    /// One letter per hour, oldest first, the last for the current hour: `c` connected,
+    /// `t` timeout, `u` unpaired, `s` unknown state, `f` checks failed on our side, `-` no data
+    /// (the worst state any poll of that hour found).
+    pub strip: String,
+    /// When the strip's last hour starts (Unix seconds).
+    pub strip_end: i64,
+    /// Uptime over the strip's hours in tenths of a percent, rounded down; `None`: no data.
+    pub uptime_permille: Option<u16>,
+}
+
+impl CardHistory {
+    pub fn new(segments: &[StripSegment], strip_end: i64) -> Self {
+        let mut total = PollCounts::default();
+        for segment in segments {
+            total.add(&segment.counts);
+        }
+        Self {
+            strip: segments
+                .iter()
+                .map(|s| strip_letter(s.counts.worst()))
+                .collect(),
+            strip_end,
+            uptime_permille: total.uptime().map(|u| (u * 1000.0).floor() as u16),
+        }
+    }
+
+    /// The strip's hours, oldest first: when each starts (Unix seconds) and its state.
+    pub fn hours(&self) -> impl Iterator<Item = (i64, Option<Health>)> + '_ {
+        let count = self.strip.chars().count() as i64;
+        self.strip.chars().enumerate().map(move |(i, letter)| {
+            (
+                self.strip_end - (count - 1 - i as i64) * 3600,
+                strip_health(letter),
+            )
+        })
+    }
+
+    pub fn uptime(&self) -> Option<f64> {
+        self.uptime_permille.map(|p| f64::from(p) / 1000.0)
+    }
+}
+
+fn strip_letter(health: Option<Health>) -> char {
+    match health {
+        None => '-',
+        Some(Health::Connected) => 'c',
+        Some(Health::Timeout) => 't',
+        Some(Health::Unpaired) => 'u',
+        Some(Health::UnknownState) => 's',
+        Some(_) => 'f',
+    }
+}
+
+fn strip_health(letter: char) -> Option<Health> {
+    match letter {
+        'c' => Some(Health::Connected),
+        't' => Some(Health::Timeout),
+        'u' => Some(Health::Unpaired),
+        's' => Some(Health::UnknownState),
+        'f' => Some(Health::Unreachable),
+        _ => None,
+    }
+}
+
+/// "99.8 %", "100 %", or "–" when there is nothing to say.
+pub fn percent(share: Option<f64>) -> String {
+    match share {
+        None => "–".to_owned(),
+        Some(s) if s >= 1.0 => "100 %".to_owned(),
+        // Never round 99.96 % up to a perfect-looking 100.0 %.
+        Some(s) => format!("{:.1} %", (s * 1000.0).floor() / 10.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_counts_the_device_states_and_leaves_our_faults_out() {
+        let counts = PollCounts {
+            polls: 10,
+            connected: 6,
+            timeout: 1,
+            unpaired: 1,
+            unknown_state: 0,
+            faults: 2,
+        };
+        assert_eq!(counts.known(), 8);
+        assert_eq!(counts.uptime(), Some(0.75));
+        let only_faults = PollCounts {
+            polls: 3,
+            faults: 3,
+            ..Default::default()
+        };
+        assert_eq!(only_faults.uptime(), None, "unknown, not down");
+        assert_eq!(only_faults.worst(), Some(Health::Unreachable));
+        assert_eq!(PollCounts::default().worst(), None, "no data");
+        assert_eq!(counts.worst(), Some(Health::Unpaired));
+    }
+
+    #[test]
+    fn a_card_history_is_a_letter_an_hour_with_its_start() {
+        let hour = |hours_ago, connected, timeout| StripSegment {
+            hours_ago,
+            counts: PollCounts {
+                polls: connected + timeout,
+                connected,
+                timeout,
+                ..Default::default()
+            },
+        };
+        let segments = [hour(2, 0, 0), hour(1, 119, 1), hour(0, 60, 0)];
+        let card = CardHistory::new(&segments, 7200);
+        assert_eq!(card.strip, "-tc");
+        assert_eq!(card.uptime_permille, Some(994));
+        let hours: Vec<_> = card.hours().collect();
+        assert_eq!(
+            hours,
+            [
+                (0, None),
+                (3600, Some(Health::Timeout)),
+                (7200, Some(Health::Connected))
+            ]
+        );
+    }
+
+    #[test]
+    fn percentages_never_round_up_to_a_perfect_score() {
+        assert_eq!(percent(Some(0.9996)), "99.9 %");
+        assert_eq!(percent(Some(1.0)), "100 %");
+        assert_eq!(percent(Some(0.5)), "50.0 %");
+        assert_eq!(percent(None), "–");
+    }
+
+    #[test]
+    fn history_queries_default_to_the_last_day_and_refuse_backwards_ranges() {
+        let now = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let range = HistoryQueryText::default().parse(now).unwrap();
+        assert_eq!(
+            (range.to - range.from, range.resolution),
+            (Duration::hours(24), Resolution::Minute)
+        );
+        let week = HistoryQueryText {
+            from: "2026-11-25".into(),
+            ..Default::default()
+        };
+        assert_eq!(week.parse(now).unwrap().resolution, Resolution::Hour);
+        let backwards = HistoryQueryText {
+            from: "2026-12-02".into(),
+            to: "2026-12-01".into(),
+            resolution: String::new(),
+        };
+        assert!(backwards.parse(now).unwrap_err().contains("must be before"));
+        let bad = ChangesQueryText {
+            limit: "0".into(),
+            ..Default::default()
+        };
+        assert!(bad.parse(now).unwrap_err().contains("1 to 500"));
+    }
+
+    #[test]
+    fn resolutions_parse_by_name_and_say_what_is_allowed() {
+        assert_eq!(Resolution::parse("hour"), Ok(Resolution::Hour));
+        let error = Resolution::parse("week").unwrap_err();
+        assert!(error.contains("minute, hour, day"), "{error}");
+    }
+}
