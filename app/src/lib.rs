@@ -21,6 +21,7 @@ mod form;
 mod format;
 mod live;
 mod page;
+mod project_page;
 mod toast;
 
 pub use auth::{SignIn, SignOut};
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/") view=FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:id") view=project_page::ProjectPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>

@@ -9,7 +9,7 @@ use crate::error;
 /// to `here` afterwards), everyone else reads why. Each page's server function checks the
 /// caller, so this is the only guard the pages need. Works on the server (a 302) and inside an
 /// island in the browser (after a reload of its data found the session gone).
-pub fn load_error_view(error: error::AppError, what: &str, here: &'static str) -> AnyView {
+pub fn load_error_view(error: error::AppError, what: &str, here: &str) -> AnyView {
     match error {
         error::AppError::Unauthenticated => {
             let next = if here == "/" { String::new() } else { format!("?next={here}") };

@@ -63,6 +63,7 @@ enum Only {
     AuditPage,
     AuditWrites,
     AuditChain,
+    History,
     WasmSize,
     Memory,
 }
@@ -149,6 +150,9 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if wanted(Only::AuditWrites) {
         rows.extend(step("audit rows/s", figures::audit_writes::run(e, z)).await?);
+    }
+    if wanted(Only::History) {
+        rows.extend(step("status history", figures::history::run(e, z)).await?);
     }
     if wanted(Only::AuditChain) {
         rows.extend(step("audit chain", figures::audit_chain::run(e, z)).await?);

@@ -65,6 +65,17 @@ pub struct Database {
 #[derive(Debug, Clone, Copy)]
 pub struct ServerOptions {
     pub poll_interval_secs: u64,
+    /// `PICKY_FLEET_HISTORY=off` when false.
+    pub history: bool,
+}
+
+impl ServerOptions {
+    pub fn polling_every(poll_interval_secs: u64) -> Self {
+        Self {
+            poll_interval_secs,
+            history: true,
+        }
+    }
 }
 
 /// What most figures start from: a simulator of their own, a fresh database, and a server
@@ -85,15 +96,24 @@ impl BenchEnv {
         poll_interval_secs: u64,
         projects: usize,
     ) -> anyhow::Result<Fleet> {
+        self.start_fleet_with(
+            name,
+            ServerOptions::polling_every(poll_interval_secs),
+            projects,
+        )
+        .await
+    }
+
+    /// [`BenchEnv::start_fleet`] with the server's options.
+    pub async fn start_fleet_with(
+        &self,
+        name: &str,
+        options: ServerOptions,
+        projects: usize,
+    ) -> anyhow::Result<Fleet> {
         let upstream = crate::upstream::Upstream::start().await?;
         let db = self.new_database(name).await?;
-        let server = self
-            .start(
-                &db,
-                upstream.base_url(),
-                ServerOptions { poll_interval_secs },
-            )
-            .await?;
+        let server = self.start(&db, upstream.base_url(), options).await?;
         let projects = upstream.add_projects(&server, projects).await?;
         Ok(Fleet {
             server,
@@ -213,7 +233,11 @@ impl BenchEnv {
                     options.poll_interval_secs.to_string(),
                 )
                 // The simulator's limit is off; the dashboard's budget must not skip polls either.
-                .env("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE", "100000");
+                .env("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE", "100000")
+                .env(
+                    "PICKY_FLEET_HISTORY",
+                    if options.history { "on" } else { "off" },
+                );
         }
         command
     }

@@ -21,6 +21,10 @@ pub struct Sizes {
     pub write_commands: usize,
     /// Figure 7: open event streams.
     pub memory_streams: usize,
+    /// History: projects with 90 days of it, page requests per side, poll rounds per side.
+    pub history_projects: usize,
+    pub history_requests: usize,
+    pub history_rounds: u64,
 }
 
 impl Sizes {
@@ -37,6 +41,9 @@ impl Sizes {
             audit_requests: 200,
             write_commands: 2_000,
             memory_streams: 200,
+            history_projects: 1_000,
+            history_requests: 100,
+            history_rounds: 10,
         }
     }
 
@@ -53,6 +60,9 @@ impl Sizes {
             audit_requests: 40,
             write_commands: 200,
             memory_streams: 50,
+            history_projects: 50,
+            history_requests: 20,
+            history_rounds: 3,
         }
     }
 }

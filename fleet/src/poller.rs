@@ -36,6 +36,7 @@ pub async fn run(fleet: Fleet, shutdown: impl Future<Output = ()>) {
 /// upstream is down: see [`crate::backoff`]), at most [`CONCURRENCY`] at a time. Returns true
 /// when upstream answered again after an outage, so the caller polls everything at once.
 pub async fn poll_once(fleet: &Fleet) -> bool {
+    let started = std::time::Instant::now();
     let due = fleet.projects_due();
     let results: Vec<_> = futures::stream::iter(due)
         .map(|id| fleet.scheduled_check(id))
@@ -43,6 +44,7 @@ pub async fn poll_once(fleet: &Fleet) -> bool {
         .filter_map(std::future::ready)
         .collect()
         .await;
+    metrics::histogram!("picky_fleet_poll_round_seconds").record(started.elapsed().as_secs_f64());
     fleet.poll_round_finished(&results)
 }
 

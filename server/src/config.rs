@@ -56,6 +56,8 @@ pub struct Settings {
     /// `PICKY_FLEET_HISTORY_DAY_DAYS` (730): how long the minute, hour and day roll-ups of
     /// the status history are kept (state changes: as long as the day roll-ups).
     pub history_retention: fleet::service::HistoryRetention,
+    /// `PICKY_FLEET_HISTORY`: `on` (default) or `off`, to keep no status history at all.
+    pub history_enabled: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -86,6 +88,7 @@ impl std::fmt::Debug for Settings {
             .field("audit_retain_days", &self.audit_retain_days)
             .field("audit_archive_dir", &self.audit_archive_dir)
             .field("history_retention", &self.history_retention)
+            .field("history_enabled", &self.history_enabled)
             .finish()
     }
 }
@@ -111,6 +114,7 @@ impl Default for Settings {
             audit_retain_days: None,
             audit_archive_dir: None,
             history_retention: Default::default(),
+            history_enabled: true,
         }
     }
 }
@@ -241,6 +245,13 @@ impl Settings {
                     })?;
                 *field = unit * n;
             }
+        }
+        if let Some(v) = get("PICKY_FLEET_HISTORY") {
+            s.history_enabled = match v.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => bail!("PICKY_FLEET_HISTORY={v:?} must be on or off"),
+            };
         }
         if let Some(v) = get("PICKY_FLEET_TRUSTED_PROXIES") {
             s.trusted_proxies = TrustedProxies::parse(&v)

@@ -454,6 +454,7 @@ pub async fn open_fleet_with_clock(
         sign_in_per_client_per_minute: settings.sign_in_per_client_per_minute,
         audit_retention: settings.audit_retention()?,
         history_retention: settings.history_retention,
+        history_enabled: settings.history_enabled,
         clock,
     })
     .await?;

@@ -8,6 +8,7 @@ use leptos::{either::Either, prelude::*};
 use super::{
     commands::{CommandAccess, CommandPanel},
     statuses::FleetStatuses,
+    strip::Strip,
     Project,
 };
 use crate::{
@@ -138,7 +139,9 @@ fn StatusCard(
             aria-labelledby=labelled_by
         >
             <header class="card__head">
-                <h2 class="card__name" id=name_id>{name.clone()}</h2>
+                <h2 class="card__name" id=name_id>
+                    <a href=format!("/projects/{id}") title="History and uptime">{name.clone()}</a>
+                </h2>
                 <span
                     class=move || format!("badge badge--{}", health().slug())
                     data-health=move || health().slug()
@@ -169,6 +172,7 @@ fn StatusCard(
                 </div>
             </dl>
             {move || last_known().then(|| view! { <p class="card__note">"Showing the last known values."</p> })}
+            <Strip history=Signal::derive(move || status.with(|s| s.history.clone()))/>
             <footer class="card__foot">
                 <span class="card__checked" class:card__checked--stale=stale>
                     {checked}

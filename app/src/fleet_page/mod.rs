@@ -19,6 +19,7 @@ mod card;
 mod commands;
 mod grid;
 mod statuses;
+mod strip;
 
 use grid::FleetGrid;
 use statuses::FleetStatuses;

@@ -26,9 +26,7 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     let rows = sizes.audit_rows_big;
     let upstream = Upstream::start().await?;
     let db = env.new_database("audit-chain").await?;
-    let options = ServerOptions {
-        poll_interval_secs: 30,
-    };
+    let options = ServerOptions::polling_every(30);
     let server = env.start(&db, upstream.base_url(), options).await?;
     let projects = upstream.add_projects(&server, 10).await?;
     server.stop().await?;

@@ -101,9 +101,7 @@ async fn seeded_server(
     rows: u64,
 ) -> anyhow::Result<(Server, Vec<Project>, std::path::PathBuf)> {
     let db = env.new_database(name).await?;
-    let options = ServerOptions {
-        poll_interval_secs: 30,
-    };
+    let options = ServerOptions::polling_every(30);
     let server = env.start(&db, upstream.base_url(), options).await?;
     let projects = upstream.add_projects(&server, PROJECTS).await?;
     server.stop().await?;

@@ -7,6 +7,7 @@ pub mod audit_writes;
 pub mod big_fleet;
 pub mod command_latency;
 pub mod fleet_ssr;
+pub mod history;
 pub mod memory;
 pub mod upstream_calls;
 pub mod wasm_size;

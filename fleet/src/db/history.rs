@@ -199,6 +199,34 @@ pub async fn sums_since(
         .collect())
 }
 
+/// One project's polls summed over buckets of `resolution` from `since` on.
+pub async fn project_sums_since(
+    pool: &SqlitePool,
+    project_id: i64,
+    resolution: i64,
+    since: i64,
+) -> sqlx::Result<PollCounts> {
+    let (polls, connected, timeout, unpaired, unknown_state, faults): (u32, u32, u32, u32, u32, u32) =
+        sqlx::query_as(
+            "SELECT COALESCE(SUM(polls), 0), COALESCE(SUM(connected), 0), COALESCE(SUM(timeout), 0),
+                    COALESCE(SUM(unpaired), 0), COALESCE(SUM(unknown_state), 0), COALESCE(SUM(faults), 0)
+             FROM status_rollups WHERE resolution = ? AND project_id = ? AND bucket >= ?",
+        )
+        .bind(resolution)
+        .bind(project_id)
+        .bind(since)
+        .fetch_one(pool)
+        .await?;
+    Ok(PollCounts {
+        polls,
+        connected,
+        timeout,
+        unpaired,
+        unknown_state,
+        faults,
+    })
+}
+
 /// Each project's newest recorded state: the recorder's seed after a restart.
 pub async fn last_states(pool: &SqlitePool) -> sqlx::Result<HashMap<i64, Health>> {
     let rows: Vec<(i64, String)> = sqlx::query_as(

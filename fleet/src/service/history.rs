@@ -192,6 +192,30 @@ impl Fleet {
         }
     }
 
+    /// One project's uptime computed now from its roll-ups (the project page), where
+    /// [`Fleet::uptime`] reads the figures last computed for every project (the API's lists).
+    pub async fn project_uptime(
+        &self,
+        actor: &Actor,
+        project_id: i64,
+    ) -> Result<Uptime, FleetError> {
+        actor.require(Role::Viewer, "read the status history")?;
+        self.require_project(project_id)?;
+        let now = self.now().timestamp();
+        let pool = &self.inner.db.reader;
+        let since = |days: i64, resolution: i64| bucket_start(now - days * 86_400, resolution);
+        let sum = |resolution: i64, days: i64| {
+            db::history::project_sums_since(pool, project_id, resolution, since(days, resolution))
+        };
+        let read = |e| internal(e, "reading uptime");
+        Ok(Uptime {
+            day: self.inner.history.uptime_day(project_id, self.now()),
+            week: sum(3600, 7).await.map_err(read)?.uptime(),
+            month: sum(86_400, 30).await.map_err(read)?.uptime(),
+            quarter: sum(86_400, 90).await.map_err(read)?.uptime(),
+        })
+    }
+
     /// A card's 24-hour strip.
     pub fn strip(&self, project_id: i64) -> Vec<StripSegment> {
         self.inner.history.strip(project_id, self.now())

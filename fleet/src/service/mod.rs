@@ -100,6 +100,8 @@ struct Inner {
     /// Every poll's result, collected for the status history.
     history: crate::history::HistoryRecorder,
     history_retention: HistoryRetention,
+    /// `PICKY_FLEET_HISTORY=off`: no history is recorded (cards carry no strip).
+    history_enabled: bool,
     /// Each project's 7, 30 and 90-day uptime, recomputed now and then.
     uptime: Mutex<HashMap<i64, crate::model::Uptime>>,
 }
@@ -116,6 +118,7 @@ pub struct FleetDeps {
     /// `None`: audit rows are kept forever.
     pub audit_retention: Option<AuditRetention>,
     pub history_retention: HistoryRetention,
+    pub history_enabled: bool,
     pub clock: Arc<dyn crate::clock::Clock>,
 }
 
@@ -158,6 +161,7 @@ impl Fleet {
                 clock: deps.clock,
                 history: Default::default(),
                 history_retention: deps.history_retention,
+                history_enabled: deps.history_enabled,
                 uptime: Mutex::default(),
             }),
         };

@@ -194,26 +194,28 @@ impl Fleet {
             Ok(status) => Health::from_state(&status.state),
             Err(error) => Health::from_error(error.kind()),
         };
-        let message = result.as_ref().err().map(ToString::to_string);
-        self.record_history(
-            project_id,
-            now,
-            crate::history::Poll {
-                health,
-                queue: result
-                    .as_ref()
-                    .ok()
-                    .and_then(|s| s.message_queue_count)
-                    .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
-                latency_ms,
-                message: message.as_deref(),
-            },
-        );
-        let history = self.card_history(project_id);
-        let status = self
+        if self.inner.history_enabled {
+            let message = result.as_ref().err().map(ToString::to_string);
+            self.record_history(
+                project_id,
+                now,
+                crate::history::Poll {
+                    health,
+                    queue: result
+                        .as_ref()
+                        .ok()
+                        .and_then(|s| s.message_queue_count)
+                        .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+                    latency_ms,
+                    message: message.as_deref(),
+                },
+            );
+        }
+        let history = self
             .inner
-            .board
-            .record(project_id, &result, now, Some(history));
+            .history_enabled
+            .then(|| self.card_history(project_id));
+        let status = self.inner.board.record(project_id, &result, now, history);
         Ok((status, Some(outcome)))
     }
 
