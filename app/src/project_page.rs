@@ -54,6 +54,9 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
         .project_cards(&actor, &[id])?
         .pop()
         .ok_or(fleet::FleetError::ProjectNotFound(id))?;
+    // What the poller recorded in the last seconds is written first, so the page shows a
+    // change the card already shows.
+    fleet.flush_history().await?;
     let now = fleet.now();
     let from = now - Duration::hours(hours);
     let resolution = match range {

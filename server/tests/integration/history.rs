@@ -475,3 +475,69 @@ async fn a_restart_leaves_an_honest_gap_and_continues_the_history() {
     );
     assert_eq!(second.uptime(1).day, Some(1.0));
 }
+
+/// The project page tells the story: a drop, the operator's restart, the recovery, with the
+/// uptime and what counts; and it is for signed-in users only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_page_reads_a_drop_a_restart_and_the_recovery_as_one_story() {
+    let app = crate::helpers::spawn_app_with(|s| s.status_checks_per_minute = 100_000).await;
+    app.sim_unlimited_status_checks().await;
+    app.wait_for_first_poll().await;
+    let demo = &DEMO_FLEET[0];
+    let id = app.project_id(demo.name);
+    app.sim_state(demo.project_id, "TIMEOUT").await;
+    app.fleet.poll_project(id).await.expect("poll");
+    let admin = app.admin().await;
+    let sent = admin
+        .http
+        .post(format!("{}/api/v1/projects/{id}/commands", app.address))
+        .header("origin", &app.address)
+        .json(&serde_json::json!({"command": "restart-server"}))
+        .send()
+        .await
+        .expect("command");
+    assert_eq!(sent.status(), 200);
+    app.sim_state(demo.project_id, "CONNECTED").await;
+    app.fleet.poll_project(id).await.expect("poll");
+    app.fleet.flush_history().await.expect("flush");
+
+    let page = admin.text(&format!("/projects/{id}")).await;
+    for expected in [
+        "<h1 id=\"project-title\">Acme Support",
+        "Uptime, 24 hours",
+        "Uptime, 90 days",
+        "TIMEOUT, UNPAIRED and unknown states count as down",
+        "from Timeout, for ",
+        "from Connected, for ",
+        "admin sent restart-server",
+        "role=\"img\"",
+        "Message queue: from ",
+    ] {
+        assert!(page.contains(expected), "the page shows {expected:?}");
+    }
+    // The timeline is newest first: the recovery, the command, the drop.
+    let recovery = page.find("from Timeout, for ").expect("recovery");
+    let command = page.find("admin sent restart-server").expect("command");
+    let drop = page.find("from Connected, for ").expect("drop");
+    assert!(recovery < command && command < drop, "newest first");
+
+    let other_range = admin.text(&format!("/projects/{id}?range=90d")).await;
+    assert!(other_range.contains("States over the last 90 days"));
+    let missing = admin.get_page("/projects/999999").await;
+    assert!(
+        admin
+            .text("/projects/999999")
+            .await
+            .contains("could not be loaded"),
+        "{}",
+        missing.status()
+    );
+    let anonymous = app.anonymous().get_page(&format!("/projects/{id}")).await;
+    assert_eq!(
+        anonymous
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("/sign-in?next=/projects/{id}").as_str())
+    );
+}
