@@ -125,8 +125,9 @@ pub struct HistoryRecorder {
 struct State {
     pending: HashMap<(i64, i64), Bucket>,
     changes: Vec<NewChange>,
-    /// Each project's last recorded state, to tell a change.
+    /// Each project's last recorded state, to tell a change, and when it began.
     last: HashMap<i64, Health>,
+    changed_at: HashMap<i64, DateTime<Utc>>,
     /// Each project's recent hours, oldest first.
     hours: HashMap<i64, VecDeque<(i64, Bucket)>>,
 }
@@ -137,9 +138,18 @@ impl HistoryRecorder {
     }
 
     /// After a restart: each project's last state and recent hours, from the database.
-    pub fn seed(&self, last: HashMap<i64, Health>, hours: Vec<(i64, i64, Bucket)>) {
+    pub fn seed(
+        &self,
+        last: HashMap<i64, (Health, Option<DateTime<Utc>>)>,
+        hours: Vec<(i64, i64, Bucket)>,
+    ) {
         let mut state = self.state();
-        state.last = last;
+        for (project_id, (health, at)) in last {
+            state.last.insert(project_id, health);
+            if let Some(at) = at {
+                state.changed_at.insert(project_id, at);
+            }
+        }
         for (project_id, hour, bucket) in hours {
             let kept = state.hours.entry(project_id).or_default();
             kept.push_back((hour, bucket));
@@ -179,6 +189,10 @@ impl HistoryRecorder {
         }
         let previous = state.last.insert(project_id, poll.health);
         if previous != Some(poll.health) {
+            // The first state seen is where watching began, not a change of the device.
+            if previous.is_some() {
+                state.changed_at.insert(project_id, at);
+            }
             state.changes.push(NewChange {
                 project_id,
                 at,
@@ -246,15 +260,16 @@ impl HistoryRecorder {
         total.uptime()
     }
 
-    /// When the project's state last changed, as far as this run has seen.
-    pub fn last_state(&self, project_id: i64) -> Option<Health> {
-        self.state().last.get(&project_id).copied()
+    /// When the project's state last changed (the first state seen is not a change).
+    pub fn changed_at(&self, project_id: i64) -> Option<DateTime<Utc>> {
+        self.state().changed_at.get(&project_id).copied()
     }
 
     /// A removed project: its history goes with it.
     pub fn forget(&self, project_id: i64) {
         let mut state = self.state();
         state.last.remove(&project_id);
+        state.changed_at.remove(&project_id);
         state.hours.remove(&project_id);
         state.pending.retain(|(id, _), _| *id != project_id);
         state.changes.retain(|c| c.project_id != project_id);

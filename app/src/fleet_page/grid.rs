@@ -36,6 +36,8 @@ pub(super) fn FleetGrid(
 ) -> impl IntoView {
     let filter = RwSignal::new(None::<Health>);
     let search = RwSignal::new(String::new());
+    let sort = RwSignal::new(SortBy::Name);
+    let recent_only = RwSignal::new(false);
     let total = projects.len();
     let counts = Memo::new(move |_| {
         let mut counts: Vec<(Health, usize)> = Health::ALL.iter().map(|h| (*h, 0)).collect();
@@ -58,24 +60,46 @@ pub(super) fn FleetGrid(
     });
     // Positions (in name order) of the cards that pass the state filter and the search.
     let projects = StoredValue::new(projects);
-    let matching = Memo::new(move |_| {
-        let wanted = filter.get();
-        let query = search.with(|q| q.trim().to_lowercase());
-        // Health is read (and tracked) only while a state filter is on.
-        let health = wanted.map(|_| statuses.health.get());
-        projects.with_value(|projects| {
-            projects
-                .iter()
-                .enumerate()
-                .filter(|(position, project)| {
-                    wanted.is_none_or(|f| {
-                        health.as_ref().and_then(|all| all.get(*position)) == Some(&f)
-                    }) && (query.is_empty() || project.name.to_lowercase().contains(&query))
-                })
-                .map(|(position, _)| position)
-                .collect::<Vec<_>>()
-        })
-    });
+    let matching =
+        Memo::new(move |_| {
+            let wanted = filter.get();
+            let query = search.with(|q| q.trim().to_lowercase());
+            let sort = sort.get();
+            // Health is read (and tracked) only while a state filter is on; change times only
+            // while they sort or filter.
+            let health = wanted.map(|_| statuses.health.get());
+            let changed =
+                (recent_only.get() || sort == SortBy::LastChange).then(|| statuses.changed.get());
+            let hour_ago = now.get().timestamp() - 3600;
+            let changed_at = |position: usize| {
+                changed
+                    .as_ref()
+                    .and_then(|c| c.get(position).copied().flatten())
+            };
+            projects.with_value(|projects| {
+                let mut positions: Vec<usize> = projects
+                    .iter()
+                    .enumerate()
+                    .filter(|(position, project)| {
+                        wanted.is_none_or(|f| {
+                            health.as_ref().and_then(|all| all.get(*position)) == Some(&f)
+                        }) && (query.is_empty() || project.name.to_lowercase().contains(&query))
+                            && (!recent_only.get_untracked()
+                                || changed_at(*position).is_some_and(|at| at >= hour_ago))
+                    })
+                    .map(|(position, _)| position)
+                    .collect();
+                // Stable sorts over name order: ties stay alphabetical.
+                match sort {
+                    SortBy::Name => {}
+                    SortBy::Uptime => positions
+                        .sort_by_key(|&p| projects[p].uptime_permille.map_or(u16::MAX, |u| u)),
+                    SortBy::LastChange => positions
+                        .sort_by_key(|&p| std::cmp::Reverse(changed_at(p).unwrap_or(i64::MIN))),
+                }
+                positions
+            })
+        });
     let shown = RwSignal::new(FIRST_CARDS);
     let visible_cards = move || {
         let limit = shown.get();
@@ -98,7 +122,7 @@ pub(super) fn FleetGrid(
             </For>
         </div>
         <Show when=move || matching.with(Vec::is_empty)>
-            <p class="empty">"No project matches this state and search."</p>
+            <p class="empty">"No project matches these filters and search."</p>
         </Show>
         <Show when=move || { hidden_count() > 0 }>
             <p class="fleet__more">
@@ -124,6 +148,20 @@ pub(super) fn FleetGrid(
                     aria-label="Search projects by name"
                     on:input=move |ev| search.set(event_target_value(&ev))
                 />
+            </div>
+            <div class="fleet__order">
+                <label class="fleet__sort">
+                    "Sort by "
+                    <select on:change=move |ev| sort.set(SortBy::parse(&event_target_value(&ev)))>
+                        <option value="name" selected=true>"Name"</option>
+                        <option value="uptime">"Uptime (24 h), lowest first"</option>
+                        <option value="change">"Last change, newest first"</option>
+                    </select>
+                </label>
+                <label class="fleet__recent">
+                    <input type="checkbox" on:change=move |ev| recent_only.set(event_target_checked(&ev))/>
+                    " Changed in the last hour"
+                </label>
             </div>
             <div class="counts" role="group" aria-label="Filter by state">
                 <button
@@ -158,6 +196,24 @@ pub(super) fn FleetGrid(
                 Either::Right(grid)
             }}
         </section>
+    }
+}
+
+/// The orders the fleet can be shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortBy {
+    Name,
+    Uptime,
+    LastChange,
+}
+
+impl SortBy {
+    fn parse(value: &str) -> Self {
+        match value {
+            "uptime" => SortBy::Uptime,
+            "change" => SortBy::LastChange,
+            _ => SortBy::Name,
+        }
     }
 }
 

@@ -57,6 +57,8 @@ struct Project {
     id: i64,
     name: String,
     token_last4: String,
+    /// 24-hour uptime as the page loaded, for sorting.
+    uptime_permille: Option<u16>,
 }
 
 impl Project {
@@ -65,6 +67,7 @@ impl Project {
             id: brief.id,
             name: brief.name.clone(),
             token_last4: brief.token_last4.clone(),
+            uptime_permille: brief.uptime_permille,
         }
     }
 }

@@ -14,6 +14,9 @@ pub(super) struct FleetStatuses {
     /// Every project's health, by position in the page's list (name order): the counts and
     /// the state filter read this one signal.
     pub(super) health: RwSignal<Vec<Health>>,
+    /// When each project's state last changed (Unix seconds), in the same order: the sort by
+    /// last change and the "changed in the last hour" filter read it.
+    pub(super) changed: RwSignal<Vec<Option<i64>>>,
     /// The project ids in that order (found by a scan: a live event costs microseconds, and a
     /// map would cost a thousand inserts on every render).
     ids: StoredValue<Vec<i64>>,
@@ -27,6 +30,7 @@ impl FleetStatuses {
     pub(super) fn new() -> Self {
         Self {
             health: RwSignal::new(Vec::new()),
+            changed: RwSignal::new(Vec::new()),
             ids: StoredValue::new(Vec::new()),
             full: RwSignal::new(HashMap::new()),
         }
@@ -35,6 +39,8 @@ impl FleetStatuses {
     /// Starts over from the page's data: every project in brief, the first ones in full.
     pub(super) fn reset(&self, briefs: &[ProjectBrief], cards: Vec<ProjectCard>) {
         self.health.set(briefs.iter().map(|b| b.health).collect());
+        self.changed
+            .set(briefs.iter().map(|b| b.changed_at).collect());
         self.ids.set_value(briefs.iter().map(|b| b.id).collect());
         self.full.set(
             cards
@@ -51,13 +57,25 @@ impl FleetStatuses {
             .with_value(|ids| ids.iter().position(|id| *id == project_id))
         {
             let health = status.health;
+            let mut changed = false;
             self.health.maybe_update(|all| match all.get_mut(position) {
                 Some(old) if *old != health => {
                     *old = health;
+                    changed = true;
                     true
                 }
                 _ => false,
             });
+            // The first status after "checking" is not a change the history records either.
+            if changed && health != Health::Checking {
+                if let Some(at) = status.checked_at {
+                    self.changed.update(|all| {
+                        if let Some(slot) = all.get_mut(position) {
+                            *slot = Some(at.timestamp());
+                        }
+                    });
+                }
+            }
         }
         match self.status_of(project_id) {
             Some(known) => known.set(status),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::{
@@ -227,17 +228,26 @@ pub async fn project_sums_since(
     })
 }
 
-/// Each project's newest recorded state: the recorder's seed after a restart.
-pub async fn last_states(pool: &SqlitePool) -> sqlx::Result<HashMap<i64, Health>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT project_id, to_health FROM status_changes
+/// Each project's newest recorded state and when it began: the recorder's seed after a
+/// restart.
+pub async fn last_states(
+    pool: &SqlitePool,
+) -> sqlx::Result<HashMap<i64, (Health, Option<DateTime<Utc>>)>> {
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT project_id, to_health, at, from_health FROM status_changes
          WHERE id IN (SELECT MAX(id) FROM status_changes GROUP BY project_id)",
     )
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, health)| Health::parse(&health).map(|h| (id, h)))
+        .filter_map(|(id, health, at, from)| {
+            // A first state seen (no `from`) began the watching, not a change.
+            let at = from
+                .and_then(|_| DateTime::parse_from_rfc3339(&at).ok())
+                .map(|t| t.with_timezone(&Utc));
+            Health::parse(&health).map(|h| (id, (h, at)))
+        })
         .collect())
 }
 

@@ -264,22 +264,37 @@ pub struct ProjectBrief {
     /// one; for a thousand projects that was a fifth of the page's render time.
     pub token_last4: String,
     pub health: Health,
+    /// Uptime over the last 24 hours in tenths of a percent (see `CardHistory`), for sorting.
+    pub uptime_permille: Option<u16>,
+    /// When the state last changed (Unix seconds), for sorting and "changed in the last hour".
+    pub changed_at: Option<i64>,
 }
 
 impl Serialize for ProjectBrief {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (self.id, &self.name, &self.token_last4, self.health).serialize(serializer)
+        (
+            self.id,
+            &self.name,
+            &self.token_last4,
+            self.health,
+            self.uptime_permille,
+            self.changed_at,
+        )
+            .serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for ProjectBrief {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (id, name, token_last4, health) = Deserialize::deserialize(deserializer)?;
+        let (id, name, token_last4, health, uptime_permille, changed_at) =
+            Deserialize::deserialize(deserializer)?;
         Ok(Self {
             id,
             name,
             token_last4,
             health,
+            uptime_permille,
+            changed_at,
         })
     }
 }
@@ -365,9 +380,11 @@ mod tests {
             name: "Café \"Ünïcode\"".into(),
             token_last4: "1f29".into(),
             health: Health::Unpaired,
+            uptime_permille: Some(998),
+            changed_at: None,
         };
         let json = serde_json::to_string(&brief).unwrap_or_default();
-        assert_eq!(json, r#"[7,"Café \"Ünïcode\"","1f29","unpaired"]"#);
+        assert_eq!(json, r#"[7,"Café \"Ünïcode\"","1f29","unpaired",998,null]"#);
         let back: ProjectBrief = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, brief);
         assert!(serde_json::from_str::<ProjectBrief>(r#"[7,"x","1f29"]"#).is_err());

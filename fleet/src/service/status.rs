@@ -54,11 +54,18 @@ impl Fleet {
         let (projects, cards) = self.inner.board.with_statuses(|statuses| {
             let briefs = projects
                 .iter()
-                .map(|p| ProjectBrief {
-                    id: p.id,
-                    name: p.name.clone(),
-                    token_last4: p.token_last4.clone(),
-                    health: statuses.get(&p.id).map_or(Health::Checking, |s| s.health),
+                .map(|p| {
+                    let status = statuses.get(&p.id);
+                    ProjectBrief {
+                        id: p.id,
+                        name: p.name.clone(),
+                        token_last4: p.token_last4.clone(),
+                        health: status.map_or(Health::Checking, |s| s.health),
+                        uptime_permille: status
+                            .and_then(|s| s.history.as_ref())
+                            .and_then(|h| h.uptime_permille),
+                        changed_at: self.inner.history.changed_at(p.id).map(|t| t.timestamp()),
+                    }
                 })
                 .collect();
             let cards = projects
