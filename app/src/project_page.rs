@@ -59,10 +59,15 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
     fleet.flush_history().await?;
     let now = fleet.now();
     let from = now - Duration::hours(hours);
-    let resolution = match range {
-        "24h" => Resolution::Minute,
-        "90d" => Resolution::Day,
-        _ => Resolution::Hour,
+    // The finest roll-ups kept for the whole range (the retention is a setting).
+    let retention = fleet.history_retention();
+    let span = Duration::hours(hours);
+    let resolution = if range == "24h" && retention.minutes >= span {
+        Resolution::Minute
+    } else if range != "90d" && retention.hours >= span {
+        Resolution::Hour
+    } else {
+        Resolution::Day
     };
     let history = fleet
         .project_history(&actor, id, from, now, resolution)
@@ -176,6 +181,7 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
                 }).collect_view()}
             </nav>
             <h2 class="project__section">{format!("States over the last {range_label}")}</h2>
+            <p class="muted project__checks">{checks_summary(&history)}</p>
             <StateBand history=history.clone() from now/>
             <div class="charts">
                 <Chart
@@ -197,6 +203,24 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
             <Timeline changes audit state_at_start now/>
         </section>
     }
+}
+
+/// "2,880 checks: 98.2 % reached the device, 1.8 % failed on the dashboard's side (unknown)."
+fn checks_summary(history: &ProjectHistory) -> String {
+    let mut total = fleet::model::PollCounts::default();
+    for bucket in &history.buckets {
+        total.add(&bucket.counts);
+    }
+    if total.polls == 0 {
+        return "No checks in this range.".to_owned();
+    }
+    let share = |n: u32| percent(Some(f64::from(n) / f64::from(total.polls)));
+    format!(
+        "{} checks: {} reached the device, {} failed on the dashboard's side (unknown).",
+        total.polls,
+        share(total.known()),
+        share(total.faults)
+    )
 }
 
 fn parse(at: &str) -> Option<DateTime<Utc>> {

@@ -57,21 +57,21 @@ impl Bucket {
         }
         if let Some(queue) = poll.queue {
             self.queue_n += 1;
-            self.queue_sum += queue;
+            self.queue_sum = self.queue_sum.saturating_add(queue);
             self.queue_min = Some(self.queue_min.map_or(queue, |m| m.min(queue)));
             self.queue_max = Some(self.queue_max.map_or(queue, |m| m.max(queue)));
         }
-        self.latency_sum_ms += poll.latency_ms;
+        self.latency_sum_ms = self.latency_sum_ms.saturating_add(poll.latency_ms);
         self.latency_max_ms = self.latency_max_ms.max(poll.latency_ms);
     }
 
     pub fn merge(&mut self, other: &Bucket) {
         self.counts.add(&other.counts);
         self.queue_n += other.queue_n;
-        self.queue_sum += other.queue_sum;
+        self.queue_sum = self.queue_sum.saturating_add(other.queue_sum);
         self.queue_min = combine(self.queue_min, other.queue_min, i64::min);
         self.queue_max = combine(self.queue_max, other.queue_max, i64::max);
-        self.latency_sum_ms += other.latency_sum_ms;
+        self.latency_sum_ms = self.latency_sum_ms.saturating_add(other.latency_sum_ms);
         self.latency_max_ms = self.latency_max_ms.max(other.latency_max_ms);
     }
 }

@@ -91,6 +91,11 @@ impl SignInLimiter {
             None => true,
             Some(key) => self.failed_recently(key, now),
         };
+        // An attempt in progress counts as a failure until it succeeds: parallel guesses from
+        // a clean address get one past the username limit, not thirty.
+        if let (false, Some(key)) = (suspect, &client) {
+            self.mark(key.clone(), now);
+        }
         let clock_now = self.clock.now();
         let username = username.trim().to_lowercase();
         if suspect {
@@ -118,12 +123,27 @@ impl SignInLimiter {
     }
 
     fn record_failure_at(&self, client: Option<IpAddr>, now: Instant) {
-        let Some(ip) = client else { return };
+        if let Some(ip) = client {
+            self.mark(client_key(ip), now);
+        }
+    }
+
+    /// A successful sign-in: the address is clean again.
+    pub fn record_success(&self, client: Option<IpAddr>) {
+        if let Some(ip) = client {
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&client_key(ip));
+        }
+    }
+
+    fn mark(&self, key: String, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() > FORGET_ABOVE {
             failures.retain(|_, at| now.saturating_duration_since(*at) < RECENTLY);
         }
-        failures.insert(client_key(ip), now);
+        failures.insert(key, now);
     }
 
     fn failed_recently(&self, key: &str, now: Instant) -> bool {
@@ -304,8 +324,13 @@ mod tests {
             limiter.record_failure_at(attacker, start);
         }
         assert!(limiter.check_at("admin", attacker, start).is_err());
+        // Parallel guesses from a fresh address: the first one in flight makes it suspect.
+        let swarm = ip("192.0.2.77");
+        assert!(limiter.check_at("admin", swarm, start).is_ok());
+        assert!(limiter.check_at("admin", swarm, start).is_err());
         // The real admin, from an address that has not failed: only its own limit counts.
         assert!(limiter.check_at("admin", ip("198.51.100.4"), start).is_ok());
+        limiter.record_success(ip("198.51.100.4"));
         // Once a typo makes that address suspect too, it waits like the attacker.
         limiter.record_failure_at(ip("198.51.100.4"), start);
         assert!(limiter

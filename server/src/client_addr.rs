@@ -5,7 +5,8 @@
 //! trustworthy: we read it right to left, skip addresses that are our proxies, and take the
 //! first that is not. Everything left of that was written by the client and is ignored. With
 //! no trusted proxies set (the default), the header is ignored altogether: a client could
-//! otherwise name any address and escape the sign-in limits.
+//! otherwise name any address and escape the sign-in limits. List your proxies' exact
+//! addresses: any host in a trusted range can name any client address it likes.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -63,9 +64,10 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        // Something we cannot read: the proxy before it did not write it, stop here.
+        // Something we cannot read: not an address our proxies wrote. Counting it as the
+        // proxy's own address would put every user in one bucket; it gets one of its own.
         let Ok(ip) = hop.parse::<IpAddr>().map(canonical) else {
-            break;
+            return IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
         };
         client = ip;
         if !trusted.contains(ip) {
@@ -153,8 +155,8 @@ mod tests {
             (
                 "10.0.0.2",
                 vec!["garbage, 10.0.0.3"],
-                "10.0.0.3",
-                "unreadable hop: stop at the last readable one",
+                "0.0.0.0",
+                "an unreadable hop is a bucket of its own, not the proxy's",
             ),
             (
                 "198.51.100.7",

@@ -213,9 +213,14 @@ impl Settings {
             }
         }
         if let Some(v) = get("PICKY_FLEET_AUDIT_RETAIN_DAYS") {
-            s.audit_retain_days = Some(v.parse().ok().filter(|d| *d >= 1).with_context(|| {
-                format!("PICKY_FLEET_AUDIT_RETAIN_DAYS={v:?} must be a number of days, at least 1")
-            })?);
+            s.audit_retain_days = Some(
+                v.parse()
+                    .ok()
+                    .filter(|d| (1..=36_500).contains(d))
+                    .with_context(|| {
+                        format!("PICKY_FLEET_AUDIT_RETAIN_DAYS={v:?} must be a number of days from 1 to 36500")
+                    })?,
+            );
         }
         s.audit_archive_dir = get("PICKY_FLEET_AUDIT_ARCHIVE_DIR").map(PathBuf::from);
         for (name, field, unit) in [

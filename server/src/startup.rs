@@ -261,8 +261,12 @@ impl Application {
                     let fleet = fleet.clone();
                     async move {
                         loop {
-                            fleet.archive_old_audit_rows(chrono::Utc::now()).await?;
-                            fleet.check_audit_chain().await?;
+                            // The check runs whatever the archive did: a broken chain is
+                            // also why archiving stops.
+                            let archived = fleet.archive_old_audit_rows(chrono::Utc::now()).await;
+                            let checked = fleet.check_audit_chain().await;
+                            archived?;
+                            checked?;
                             tokio::time::sleep(AUDIT_UPKEEP_EVERY).await;
                         }
                     }

@@ -136,19 +136,18 @@ pub async fn complete_command(
     .await
 }
 
-/// At start-up: rows still pending belong to commands in flight when the dashboard stopped.
-/// Returns them completed, oldest first, to be sealed.
-pub async fn mark_interrupted(db: &mut SqliteConnection) -> sqlx::Result<Vec<StoredRow>> {
-    let mut rows: Vec<StoredRow> = sqlx::query_as(&format!(
+/// At start-up: a row still pending belongs to a command in flight when the dashboard
+/// stopped; completes it as interrupted and returns it, to be sealed.
+pub async fn interrupt(db: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<StoredRow>> {
+    sqlx::query_as(&format!(
         "UPDATE audit_log SET outcome = 'interrupted', completed_at = ?,
                 detail = 'the dashboard stopped before PickyAssist answered; the command may or may not have run'
-         WHERE outcome = 'pending' RETURNING {COLUMNS}"
+         WHERE id = ? AND outcome = 'pending' RETURNING {COLUMNS}"
     ))
     .bind(now_text())
-    .fetch_all(db)
-    .await?;
-    rows.sort_by_key(|row| row.id);
-    Ok(rows)
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 /// A row as stored: every column the chain seals, as text and numbers.

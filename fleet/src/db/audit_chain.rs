@@ -23,7 +23,7 @@ use std::time::Instant;
 use futures::TryStreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{sqlite::SqliteRow, Row as _, SqliteConnection, SqlitePool};
 
 use super::audit::{StoredRow, COLUMNS};
 use crate::model::{ChainProblem, ChainProblemKind, ChainReport};
@@ -82,22 +82,44 @@ pub fn seal(key: &ChainKey, prev: &Seal, row: &StoredRow) -> Seal {
     mac.update(b"picky-fleet/audit-row/v1");
     mac.update(&prev.hash);
     mac.update(&seq.to_be_bytes());
-    mac.update(&row.id.to_be_bytes());
-    for text in [Some(&row.at), Some(&row.actor), Some(&row.action)] {
-        put_text(&mut mac, text.map(String::as_str));
-    }
-    put_int(&mut mac, row.project_id);
-    put_text(&mut mac, row.project_name.as_deref());
-    put_text(&mut mac, row.command.as_deref());
-    put_text(&mut mac, Some(&row.outcome));
-    put_text(&mut mac, row.detail.as_deref());
-    put_int(&mut mac, row.upstream_latency_ms);
-    put_text(&mut mac, row.request_id.as_deref());
-    put_text(&mut mac, row.completed_at.as_deref());
+    encode_row(&mut mac, row);
     Seal {
         seq,
         hash: mac.finalize().into_bytes().into(),
     }
+}
+
+/// A pending command row's own MAC, over its columns as written.
+pub fn pending_mac(key: &ChainKey, row: &StoredRow) -> [u8; 32] {
+    let mut mac = mac_with(&key.0);
+    mac.update(b"picky-fleet/audit-pending/v1");
+    encode_row(&mut mac, row);
+    mac.finalize().into_bytes().into()
+}
+
+/// The archive anchor's MAC: it cannot be moved onto a later seal without the key.
+pub fn anchor_mac(key: &ChainKey, anchor: &Seal) -> [u8; 32] {
+    let mut mac = mac_with(&key.0);
+    mac.update(b"picky-fleet/audit-anchor/v1");
+    mac.update(&anchor.seq.to_be_bytes());
+    mac.update(&anchor.hash);
+    mac.finalize().into_bytes().into()
+}
+
+/// Every column of a row, id first, in a fixed order.
+fn encode_row(mac: &mut HmacSha256, row: &StoredRow) {
+    mac.update(&row.id.to_be_bytes());
+    for text in [Some(&row.at), Some(&row.actor), Some(&row.action)] {
+        put_text(mac, text.map(String::as_str));
+    }
+    put_int(mac, row.project_id);
+    put_text(mac, row.project_name.as_deref());
+    put_text(mac, row.command.as_deref());
+    put_text(mac, Some(&row.outcome));
+    put_text(mac, row.detail.as_deref());
+    put_int(mac, row.upstream_latency_ms);
+    put_text(mac, row.request_id.as_deref());
+    put_text(mac, row.completed_at.as_deref());
 }
 
 /// Each value as a presence byte, then (for text) its length: no two rows encode the same.
@@ -132,17 +154,82 @@ pub async fn head(conn: &mut SqliteConnection) -> sqlx::Result<Seal> {
     .await?;
     match last {
         Some(last) => Ok(to_seal(last)),
-        None => Ok(anchor(conn).await?.unwrap_or(Seal::GENESIS)),
+        None => Ok(anchor(conn).await?.map_or(Seal::GENESIS, |a| a.seal)),
     }
 }
 
-/// The last archived seal, if rows were archived.
-pub async fn anchor<'c>(db: impl sqlx::SqliteExecutor<'c>) -> sqlx::Result<Option<Seal>> {
-    let anchor: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_chain_anchor WHERE id = 1")
+/// The last archived seal and its MAC, if rows were archived.
+pub struct Anchor {
+    pub seal: Seal,
+    pub mac: Vec<u8>,
+}
+
+pub async fn anchor<'c>(db: impl sqlx::SqliteExecutor<'c>) -> sqlx::Result<Option<Anchor>> {
+    let anchor: Option<(i64, Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash, mac FROM audit_chain_anchor WHERE id = 1")
             .fetch_optional(db)
             .await?;
-    Ok(anchor.map(to_seal))
+    Ok(anchor.map(|(seq, hash, mac)| Anchor {
+        seal: to_seal((seq, hash)),
+        mac,
+    }))
+}
+
+/// Gives a pending row its MAC (see [`pending_mac`]).
+pub async fn store_pending_mac(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    row: &StoredRow,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE audit_log SET pending_mac = ? WHERE id = ?")
+        .bind(&pending_mac(key, row)[..])
+        .bind(row.id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The pending rows the dashboard wrote (their MAC checks out), oldest first. Ones made up
+/// by hand are left out: they are never completed or sealed, and `verify` names them.
+pub async fn genuine_pending(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    only: Option<i64>,
+) -> sqlx::Result<Vec<i64>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, pending_mac FROM audit_log
+         WHERE outcome = 'pending' AND chain_seq IS NULL AND (? IS NULL OR id = ?) ORDER BY id"
+    ))
+    .bind(only)
+    .bind(only)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let stored = decode_row(row).ok()?;
+            let mac: Vec<u8> = row.try_get("pending_mac").ok()?;
+            (mac[..] == pending_mac(key, &stored)[..]).then_some(stored.id)
+        })
+        .collect())
+}
+
+/// A row's columns, or why they cannot be read (a type changed by hand).
+fn decode_row(row: &SqliteRow) -> Result<StoredRow, sqlx::Error> {
+    Ok(StoredRow {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        project_id: row.try_get("project_id")?,
+        project_name: row.try_get("project_name")?,
+        command: row.try_get("command")?,
+        outcome: row.try_get("outcome")?,
+        detail: row.try_get("detail")?,
+        upstream_latency_ms: row.try_get("upstream_latency_ms")?,
+        request_id: row.try_get("request_id")?,
+        completed_at: row.try_get("completed_at")?,
+    })
 }
 
 fn to_seal((seq, hash): (i64, Vec<u8>)) -> Seal {
@@ -184,6 +271,15 @@ pub async fn seal_rows_from_before_the_chain(
     else {
         return Ok(0);
     };
+    sqlx::query("DELETE FROM audit_chain_legacy")
+        .execute(&mut *conn)
+        .await?;
+    // Only the first start after the upgrade, when nothing is sealed yet: a marker put back
+    // by hand later must not seal rows added by hand.
+    if *head != Seal::GENESIS || anchor(&mut *conn).await?.is_some() {
+        tracing::warn!("ignored a marker for rows from before the audit chain: the chain exists");
+        return Ok(0);
+    }
     let rows: Vec<StoredRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_log
          WHERE id <= ? AND chain_seq IS NULL AND outcome != 'pending' ORDER BY id"
@@ -194,25 +290,29 @@ pub async fn seal_rows_from_before_the_chain(
     for row in &rows {
         *head = store(conn, key, head, row).await?;
     }
-    sqlx::query("DELETE FROM audit_chain_legacy")
-        .execute(&mut *conn)
-        .await?;
+    // Commands that were on their way then: their pending rows get the MAC they would have
+    // had, so they can be completed or marked interrupted.
+    let pending: Vec<StoredRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM audit_log
+         WHERE id <= ? AND chain_seq IS NULL AND outcome = 'pending' ORDER BY id"
+    ))
+    .bind(up_to)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &pending {
+        store_pending_mac(conn, key, row).await?;
+    }
     Ok(rows.len() as u64)
 }
 
-#[derive(sqlx::FromRow)]
-struct SealedRow {
-    #[sqlx(flatten)]
-    row: StoredRow,
-    chain_seq: i64,
-    chain_hash: Vec<u8>,
-}
-
 /// Checks the whole chain, from the archive anchor (or the start) to the newest seal, and
-/// looks for completed rows outside it. `sealed_at_least`: the newest seal the caller knows
-/// was made (the running server's writer); a chain that ends before it lost its newest rows.
+/// looks for completed rows outside it and pending rows the dashboard did not write.
+/// `sealed_at_least`: the newest seal the caller knows was made (the running server's
+/// writer); a chain that ends before it lost its newest rows.
 ///
-/// One read transaction (a consistent snapshot), streamed: memory stays flat at any size.
+/// One read transaction (a consistent snapshot), streamed: memory stays flat at any size. A
+/// row whose columns cannot even be read (a type changed by hand) is a changed row, not an
+/// error.
 pub async fn verify(
     pool: &SqlitePool,
     key: &ChainKey,
@@ -220,21 +320,42 @@ pub async fn verify(
 ) -> sqlx::Result<ChainReport> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
-    let start = anchor(&mut *tx).await?.unwrap_or(Seal::GENESIS);
+    let anchor = anchor(&mut *tx).await?;
+    let start = anchor.as_ref().map_or(Seal::GENESIS, |a| a.seal);
     let mut prev = start;
     let mut rows_verified = 0u64;
     let mut verified_up_to_id = None;
-    let mut problem = None;
-    {
+    let mut problem = anchor
+        .as_ref()
+        .filter(|a| a.mac[..] != anchor_mac(key, &a.seal)[..])
+        .map(|a| ChainProblem {
+            kind: ChainProblemKind::Missing,
+            row_id: None,
+            message: format!(
+                "the archive anchor (seal {}) was changed by hand: rows before the first kept one may have been deleted",
+                a.seal.seq
+            ),
+        });
+    if problem.is_none() {
         let sql = format!(
             "SELECT {COLUMNS}, chain_seq, chain_hash FROM audit_log
              WHERE chain_seq IS NOT NULL ORDER BY chain_seq"
         );
-        let mut rows = sqlx::query_as::<_, SealedRow>(&sql).fetch(&mut *tx);
-        while let Some(sealed) = rows.try_next().await? {
-            let id = sealed.row.id;
-            if sealed.chain_seq != prev.seq + 1 {
-                let missing = sealed.chain_seq - prev.seq - 1;
+        let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+        while let Some(raw) = rows.try_next().await? {
+            let id: i64 = raw.try_get("id").unwrap_or_default();
+            let seq: i64 = raw.try_get("chain_seq").unwrap_or_default();
+            let altered = || {
+                ChainProblem {
+                kind: ChainProblemKind::Altered,
+                row_id: Some(id),
+                message: format!(
+                    "row {id} does not match its seal: it was changed, or moved, after it was written"
+                ),
+            }
+            };
+            if seq != prev.seq + 1 {
+                let missing = seq - prev.seq - 1;
                 problem = Some(ChainProblem {
                     kind: ChainProblemKind::Missing,
                     row_id: Some(id),
@@ -249,15 +370,14 @@ pub async fn verify(
                 });
                 break;
             }
-            let expected = seal(key, &prev, &sealed.row);
-            if sealed.chain_hash[..] != expected.hash[..] {
-                problem = Some(ChainProblem {
-                    kind: ChainProblemKind::Altered,
-                    row_id: Some(id),
-                    message: format!(
-                        "row {id} does not match its seal: it was changed, or moved, after it was written"
-                    ),
-                });
+            let (Ok(row), Ok(hash)) = (decode_row(&raw), raw.try_get::<Vec<u8>, _>("chain_hash"))
+            else {
+                problem = Some(altered());
+                break;
+            };
+            let expected = seal(key, &prev, &row);
+            if hash[..] != expected.hash[..] {
+                problem = Some(altered());
                 break;
             }
             prev = expected;
@@ -295,38 +415,74 @@ pub async fn verify(
             });
         }
     }
-    let pending_rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'pending'")
-            .fetch_one(&mut *tx)
-            .await?;
+    let pending: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM audit_log WHERE outcome = 'pending' AND chain_seq IS NULL",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let genuine = genuine_pending(&mut tx, key, None).await?;
+    if problem.is_none() {
+        if let Some(&id) = pending.iter().find(|id| !genuine.contains(id)) {
+            problem = Some(ChainProblem {
+                kind: ChainProblemKind::Unsealed,
+                row_id: Some(id),
+                message: format!(
+                    "row {id} is a pending command the dashboard did not write: it was added or changed by hand"
+                ),
+            });
+        }
+    }
     tx.rollback().await?;
     Ok(ChainReport {
         verified: problem.is_none(),
         checked_at: super::now_text(),
         rows_verified,
         verified_up_to_id,
-        pending_rows: pending_rows.max(0) as u64,
+        pending_rows: genuine.len() as u64,
         starts_after_seal: start.seq,
         problem,
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }
 
+#[derive(sqlx::FromRow)]
+struct SealedRow {
+    #[sqlx(flatten)]
+    row: StoredRow,
+    chain_seq: i64,
+    chain_hash: Vec<u8>,
+}
+
 /// Sealed rows taken from the front of the chain by the retention job, with the seal before
-/// them (so the archive verifies on its own) and the last one (the new anchor).
+/// them (so the archive verifies on its own) and the last one (the new anchor). Each seal
+/// is recomputed on the way: `broken_at` names a row that does not match, where the prefix
+/// stops (rows are never archived past a break).
 pub struct ArchivedPrefix {
     pub before: Seal,
     pub rows: Vec<(StoredRow, Seal)>,
+    pub broken_at: Option<i64>,
 }
 
 /// The oldest sealed rows, in chain order, up to `limit`, as long as each was written before
 /// `cutoff` (stored time text): the prefix of the chain the retention job may archive.
 pub async fn archivable_prefix(
     conn: &mut SqliteConnection,
+    key: &ChainKey,
     cutoff: &str,
     limit: u32,
 ) -> sqlx::Result<ArchivedPrefix> {
-    let before = anchor(&mut *conn).await?.unwrap_or(Seal::GENESIS);
+    let anchor = anchor(&mut *conn).await?;
+    if let Some(a) = anchor
+        .as_ref()
+        .filter(|a| a.mac[..] != anchor_mac(key, &a.seal)[..])
+    {
+        return Ok(ArchivedPrefix {
+            before: a.seal,
+            rows: Vec::new(),
+            broken_at: Some(0),
+        });
+    }
+    let before = anchor.map_or(Seal::GENESIS, |a| a.seal);
     let sealed: Vec<SealedRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}, chain_seq, chain_hash FROM audit_log
          WHERE chain_seq IS NOT NULL ORDER BY chain_seq LIMIT ?"
@@ -334,20 +490,33 @@ pub async fn archivable_prefix(
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?;
-    let rows = sealed
+    let (mut prev, mut rows, mut broken_at) = (before, Vec::new(), None);
+    for s in sealed
         .into_iter()
         .take_while(|s| s.row.at.as_str() < cutoff)
-        .map(|s| {
-            let seal = to_seal((s.chain_seq, s.chain_hash));
-            (s.row, seal)
-        })
-        .collect();
-    Ok(ArchivedPrefix { before, rows })
+    {
+        let expected = seal(key, &prev, &s.row);
+        if s.chain_seq != expected.seq || s.chain_hash[..] != expected.hash[..] {
+            broken_at = Some(s.row.id);
+            break;
+        }
+        prev = expected;
+        rows.push((s.row, expected));
+    }
+    Ok(ArchivedPrefix {
+        before,
+        rows,
+        broken_at,
+    })
 }
 
 /// Deletes an archived prefix and moves the anchor to its last seal, so the kept rows still
 /// verify. Call in the same transaction that seals the row recording the archive.
-pub async fn archive_prefix(conn: &mut SqliteConnection, last: &Seal) -> sqlx::Result<u64> {
+pub async fn archive_prefix(
+    conn: &mut SqliteConnection,
+    key: &ChainKey,
+    last: &Seal,
+) -> sqlx::Result<u64> {
     let deleted =
         sqlx::query("DELETE FROM audit_log WHERE chain_seq IS NOT NULL AND chain_seq <= ?")
             .bind(last.seq)
@@ -355,11 +524,12 @@ pub async fn archive_prefix(conn: &mut SqliteConnection, last: &Seal) -> sqlx::R
             .await?
             .rows_affected();
     sqlx::query(
-        "INSERT INTO audit_chain_anchor (id, seq, hash) VALUES (1, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        "INSERT INTO audit_chain_anchor (id, seq, hash, mac) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
     )
     .bind(last.seq)
     .bind(&last.hash[..])
+    .bind(&anchor_mac(key, last)[..])
     .execute(&mut *conn)
     .await?;
     Ok(deleted)

@@ -17,8 +17,8 @@
 use std::{
     path::PathBuf,
     sync::{
-        atomic::{AtomicBool, AtomicI64, Ordering},
-        Arc,
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
     },
 };
 
@@ -39,8 +39,9 @@ const MAX_BATCH: usize = 256;
 pub struct AuditWriter {
     ops: mpsc::Sender<Queued>,
     running: Arc<AtomicBool>,
-    /// The newest seal the task has committed, for the chain check (its end must reach it).
-    sealed_up_to: Arc<AtomicI64>,
+    /// The newest seal committed through this writer (or found at its start): the chain's
+    /// end must reach it, and new rows go on from it.
+    last_seal: Arc<Mutex<Seal>>,
 }
 
 enum Op {
@@ -93,28 +94,28 @@ impl AuditWriter {
         let (ops, queue) = mpsc::channel(4 * MAX_BATCH);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         let running = Arc::new(AtomicBool::new(false));
-        let sealed_up_to = Arc::new(AtomicI64::new(0));
+        let last_seal = Arc::new(Mutex::new(Seal::GENESIS));
         let report = {
             let running = running.clone();
             move |up: bool| running.store(up, Ordering::SeqCst)
         };
         let task = {
-            let sealed_up_to = sealed_up_to.clone();
+            let last_seal = last_seal.clone();
             move || {
-                let (writer, key, queue, sealed_up_to) = (
+                let (writer, key, queue, last_seal) = (
                     writer.clone(),
                     key.clone(),
                     queue.clone(),
-                    sealed_up_to.clone(),
+                    last_seal.clone(),
                 );
-                async move { write_until_stopped(writer, key, queue, sealed_up_to).await }
+                async move { write_until_stopped(writer, key, queue, last_seal).await }
             }
         };
         tokio::spawn(crate::supervise::supervise("audit_writer", report, task));
         Self {
             ops,
             running,
-            sealed_up_to,
+            last_seal,
         }
     }
 
@@ -125,7 +126,7 @@ impl AuditWriter {
 
     /// The newest seal committed since this writer started.
     pub fn sealed_up_to(&self) -> i64 {
-        self.sealed_up_to.load(Ordering::SeqCst)
+        lock(&self.last_seal).seq
     }
 
     /// Appends a row (sealed unless pending) and returns its id once it is committed.
@@ -207,21 +208,34 @@ async fn write_until_stopped(
     writer: SqlitePool,
     key: ChainKey,
     queue: Queue,
-    sealed_up_to: Arc<AtomicI64>,
+    last_seal: Arc<Mutex<Seal>>,
 ) -> anyhow::Result<()> {
     let mut queue = queue.lock().await;
     let head = start_chain(&writer, &key)
         .await
         .context("reading the audit chain's head")?;
-    sealed_up_to.fetch_max(head.seq, Ordering::SeqCst);
+    remember(&last_seal, head);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if let Some(head) = write_batch(&writer, &key, std::mem::take(&mut batch)).await {
-            sealed_up_to.fetch_max(head.seq, Ordering::SeqCst);
+        let known = *lock(&last_seal);
+        if let Some(head) = write_batch(&writer, &key, known, std::mem::take(&mut batch)).await {
+            remember(&last_seal, head);
         }
     }
     // Every handle is gone: nothing more can come. Not a failure to restart from.
     std::future::pending().await
+}
+
+fn lock(seal: &Mutex<Seal>) -> std::sync::MutexGuard<'_, Seal> {
+    seal.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Keeps the newest of the seals seen.
+fn remember(last: &Mutex<Seal>, seal: Seal) {
+    let mut last = lock(last);
+    if seal.seq > last.seq {
+        *last = seal;
+    }
 }
 
 /// A write transaction that holds SQLite's write lock from its first statement.
@@ -260,15 +274,43 @@ async fn start_chain(writer: &SqlitePool, key: &ChainKey) -> anyhow::Result<Seal
 }
 
 /// One transaction for the batch; answers go out after the commit, or all fail with it.
-/// Returns the chain's head once committed.
-async fn write_batch(writer: &SqlitePool, key: &ChainKey, batch: Vec<Queued>) -> Option<Seal> {
+/// Each operation runs in a savepoint of its own: one that fails leaves nothing half done
+/// (a row without its seal). Returns the chain's head once committed.
+///
+/// The chain goes on from the database's head, or from `known` (the last seal this writer
+/// made) when that is newer: the newest rows were deleted by hand, and going on from the
+/// database would reuse their places and hide the deletion.
+async fn write_batch(
+    writer: &SqlitePool,
+    key: &ChainKey,
+    known: Seal,
+    batch: Vec<Queued>,
+) -> Option<Seal> {
     let mut done = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter();
     let committed = async {
         let mut tx = begin_immediate(writer).await?;
-        let mut head = audit_chain::head(&mut tx).await?;
+        let stored = audit_chain::head(&mut tx).await?;
+        let mut head = if known.seq > stored.seq {
+            tracing::error!(
+                stored = stored.seq,
+                known = known.seq,
+                "the newest sealed audit rows are gone from the database; the chain shows the gap"
+            );
+            known
+        } else {
+            stored
+        };
         for Queued(op, reply) in batch.by_ref() {
-            let result = apply(&mut tx, key, &mut head, op).await;
+            let before = head;
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            let result = apply(&mut savepoint, key, &mut head, op).await;
+            if result.is_ok() {
+                savepoint.commit().await?;
+            } else {
+                savepoint.rollback().await?;
+                head = before;
+            }
             done.push((reply, result));
         }
         tx.commit().await.map(|()| head)
@@ -303,7 +345,9 @@ async fn apply(
         match op {
             Op::Append(entry) => {
                 let row = audit::append(conn, &entry.as_entry()).await?;
-                if row.outcome != AuditOutcome::Pending.as_str() {
+                if row.outcome == AuditOutcome::Pending.as_str() {
+                    audit_chain::store_pending_mac(conn, key, &row).await?;
+                } else {
                     *head = audit_chain::store(conn, key, head, &row).await?;
                 }
                 Ok(Answer::Id(row.id))
@@ -314,6 +358,17 @@ async fn apply(
                 detail,
                 latency_ms,
             } => {
+                // Only a pending row the dashboard wrote is completed (and so sealed).
+                if audit_chain::genuine_pending(conn, key, Some(id))
+                    .await?
+                    .is_empty()
+                {
+                    tracing::error!(
+                        audit_id = id,
+                        "a command's pending audit row is gone or was changed by hand"
+                    );
+                    return Ok(Answer::Completed(false));
+                }
                 let row = audit::complete_command(conn, id, outcome, detail.as_deref(), latency_ms)
                     .await?;
                 if let Some(row) = &row {
@@ -322,11 +377,14 @@ async fn apply(
                 Ok(Answer::Completed(row.is_some()))
             }
             Op::InterruptPending => {
-                let rows = audit::mark_interrupted(conn).await?;
-                for row in &rows {
-                    *head = audit_chain::store(conn, key, head, row).await?;
+                let mut interrupted = 0;
+                for id in audit_chain::genuine_pending(conn, key, None).await? {
+                    if let Some(row) = audit::interrupt(conn, id).await? {
+                        *head = audit_chain::store(conn, key, head, &row).await?;
+                        interrupted += 1;
+                    }
                 }
-                Ok(Answer::Count(rows.len() as u64))
+                Ok(Answer::Count(interrupted))
             }
             Op::Archive(request) => Ok(Answer::Archived(
                 archive_step(conn, key, head, request).await?,
@@ -347,10 +405,15 @@ async fn archive_step(
     head: &mut Seal,
     request: ArchiveRequest,
 ) -> anyhow::Result<Option<Archived>> {
-    let prefix = audit_chain::archivable_prefix(conn, &request.cutoff, request.limit).await?;
+    let prefix = audit_chain::archivable_prefix(conn, key, &request.cutoff, request.limit).await?;
     let (Some((first_row, first)), Some((last_row, last))) =
         (prefix.rows.first(), prefix.rows.last())
     else {
+        if let Some(row) = prefix.broken_at {
+            anyhow::bail!(
+                "not archiving: the audit chain is broken at row {row} (or its anchor was moved); run `picky-fleet audit verify`"
+            );
+        }
         return Ok(None);
     };
     let file = request.dir.join(format!(
@@ -368,7 +431,7 @@ async fn archive_step(
         .await
         .context("the archive writer panicked")?
         .with_context(|| format!("writing the audit archive {}", file.display()))?;
-    let deleted = audit_chain::archive_prefix(conn, &last).await?;
+    let deleted = audit_chain::archive_prefix(conn, key, &last).await?;
     let detail = format!(
         "archived {deleted} rows (ids {first_id}–{last_id}, seals {}–{}) to {}; the chain continues from seal {} ({})",
         first.seq,

@@ -153,53 +153,6 @@ pub async fn buckets(
         .collect())
 }
 
-/// Every project's hour buckets from `since` on: the recorder's seed after a restart.
-pub async fn recent_hours(pool: &SqlitePool, since: i64) -> sqlx::Result<Vec<(i64, i64, Bucket)>> {
-    let rows: Vec<RollupRow> = sqlx::query_as(&format!(
-        "SELECT {ROLLUP_COLUMNS} FROM status_rollups
-         WHERE resolution = 3600 AND bucket >= ? ORDER BY project_id, bucket"
-    ))
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(RollupRow::into_bucket).collect())
-}
-
-/// Every project's polls summed over buckets of `resolution` from `since` on.
-pub async fn sums_since(
-    pool: &SqlitePool,
-    resolution: i64,
-    since: i64,
-) -> sqlx::Result<HashMap<i64, PollCounts>> {
-    let rows: Vec<(i64, u32, u32, u32, u32, u32, u32)> = sqlx::query_as(
-        "SELECT project_id, SUM(polls), SUM(connected), SUM(timeout), SUM(unpaired),
-                SUM(unknown_state), SUM(faults)
-         FROM status_rollups WHERE resolution = ? AND bucket >= ? GROUP BY project_id",
-    )
-    .bind(resolution)
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, polls, connected, timeout, unpaired, unknown_state, faults)| {
-                (
-                    id,
-                    PollCounts {
-                        polls,
-                        connected,
-                        timeout,
-                        unpaired,
-                        unknown_state,
-                        faults,
-                    },
-                )
-            },
-        )
-        .collect())
-}
-
 /// One project's polls summed over buckets of `resolution` from `since` on.
 pub async fn project_sums_since(
     pool: &SqlitePool,

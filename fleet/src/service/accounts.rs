@@ -65,6 +65,7 @@ impl Fleet {
         let client_detail = client.map(|c| format!("from {c}"));
         match (row, failure) {
             (Some(row), None) => {
+                self.inner.sign_in_limiter.record_success(client);
                 let user = CurrentUser {
                     id: row.id,
                     username: row.username.clone(),

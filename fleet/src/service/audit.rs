@@ -78,13 +78,26 @@ impl Fleet {
     pub async fn check_audit_chain(&self) -> Result<ChainReport, FleetError> {
         let _one_at_a_time = self.inner.chain_check.lock().await;
         let sealed = self.inner.audit_writer.sealed_up_to();
-        let report = audit_chain::verify(
+        let report = match audit_chain::verify(
             &self.inner.db.reader,
             &self.inner.cipher.audit_chain_key(),
             (sealed > 0).then_some(sealed),
         )
         .await
-        .map_err(|e| internal(e, "checking the audit log's chain"))?;
+        {
+            Ok(report) => report,
+            Err(e) => {
+                // Not "verified" any more: the page and /metrics must not keep the last good
+                // result.
+                metrics::gauge!("picky_fleet_audit_chain_verified").set(0.0);
+                *self
+                    .inner
+                    .chain_report
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = None;
+                return Err(internal(e, "checking the audit log's chain"));
+            }
+        };
         if let Some(problem) = &report.problem {
             tracing::error!(row = ?problem.row_id, problem = %problem.message, "the audit log's hash chain is broken");
         }

@@ -67,7 +67,15 @@ impl Fleet {
 
     /// Records one poll's result into the history (memory only; see [`Fleet::flush_history`]).
     pub(crate) fn record_history(&self, project_id: i64, at: DateTime<Utc>, poll: Poll<'_>) {
-        self.inner.history.record(project_id, at, poll);
+        // A check that was on its way while the project was removed leaves no history behind.
+        if self.project(project_id).is_some() {
+            self.inner.history.record(project_id, at, poll);
+        }
+    }
+
+    /// How long each resolution is kept.
+    pub fn history_retention(&self) -> HistoryRetention {
+        self.inner.history_retention
     }
 
     /// Writes what the recorder collected since the last call, in one transaction. On
@@ -136,9 +144,16 @@ impl Fleet {
     pub(crate) async fn seed_history(&self) -> anyhow::Result<()> {
         let now = self.now().timestamp();
         let last = db::history::last_states(&self.inner.db.reader).await?;
-        let hours =
-            db::history::recent_hours(&self.inner.db.reader, bucket_start(now, 3600) - 24 * 3600)
-                .await?;
+        let since = bucket_start(now, 3600) - 24 * 3600;
+        let mut hours = Vec::new();
+        for project_id in self.project_ids() {
+            for (hour, bucket) in
+                db::history::buckets(&self.inner.db.reader, project_id, 3600, since, i64::MAX)
+                    .await?
+            {
+                hours.push((project_id, hour, bucket));
+            }
+        }
         self.inner.history.seed(last, hours);
         Ok(())
     }
@@ -146,31 +161,11 @@ impl Fleet {
     /// Recomputes the 7, 30 and 90-day uptime of every project (the API's lists read it).
     /// 7 days from hourly buckets, 30 and 90 from daily ones (whole UTC days).
     pub async fn refresh_uptime(&self) -> Result<(), FleetError> {
-        let now = self.now().timestamp();
-        let pool = &self.inner.db.reader;
-        let since = |days: i64, resolution: i64| bucket_start(now - days * 86_400, resolution);
-        let read = |e| internal(e, "reading uptime");
-        let week = db::history::sums_since(pool, 3600, since(7, 3600))
-            .await
-            .map_err(read)?;
-        let month = db::history::sums_since(pool, 86_400, since(30, 86_400))
-            .await
-            .map_err(read)?;
-        let quarter = db::history::sums_since(pool, 86_400, since(90, 86_400))
-            .await
-            .map_err(read)?;
+        // Project by project: each is three short range reads on the roll-ups' key, where a
+        // query over every project would scan a whole resolution.
         let mut figures: HashMap<i64, Uptime> = HashMap::new();
-        for (sums, set) in [
-            (
-                &week,
-                (|u: &mut Uptime, v| u.week = v) as fn(&mut Uptime, Option<f64>),
-            ),
-            (&month, |u, v| u.month = v),
-            (&quarter, |u, v| u.quarter = v),
-        ] {
-            for (id, counts) in sums {
-                set(figures.entry(*id).or_default(), counts.uptime());
-            }
+        for project_id in self.project_ids() {
+            figures.insert(project_id, self.longer_uptime(project_id).await?);
         }
         *self.inner.uptime.lock().unwrap_or_else(|p| p.into_inner()) = figures;
         Ok(())
@@ -201,6 +196,14 @@ impl Fleet {
     ) -> Result<Uptime, FleetError> {
         actor.require(Role::Viewer, "read the status history")?;
         self.require_project(project_id)?;
+        Ok(Uptime {
+            day: self.inner.history.uptime_day(project_id, self.now()),
+            ..self.longer_uptime(project_id).await?
+        })
+    }
+
+    /// 7 days from hourly roll-ups, 30 and 90 from daily ones (whole UTC days).
+    async fn longer_uptime(&self, project_id: i64) -> Result<Uptime, FleetError> {
         let now = self.now().timestamp();
         let pool = &self.inner.db.reader;
         let since = |days: i64, resolution: i64| bucket_start(now - days * 86_400, resolution);
@@ -209,7 +212,7 @@ impl Fleet {
         };
         let read = |e| internal(e, "reading uptime");
         Ok(Uptime {
-            day: self.inner.history.uptime_day(project_id, self.now()),
+            day: None,
             week: sum(3600, 7).await.map_err(read)?.uptime(),
             month: sum(86_400, 30).await.map_err(read)?.uptime(),
             quarter: sum(86_400, 90).await.map_err(read)?.uptime(),

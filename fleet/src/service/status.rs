@@ -212,7 +212,8 @@ impl Fleet {
                         .as_ref()
                         .ok()
                         .and_then(|s| s.message_queue_count)
-                        .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+                        // No real queue holds a billion messages; the sums must not overflow.
+                        .map(|q| q.min(1_000_000_000) as i64),
                     latency_ms,
                     message: message.as_deref(),
                 },

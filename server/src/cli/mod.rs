@@ -113,7 +113,8 @@ pub async fn execute(
                         problem.message, report.rows_verified
                     )?;
                     anyhow::bail!(
-                        "the audit log's chain is broken{}",
+                        "{}: the audit log's chain is broken{}",
+                        problem.message,
                         problem
                             .row_id
                             .map(|id| format!(" at row {id}"))

@@ -337,3 +337,127 @@ async fn the_cli_and_the_server_writing_at_once_keep_one_chain() {
     assert!(report.verified, "{report:?}");
     assert!(report.rows_verified >= 3 + 6 * 2 + 2, "{report:?}");
 }
+
+/// What a hostile reader of the chain tried: each is detected, or refused, and named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_anchors_replayed_upgrades_forged_pending_rows_and_bad_columns_are_caught() {
+    let archive_dir = tempfile::tempdir().expect("dir");
+    let archive: PathBuf = archive_dir.path().to_owned();
+    let app = spawn_app_with(move |s| {
+        s.audit_retain_days = Some(30);
+        s.audit_archive_dir = Some(archive);
+    })
+    .await;
+    some_history(&app).await;
+    let now = chrono::Utc::now();
+    app.fleet
+        .archive_old_audit_rows(now + chrono::Duration::days(31))
+        .await
+        .expect("archive");
+    for n in 0..4 {
+        app.api_key_for(&format!("after{n}"), Role::Viewer).await;
+    }
+    let ids = {
+        let (_dir, settings) = copy_of(&app, "ids").await;
+        sealed_ids(&settings).await
+    };
+
+    // 1. The oldest kept rows deleted and the anchor moved onto the last of them: the anchor
+    //    carries a MAC of its own, so it cannot be moved without the key.
+    let (_dir, settings) = copy_of(&app, "anchor").await;
+    tamper(
+        &settings,
+        &format!(
+            "UPDATE audit_chain_anchor SET seq = (SELECT chain_seq FROM audit_log WHERE id = {k}),
+                                           hash = (SELECT chain_hash FROM audit_log WHERE id = {k});
+             DELETE FROM audit_log WHERE chain_seq <= (SELECT seq FROM audit_chain_anchor);",
+            k = ids[1]
+        ),
+    )
+    .await;
+    let error = cli(&settings, &["audit", "verify"], "")
+        .await
+        .expect_err("a moved anchor")
+        .to_string();
+    assert!(error.contains("anchor"), "{error}");
+
+    // 2. Rows added by hand with the upgrade's marker replayed: a chain that exists is never
+    //    sealed again from the marker, so they stay unsealed (and the CLI seals nothing).
+    let (_dir, settings) = copy_of(&app, "replay").await;
+    tamper(
+        &settings,
+        "INSERT INTO audit_log (at, actor, action, outcome, completed_at)
+         VALUES ('2026-12-01T00:00:00.000Z', 'admin', 'sign_in', 'success', '2026-12-01T00:00:00.000Z');
+         INSERT INTO audit_chain_legacy (up_to_id) SELECT MAX(id) FROM audit_log;",
+    )
+    .await;
+    let error = cli(&settings, &["audit", "verify"], "")
+        .await
+        .expect_err("a replayed marker")
+        .to_string();
+    assert!(error.contains("broken at row"), "{error}");
+
+    // 3. A column of the wrong type: reported as a changed row, not an error.
+    let (_dir, settings) = copy_of(&app, "types").await;
+    tamper(
+        &settings,
+        &format!(
+            "UPDATE audit_log SET project_id = 'abc', chain_hash = NULL WHERE id = {}",
+            ids[3]
+        ),
+    )
+    .await;
+    let error = cli(&settings, &["audit", "verify"], "")
+        .await
+        .expect_err("a bad column")
+        .to_string();
+    assert!(error.ends_with(&format!("at row {}", ids[3])), "{error}");
+
+    // 4. A pending command row made up by hand: reported, and never sealed as a real command
+    //    when pending rows are marked interrupted at the next start.
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, project_id, command, outcome)
+         VALUES ('2026-12-01T00:00:00.000Z', 'admin', 'command', 1, 'disconnect', 'pending')",
+    )
+    .execute(app.fleet.pool())
+    .await
+    .expect("forge");
+    let report = app.fleet.check_audit_chain().await.expect("check");
+    assert_eq!(
+        report.problem.as_ref().map(|p| p.kind),
+        Some(ChainProblemKind::Unsealed),
+        "{report:?}"
+    );
+    app.fleet
+        .mark_interrupted_commands()
+        .await
+        .expect("interrupt");
+    let report = app.fleet.check_audit_chain().await.expect("check");
+    assert!(
+        !report.verified,
+        "still reported after the restart's marking: {report:?}"
+    );
+}
+
+/// The newest rows deleted under a running server, then more written: the server keeps the
+/// last seal it made and goes on from it, so the gap stays in the chain for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_newest_rows_then_writing_more_leaves_a_gap_for_good() {
+    let app = spawn_app().await;
+    some_history(&app).await;
+    sqlx::query(
+        "DELETE FROM audit_log WHERE chain_seq > (SELECT MAX(chain_seq) - 3 FROM audit_log)",
+    )
+    .execute(app.fleet.pool())
+    .await
+    .expect("delete");
+    for n in 0..5 {
+        app.api_key_for(&format!("later{n}"), Role::Viewer).await;
+    }
+    let report = app.fleet.check_audit_chain().await.expect("check");
+    assert_eq!(
+        report.problem.as_ref().map(|p| p.kind),
+        Some(ChainProblemKind::Missing),
+        "{report:?}"
+    );
+}

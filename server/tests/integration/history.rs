@@ -512,6 +512,7 @@ async fn the_project_page_reads_a_drop_a_restart_and_the_recovery_as_one_story()
         "admin sent restart-server",
         "role=\"img\"",
         "Message queue: from ",
+        "failed on the dashboard's side (unknown)",
     ] {
         assert!(page.contains(expected), "the page shows {expected:?}");
     }
