@@ -158,6 +158,22 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
         .find(|(name, _, _)| *name == range)
         .map_or(("24 hours", 24), |(_, label, hours)| (*label, *hours));
     let from = now - Duration::hours(range_hours);
+    // Each bucket's time read once (three views below use it).
+    let step = Duration::seconds(history.resolution.seconds());
+    let timed: Vec<(DateTime<Utc>, HistoryBucket)> = history
+        .buckets
+        .iter()
+        .filter_map(|b| Some((bucket_time(b)?, b.clone())))
+        .collect();
+    let queue = timed
+        .iter()
+        .filter_map(|(at, b)| Some((*at, b.queue_avg?)))
+        .collect();
+    let latency = timed
+        .iter()
+        .filter_map(|(at, b)| Some((*at, b.latency_avg_ms?)))
+        .collect();
+    let summary = checks_summary(&history);
     view! {
         <Title text=title/>
         <section class="project" aria-labelledby="project-title">
@@ -181,20 +197,20 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
                 }).collect_view()}
             </nav>
             <h2 class="project__section">{format!("States over the last {range_label}")}</h2>
-            <p class="muted project__checks">{checks_summary(&history)}</p>
-            <StateBand history=history.clone() from now/>
+            <p class="muted project__checks">{summary}</p>
+            <StateBand runs=runs(&timed, step) from now/>
             <div class="charts">
                 <Chart
                     title="Message queue"
                     unit=""
-                    points=history.buckets.iter().filter_map(|b| Some((bucket_time(b)?, b.queue_avg?))).collect()
+                    points=queue
                     from
                     now
                 />
                 <Chart
                     title="Upstream latency"
                     unit=" ms"
-                    points=history.buckets.iter().filter_map(|b| Some((bucket_time(b)?, b.latency_avg_ms?))).collect()
+                    points=latency
                     from
                     now
                 />
@@ -271,11 +287,13 @@ fn x_of(at: DateTime<Utc>, from: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 
 /// Runs of buckets in the same state, as (start, end, state): a day of minutes in one state
 /// is one rectangle, and a gap (no bucket) ends a run.
-fn runs(history: &ProjectHistory) -> Vec<(DateTime<Utc>, DateTime<Utc>, Health)> {
-    let step = Duration::seconds(history.resolution.seconds());
+fn runs(
+    timed: &[(DateTime<Utc>, HistoryBucket)],
+    step: Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>, Health)> {
     let mut runs: Vec<(DateTime<Utc>, DateTime<Utc>, Health)> = Vec::new();
-    for bucket in &history.buckets {
-        let (Some(start), Some(state)) = (bucket_time(bucket), bucket.counts.worst()) else {
+    for (start, bucket) in timed {
+        let (start, Some(state)) = (*start, bucket.counts.worst()) else {
             continue;
         };
         match runs.last_mut() {
@@ -287,8 +305,11 @@ fn runs(history: &ProjectHistory) -> Vec<(DateTime<Utc>, DateTime<Utc>, Health)>
 }
 
 #[component]
-fn StateBand(history: ProjectHistory, from: DateTime<Utc>, now: DateTime<Utc>) -> impl IntoView {
-    let runs = runs(&history);
+fn StateBand(
+    runs: Vec<(DateTime<Utc>, DateTime<Utc>, Health)>,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> impl IntoView {
     let mut seconds: std::collections::BTreeMap<&'static str, i64> = Default::default();
     for (start, end, state) in &runs {
         *seconds.entry(state.label()).or_default() += (*end - *start).num_seconds();
@@ -338,6 +359,8 @@ fn Chart(
     from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> impl IntoView {
+    // A day of minutes is more points than the chart has pixels: average them in runs.
+    let points = thin(points, MAX_POINTS);
     let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
     let min = points.iter().map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
     let top = if max > 0.0 { max } else { 1.0 };
@@ -398,6 +421,25 @@ fn Chart(
             </p>
         </figure>
     }
+}
+
+/// Points a chart draws at most.
+const MAX_POINTS: usize = 300;
+
+/// At most `max` points: each run of consecutive points becomes one, at the run's first time,
+/// with the run's mean.
+fn thin(points: Vec<(DateTime<Utc>, f64)>, max: usize) -> Vec<(DateTime<Utc>, f64)> {
+    if points.len() <= max {
+        return points;
+    }
+    let run = points.len().div_ceil(max);
+    points
+        .chunks(run)
+        .map(|chunk| {
+            let mean = chunk.iter().map(|(_, v)| v).sum::<f64>() / chunk.len() as f64;
+            (chunk[0].0, mean)
+        })
+        .collect()
 }
 
 /// One line of the timeline: a change of state or an audit row.
@@ -542,7 +584,12 @@ mod tests {
                 bucket("2026-12-02T10:04:00Z", 1, 1),
             ],
         };
-        let runs: Vec<_> = runs(&history)
+        let timed: Vec<_> = history
+            .buckets
+            .iter()
+            .map(|b| (bucket_time(b).unwrap(), b.clone()))
+            .collect();
+        let runs: Vec<_> = runs(&timed, Duration::minutes(1))
             .into_iter()
             .map(|(s, e, h)| (hm(s), hm(e), h))
             .collect();
@@ -554,6 +601,19 @@ mod tests {
                 ("10:04".into(), "10:05".into(), Health::Timeout),
             ]
         );
+    }
+
+    #[test]
+    fn a_day_of_minutes_is_thinned_to_what_a_chart_can_show() {
+        let start = DateTime::from_timestamp(0, 0).unwrap();
+        let points: Vec<_> = (0..1440)
+            .map(|m| (start + Duration::minutes(m), m as f64))
+            .collect();
+        let thinned = thin(points, MAX_POINTS);
+        assert!(thinned.len() <= MAX_POINTS, "{}", thinned.len());
+        assert_eq!(thinned[0], (start, 2.0), "the mean of minutes 0 to 4");
+        let few = vec![(start, 1.0)];
+        assert_eq!(thin(few.clone(), MAX_POINTS), few);
     }
 
     #[test]

@@ -32,12 +32,16 @@ pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     server.stop().await?;
     seed(&db.path, &projects, rows).await?;
 
-    // Written before the chain: the first start seals them (as after the upgrade).
+    // As a database from before the upgrade: no seals yet, every row marked as written before
+    // the chain; the first start seals them all.
     let pool = crate::db::open(&db.path, 1).await?;
-    sqlx::query("INSERT INTO audit_chain_legacy (up_to_id) SELECT MAX(id) FROM audit_log")
-        .execute(&pool)
-        .await
-        .context("marking the seeded rows as written before the chain")?;
+    sqlx::raw_sql(
+        "UPDATE audit_log SET chain_seq = NULL, chain_hash = NULL;
+         INSERT INTO audit_chain_legacy (up_to_id) SELECT MAX(id) FROM audit_log;",
+    )
+    .execute(&pool)
+    .await
+    .context("making the database one from before the chain")?;
     let started = Instant::now();
     let server = env.start(&db, upstream.base_url(), options).await?;
     loop {
