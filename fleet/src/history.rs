@@ -219,6 +219,28 @@ impl HistoryRecorder {
         }
     }
 
+    /// One project's part of what is not yet written (the project page writes it before it
+    /// reads, rather than everyone's).
+    pub fn take_project(&self, project_id: i64) -> Pending {
+        let mut state = self.state();
+        let keys: Vec<(i64, i64)> = state
+            .pending
+            .keys()
+            .filter(|(id, _)| *id == project_id)
+            .copied()
+            .collect();
+        let mut minutes: Vec<_> = keys
+            .into_iter()
+            .filter_map(|key| state.pending.remove(&key).map(|b| (key.0, key.1, b)))
+            .collect();
+        minutes.sort_by_key(|&(_, minute, _)| minute);
+        let (changes, others): (Vec<_>, Vec<_>) = std::mem::take(&mut state.changes)
+            .into_iter()
+            .partition(|c| c.project_id == project_id);
+        state.changes = others;
+        Pending { minutes, changes }
+    }
+
     /// A write failed: its data goes back, merged with what came in meanwhile.
     pub fn put_back(&self, pending: Pending) {
         let mut state = self.state();

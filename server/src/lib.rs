@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod client_addr;
 pub mod config;

@@ -267,7 +267,7 @@ impl Application {
                             let checked = fleet.check_audit_chain().await;
                             archived?;
                             checked?;
-                            tokio::time::sleep(AUDIT_UPKEEP_EVERY).await;
+                            tokio::time::sleep(crate::background::AUDIT_UPKEEP_EVERY).await;
                         }
                     }
                 },
@@ -285,7 +285,7 @@ impl Application {
                 },
                 move || {
                     let fleet = fleet.clone();
-                    async move { history_upkeep(fleet).await }
+                    async move { crate::background::history_upkeep(fleet).await }
                 },
             )
         });
@@ -350,32 +350,6 @@ impl Application {
         Ok(())
     }
 }
-
-/// Writes the recorded history every [`HISTORY_FLUSH_EVERY`], recomputes uptime every 30
-/// flushes and prunes every 60. Returns only on an error (the supervisor restarts it).
-async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
-    let mut round: u64 = 0;
-    loop {
-        if round.is_multiple_of(30) {
-            fleet.refresh_uptime().await?;
-        }
-        if round.is_multiple_of(60) {
-            let pruned = fleet.prune_history(fleet.now()).await?;
-            if pruned > 0 {
-                tracing::info!(pruned, "pruned old status history");
-            }
-        }
-        tokio::time::sleep(HISTORY_FLUSH_EVERY).await;
-        fleet.flush_history().await?;
-        round += 1;
-    }
-}
-
-/// How often the status history collected in memory is written.
-const HISTORY_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// How often the audit log is archived (with a retention set) and its chain checked.
-const AUDIT_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);

@@ -14,20 +14,18 @@
 //! database, it is restarted with growing pauses and takes over the queue, where callers
 //! wait meanwhile.
 
-use std::{
-    path::PathBuf,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
-    },
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex,
 };
 
 use anyhow::Context;
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+pub use super::audit_archive::{ArchiveRequest, Archived};
 use super::{
-    audit::{self, NewEntry, OwnedEntry, StoredRow},
+    audit::{self, NewEntry, OwnedEntry},
     audit_chain::{self, ChainKey, Seal},
 };
 use crate::model::{AuditAction, AuditOutcome};
@@ -57,25 +55,6 @@ enum Op {
     /// Tests: a task that dies, to be restarted.
     #[cfg(test)]
     Crash,
-}
-
-/// What the retention job asks for: archive sealed rows written before `cutoff`.
-#[derive(Debug, Clone)]
-pub struct ArchiveRequest {
-    /// Stored time text: rows with an earlier `at` go.
-    pub cutoff: String,
-    pub dir: PathBuf,
-    /// At most this many rows in one go, so the writer is not held for long.
-    pub limit: u32,
-}
-
-/// One archive step's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Archived {
-    pub rows: u64,
-    pub file: PathBuf,
-    /// The audit row that records the archive.
-    pub record_id: i64,
 }
 
 enum Answer {
@@ -274,8 +253,8 @@ async fn start_chain(writer: &SqlitePool, key: &ChainKey) -> anyhow::Result<Seal
 }
 
 /// One transaction for the batch; answers go out after the commit, or all fail with it.
-/// Each operation runs in a savepoint of its own: one that fails leaves nothing half done
-/// (a row without its seal). Returns the chain's head once committed.
+/// An operation that fails rolls the whole batch back: nothing is left half done (a row
+/// without its seal). Returns the chain's head once committed.
 ///
 /// The chain goes on from the database's head, or from `known` (the last seal this writer
 /// made) when that is newer: the newest rows were deleted by hand, and going on from the
@@ -302,16 +281,16 @@ async fn write_batch(
             stored
         };
         for Queued(op, reply) in batch.by_ref() {
-            let before = head;
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            let result = apply(&mut savepoint, key, &mut head, op).await;
-            if result.is_ok() {
-                savepoint.commit().await?;
-            } else {
-                savepoint.rollback().await?;
-                head = before;
-            }
+            let result = apply(&mut tx, key, &mut head, op).await;
+            let failed = result.is_err();
             done.push((reply, result));
+            if failed {
+                // Nothing of the batch is kept (the transaction rolls back as it drops):
+                // no row is left without its seal. Callers see the error and may retry.
+                return Err(sqlx::Error::Protocol(
+                    "an audit operation failed; its batch was rolled back".into(),
+                ));
+            }
         }
         tx.commit().await.map(|()| head)
     }
@@ -387,7 +366,7 @@ async fn apply(
                 Ok(Answer::Count(interrupted))
             }
             Op::Archive(request) => Ok(Answer::Archived(
-                archive_step(conn, key, head, request).await?,
+                super::audit_archive::archive_step(conn, key, head, request).await?,
             )),
             #[cfg(test)]
             Op::Crash => panic!("the audit writer crashes (test)"),
@@ -395,105 +374,6 @@ async fn apply(
     }
     .await;
     result.map_err(|e| format!("{e:#}"))
-}
-
-/// Writes the oldest due rows to an archive file (synced to disk), then deletes them, moves
-/// the chain's anchor to their last seal and seals a row that records the archive.
-async fn archive_step(
-    conn: &mut SqliteConnection,
-    key: &ChainKey,
-    head: &mut Seal,
-    request: ArchiveRequest,
-) -> anyhow::Result<Option<Archived>> {
-    let prefix = audit_chain::archivable_prefix(conn, key, &request.cutoff, request.limit).await?;
-    let (Some((first_row, first)), Some((last_row, last))) =
-        (prefix.rows.first(), prefix.rows.last())
-    else {
-        if let Some(row) = prefix.broken_at {
-            anyhow::bail!(
-                "not archiving: the audit chain is broken at row {row} (or its anchor was moved); run `picky-fleet audit verify`"
-            );
-        }
-        return Ok(None);
-    };
-    let file = request.dir.join(format!(
-        "audit-{}-seals-{}-{}.jsonl",
-        chrono::Utc::now().format("%Y-%m-%d"),
-        first.seq,
-        last.seq
-    ));
-    let (first_id, last_id, last) = (first_row.id, last_row.id, *last);
-    let contents = archive_contents(&prefix.before, &last, &prefix.rows)?;
-    let rows = prefix.rows.len() as u64;
-    let path = file.clone();
-    let dir = request.dir.clone();
-    tokio::task::spawn_blocking(move || write_synced(&dir, &path, &contents))
-        .await
-        .context("the archive writer panicked")?
-        .with_context(|| format!("writing the audit archive {}", file.display()))?;
-    let deleted = audit_chain::archive_prefix(conn, key, &last).await?;
-    let detail = format!(
-        "archived {deleted} rows (ids {first_id}–{last_id}, seals {}–{}) to {}; the chain continues from seal {} ({})",
-        first.seq,
-        last.seq,
-        file.display(),
-        last.seq,
-        hex::encode(&last.hash[..8]),
-    );
-    let row = audit::append(
-        conn,
-        &NewEntry {
-            actor: "retention",
-            action: Some(AuditAction::AuditArchived),
-            detail: Some(&detail),
-            ..Default::default()
-        },
-    )
-    .await?;
-    *head = audit_chain::store(conn, key, head, &row).await?;
-    Ok(Some(Archived {
-        rows,
-        file,
-        record_id: row.id,
-    }))
-}
-
-/// JSON lines: a header naming the seal before the rows and the last one (so the file can be
-/// checked on its own with the key), then one row per line with its seal.
-fn archive_contents(
-    before: &Seal,
-    last: &Seal,
-    rows: &[(StoredRow, Seal)],
-) -> anyhow::Result<Vec<u8>> {
-    let mut out = serde_json::to_vec(&serde_json::json!({
-        "picky_fleet_audit_archive": 1,
-        "previous_seal": {"seq": before.seq, "hash": hex::encode(before.hash)},
-        "last_seal": {"seq": last.seq, "hash": hex::encode(last.hash)},
-        "rows": rows.len(),
-    }))?;
-    out.push(b'\n');
-    for (row, seal) in rows {
-        let mut line = serde_json::to_value(row)?;
-        line["chain_seq"] = seal.seq.into();
-        line["chain_hash"] = hex::encode(seal.hash).into();
-        serde_json::to_writer(&mut out, &line)?;
-        out.push(b'\n');
-    }
-    Ok(out)
-}
-
-fn write_synced(
-    dir: &std::path::Path,
-    path: &std::path::Path,
-    contents: &[u8],
-) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    // The file's name is durable only once its directory is.
-    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

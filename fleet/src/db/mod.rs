@@ -14,6 +14,7 @@ use crate::crypto::SealedToken;
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_archive;
 pub mod audit_chain;
 pub mod audit_writer;
 pub mod history;

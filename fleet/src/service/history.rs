@@ -81,7 +81,16 @@ impl Fleet {
     /// Writes what the recorder collected since the last call, in one transaction. On
     /// failure the data goes back to the recorder for the next call.
     pub async fn flush_history(&self) -> Result<(), FleetError> {
-        let pending = self.inner.history.take();
+        self.write_pending(self.inner.history.take()).await
+    }
+
+    /// Writes one project's part of it only: the project page, before it reads.
+    pub async fn flush_project_history(&self, project_id: i64) -> Result<(), FleetError> {
+        self.write_pending(self.inner.history.take_project(project_id))
+            .await
+    }
+
+    async fn write_pending(&self, pending: crate::history::Pending) -> Result<(), FleetError> {
         if pending.is_empty() {
             return Ok(());
         }

@@ -1,0 +1,31 @@
+//! The upkeep beside the poller: what the history recorded goes to the database, uptime is
+//! recomputed, old history pruned; the audit log is archived and its chain checked. Each
+//! runs under `fleet::supervise` (started in `startup`).
+
+use fleet::Fleet;
+
+/// Writes the recorded history every [`HISTORY_FLUSH_EVERY`], recomputes uptime every 30
+/// flushes and prunes every 60. Returns only on an error (the supervisor restarts it).
+pub async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
+    let mut round: u64 = 0;
+    loop {
+        if round.is_multiple_of(30) {
+            fleet.refresh_uptime().await?;
+        }
+        if round.is_multiple_of(60) {
+            let pruned = fleet.prune_history(fleet.now()).await?;
+            if pruned > 0 {
+                tracing::info!(pruned, "pruned old status history");
+            }
+        }
+        tokio::time::sleep(HISTORY_FLUSH_EVERY).await;
+        fleet.flush_history().await?;
+        round += 1;
+    }
+}
+
+/// How often the status history collected in memory is written.
+const HISTORY_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often the audit log is archived (with a retention set) and its chain checked.
+pub const AUDIT_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
