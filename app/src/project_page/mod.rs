@@ -32,6 +32,10 @@ const RANGES: [(&str, &str, i64); 4] = [
     ("90d", "90 days", 90 * 24),
 ];
 
+/// Changes and audit rows the timeline shows at most, each: the newest (the API pages
+/// through the rest).
+const TIMELINE_ITEMS: u32 = 50;
+
 /// Everything the page shows, in one answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectPageData {
@@ -39,12 +43,14 @@ pub struct ProjectPageData {
     pub uptime: Uptime,
     /// The range shown (`24h`, `7d`, …).
     pub range: String,
+    /// The history's buckets are summed into groups this long (0: as stored).
+    pub group_seconds: i64,
     pub history: ProjectHistory,
-    /// State changes in the range, newest first (at most 200).
+    /// State changes in the range, newest first (at most [`TIMELINE_ITEMS`]).
     pub changes: Vec<StateChange>,
     /// The state in force when the range starts, if the history knows it.
     pub state_at_start: Option<Health>,
-    /// The project's audit rows in the range, newest first (at most 200).
+    /// The project's audit rows in the range, newest first (at most [`TIMELINE_ITEMS`]).
     pub audit: Vec<AuditEntry>,
     pub now: String,
 }
@@ -76,11 +82,17 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
     } else {
         Resolution::Day
     };
+    // A day of minutes in five-minute groups: the page has no room for more.
+    let group_seconds = if resolution == Resolution::Minute {
+        300
+    } else {
+        0
+    };
     let history = fleet
-        .project_history(&actor, id, from, now, resolution)
+        .project_history_grouped(&actor, id, from, now, resolution, group_seconds)
         .await?;
     let changes = fleet
-        .project_changes(&actor, id, from, now, None, 200)
+        .project_changes(&actor, id, from, now, None, TIMELINE_ITEMS)
         .await?
         .changes;
     let state_at_start = fleet.state_at(id, from).await?;
@@ -90,7 +102,7 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
             &AuditFilter {
                 project_id: Some(id),
                 since: Some(from),
-                limit: PageSize::new(200).map_err(|_| AppError::Internal)?,
+                limit: PageSize::new(TIMELINE_ITEMS).map_err(|_| AppError::Internal)?,
                 ..Default::default()
             },
         )
@@ -100,6 +112,7 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
         uptime: fleet.project_uptime(&actor, id).await?,
         card,
         range: range.to_owned(),
+        group_seconds,
         history,
         changes,
         state_at_start,
@@ -146,6 +159,7 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
         card,
         uptime,
         range,
+        group_seconds,
         history,
         changes,
         state_at_start,
@@ -166,7 +180,9 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
         .map_or(("24 hours", 24), |(_, label, hours)| (*label, *hours));
     let from = now - Duration::hours(range_hours);
     // Each bucket's time read once (three views below use it).
-    let step = Duration::seconds(history.resolution.seconds());
+    let step = Duration::seconds(history.resolution.seconds().max(group_seconds));
+    let clipped =
+        changes.len() >= TIMELINE_ITEMS as usize || audit.len() >= TIMELINE_ITEMS as usize;
     let timed: Vec<(DateTime<Utc>, HistoryBucket)> = history
         .buckets
         .iter()
@@ -224,6 +240,11 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
             </div>
             <h2 class="project__section">"What happened"</h2>
             <Timeline changes audit state_at_start now/>
+            {clipped.then(|| view! {
+                <p class="muted">
+                    {format!("The newest {TIMELINE_ITEMS} changes and audit rows of this range; choose a shorter range, or read them all with GET /api/v1/projects/{id}/changes.")}
+                </p>
+            })}
         </section>
     }
 }

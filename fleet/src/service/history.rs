@@ -252,6 +252,22 @@ impl Fleet {
         to: DateTime<Utc>,
         resolution: Resolution,
     ) -> Result<ProjectHistory, FleetError> {
+        self.project_history_grouped(actor, project_id, from, to, resolution, 0)
+            .await
+    }
+
+    /// [`Fleet::project_history`] with buckets summed into groups of `group_seconds` (the
+    /// project page: a day of minutes in five-minute groups). Groups no finer than the
+    /// resolution.
+    pub async fn project_history_grouped(
+        &self,
+        actor: &Actor,
+        project_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        resolution: Resolution,
+        group_seconds: i64,
+    ) -> Result<ProjectHistory, FleetError> {
         actor.require(Role::Viewer, "read the status history")?;
         self.require_project(project_id)?;
         let now = self.now();
@@ -265,14 +281,16 @@ impl Fleet {
             )));
         }
         let step = resolution.seconds();
-        let rows = db::history::buckets(
+        let (pool, start, end) = (
             &self.inner.db.reader,
-            project_id,
-            step,
-            bucket_start(from.timestamp(), step),
+            bucket_start(from.timestamp(), step.max(group_seconds)),
             to.timestamp(),
-        )
-        .await
+        );
+        let rows = if group_seconds > step {
+            db::history::grouped_buckets(pool, project_id, step, start, end, group_seconds).await
+        } else {
+            db::history::buckets(pool, project_id, step, start, end).await
+        }
         .map_err(|e| internal(e, "reading status history"))?;
         Ok(ProjectHistory {
             project_id,

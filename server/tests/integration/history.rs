@@ -208,6 +208,27 @@ async fn history_rolls_up_every_poll_and_records_each_change() {
     assert_eq!(connected.counts.connected, 2);
     assert!(connected.latency_avg_ms.is_some() && connected.queue_avg.is_some());
 
+    // The project page's five-minute groups sum the same minutes.
+    let grouped = app
+        .fleet
+        .project_history_grouped(
+            &Actor::cli(),
+            id,
+            at("2026-12-02T01:00:00Z"),
+            at("2026-12-02T03:00:00Z"),
+            Resolution::Minute,
+            300,
+        )
+        .await
+        .expect("grouped");
+    assert_eq!(grouped.buckets.len(), 24 - 4, "four groups of no data");
+    let group = grouped
+        .buckets
+        .iter()
+        .find(|b| b.start == "2026-12-02T01:10:00.000Z")
+        .expect("group");
+    assert_eq!((group.counts.polls, group.counts.timeout), (10, 10));
+
     // Hours and days add up the same polls, across midnight.
     let (_, body) = get_json(
         &app,
