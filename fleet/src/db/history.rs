@@ -99,6 +99,12 @@ struct RollupRow {
 }
 
 impl RollupRow {
+    /// One project's bucket: its start and sums.
+    fn into_dated(self) -> (i64, Bucket) {
+        let (_, start, bucket) = self.into_bucket();
+        (start, bucket)
+    }
+
     fn into_bucket(self) -> (i64, i64, Bucket) {
         (
             self.project_id,
@@ -144,13 +150,7 @@ pub async fn buckets(
     .bind(to)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let (_, start, bucket) = r.into_bucket();
-            (start, bucket)
-        })
-        .collect())
+    Ok(rows.into_iter().map(RollupRow::into_dated).collect())
 }
 
 /// As [`buckets`], summed into groups of `group` seconds (a day of minutes as 288 groups of
@@ -182,13 +182,7 @@ pub async fn grouped_buckets(
     .bind(to)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let (_, start, bucket) = r.into_bucket();
-            (start, bucket)
-        })
-        .collect())
+    Ok(rows.into_iter().map(RollupRow::into_dated).collect())
 }
 
 /// One project's polls summed over buckets of `resolution` from `since` on.

@@ -64,6 +64,14 @@ async fn copy_of(app: &TestApp, name: &str) -> (tempfile::TempDir, Settings) {
     (dir, settings)
 }
 
+/// `picky-fleet audit verify` on a copy that must fail: its error message.
+async fn verify_fails(settings: &Settings, what: &str) -> String {
+    cli(settings, &["audit", "verify"], "")
+        .await
+        .expect_err(what)
+        .to_string()
+}
+
 async fn tamper(settings: &Settings, sql: &str) {
     let mut conn = SqliteConnection::connect(&settings.database_url)
         .await
@@ -141,10 +149,7 @@ async fn every_kind_of_edit_to_the_file_is_detected_and_names_the_row() {
     for (what, sql, expected_row) in cases {
         let (_dir, settings) = copy_of(&app, "tampered").await;
         tamper(&settings, &sql).await;
-        let error = cli(&settings, &["audit", "verify"], "")
-            .await
-            .expect_err(what)
-            .to_string();
+        let error = verify_fails(&settings, what).await;
         assert!(error.contains("broken at row"), "{what}: {error}");
         let row = error
             .rsplit(' ')
@@ -375,10 +380,7 @@ async fn forged_anchors_replayed_upgrades_forged_pending_rows_and_bad_columns_ar
         ),
     )
     .await;
-    let error = cli(&settings, &["audit", "verify"], "")
-        .await
-        .expect_err("a moved anchor")
-        .to_string();
+    let error = verify_fails(&settings, "a moved anchor").await;
     assert!(error.contains("anchor"), "{error}");
 
     // 2. Rows added by hand with the upgrade's marker replayed: a chain that exists is never
@@ -391,10 +393,7 @@ async fn forged_anchors_replayed_upgrades_forged_pending_rows_and_bad_columns_ar
          INSERT INTO audit_chain_legacy (up_to_id) SELECT MAX(id) FROM audit_log;",
     )
     .await;
-    let error = cli(&settings, &["audit", "verify"], "")
-        .await
-        .expect_err("a replayed marker")
-        .to_string();
+    let error = verify_fails(&settings, "a replayed marker").await;
     assert!(error.contains("broken at row"), "{error}");
 
     // 3. A column of the wrong type: reported as a changed row, not an error.
@@ -407,10 +406,7 @@ async fn forged_anchors_replayed_upgrades_forged_pending_rows_and_bad_columns_ar
         ),
     )
     .await;
-    let error = cli(&settings, &["audit", "verify"], "")
-        .await
-        .expect_err("a bad column")
-        .to_string();
+    let error = verify_fails(&settings, "a bad column").await;
     assert!(error.ends_with(&format!("at row {}", ids[3])), "{error}");
 
     // 4. A pending command row made up by hand: reported, and never sealed as a real command
