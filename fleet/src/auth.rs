@@ -43,6 +43,17 @@ impl Actor {
         }
     }
 
+    /// Somebody acting through a capability rather than an account (an acknowledge link in an
+    /// alert message): audited under `name`, allowed only what its door allows.
+    pub fn link(name: &str) -> Self {
+        Self {
+            user_id: None,
+            name: name.to_owned(),
+            role: Role::Viewer,
+            request_id: None,
+        }
+    }
+
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
         self

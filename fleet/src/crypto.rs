@@ -15,12 +15,14 @@ use rand::RngCore;
 
 /// Binds ciphertexts to their purpose, so a sealed token can't be passed off as anything else.
 const AAD: &[u8] = b"picky-fleet/project-token/v1";
+const CHANNEL_AAD: &[u8] = b"picky-fleet/alert-channel-secret/v1";
 
 /// The encryption key, held only in memory; prints as `TokenCipher(••••)`.
 #[derive(Clone)]
 pub struct TokenCipher {
     cipher: Aes256Gcm,
     audit_chain_key: crate::db::audit_chain::ChainKey,
+    alert_link_key: crate::alerts::ack::LinkKey,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -44,6 +46,7 @@ impl TokenCipher {
         Ok(Self {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
             audit_chain_key: crate::db::audit_chain::ChainKey::derive(key),
+            alert_link_key: crate::alerts::ack::LinkKey::derive(key),
         })
     }
 
@@ -78,19 +81,52 @@ impl TokenCipher {
         self.audit_chain_key.clone()
     }
 
+    /// The key that signs the acknowledge links in alert messages.
+    pub fn alert_link_key(&self) -> crate::alerts::ack::LinkKey {
+        self.alert_link_key.clone()
+    }
+
     pub fn seal(&self, token: &ApiToken) -> anyhow::Result<SealedToken> {
+        self.seal_bytes(token.expose().as_bytes(), AAD)
+    }
+
+    /// An alert channel's secrets (URL, signing secret, SMTP password) as JSON.
+    pub fn seal_channel_secret(&self, secret: &str) -> anyhow::Result<SealedToken> {
+        self.seal_bytes(secret.as_bytes(), CHANNEL_AAD)
+    }
+
+    pub fn open_channel_secret(&self, sealed: &SealedToken) -> anyhow::Result<String> {
+        let plain = self.open_bytes(sealed, CHANNEL_AAD).map_err(|_| {
+            anyhow::anyhow!("an alert channel's secret could not be decrypted: wrong secret key or damaged row")
+        })?;
+        String::from_utf8(plain).map_err(|_| anyhow::anyhow!("an alert channel's secret is not text"))
+    }
+
+    fn open_bytes(&self, sealed: &SealedToken, aad: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if sealed.nonce.len() != 12 {
+            bail!("stored nonce has the wrong length");
+        }
+        self.cipher
+            .decrypt(
+                Nonce::from_slice(&sealed.nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad,
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("decryption failed"))
+    }
+
+    fn seal_bytes(&self, plain: &[u8], aad: &[u8]) -> anyhow::Result<SealedToken> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
-                Payload {
-                    msg: token.expose().as_bytes(),
-                    aad: AAD,
-                },
+                Payload { msg: plain, aad },
             )
-            .map_err(|_| anyhow::anyhow!("token encryption failed"))?;
+            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
         Ok(SealedToken {
             nonce: nonce.to_vec(),
             ciphertext,

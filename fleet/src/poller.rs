@@ -45,6 +45,8 @@ pub async fn poll_once(fleet: &Fleet) -> bool {
         .collect()
         .await;
     metrics::histogram!("picky_fleet_poll_round_seconds").record(started.elapsed().as_secs_f64());
+    // Writes alerts and their outbox rows only; sending is the dispatcher's.
+    fleet.evaluate_alerts(&results).await;
     fleet.poll_round_finished(&results)
 }
 

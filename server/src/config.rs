@@ -58,6 +58,12 @@ pub struct Settings {
     pub history_retention: fleet::service::HistoryRetention,
     /// `PICKY_FLEET_HISTORY`: `on` (default) or `off`, to keep no status history at all.
     pub history_enabled: bool,
+    /// `PICKY_FLEET_PUBLIC_URL`: the dashboard's address as people reach it (behind a proxy,
+    /// the proxy's), for the links in alert messages; default `http://` + the listen address.
+    pub public_url: Option<Url>,
+    /// `PICKY_FLEET_ALERT_STORM_PERCENT`: more than this share of projects going down in one
+    /// round sends one "PickyAssist unreachable" alert instead of one per project; default 50.
+    pub alert_storm_percent: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -89,6 +95,8 @@ impl std::fmt::Debug for Settings {
             .field("audit_archive_dir", &self.audit_archive_dir)
             .field("history_retention", &self.history_retention)
             .field("history_enabled", &self.history_enabled)
+            .field("public_url", &self.public_url.as_ref().map(Url::as_str))
+            .field("alert_storm_percent", &self.alert_storm_percent)
             .finish()
     }
 }
@@ -115,6 +123,8 @@ impl Default for Settings {
             audit_archive_dir: None,
             history_retention: Default::default(),
             history_enabled: true,
+            public_url: None,
+            alert_storm_percent: fleet::service::DEFAULT_STORM_PERCENT,
         }
     }
 }
@@ -258,6 +268,24 @@ impl Settings {
                 _ => bail!("PICKY_FLEET_HISTORY={v:?} must be on or off"),
             };
         }
+        if let Some(v) = get("PICKY_FLEET_PUBLIC_URL") {
+            let url = Url::parse(&v)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                .with_context(|| {
+                    format!("PICKY_FLEET_PUBLIC_URL={v:?} must be an http:// or https:// address")
+                })?;
+            s.public_url = Some(url);
+        }
+        if let Some(v) = get("PICKY_FLEET_ALERT_STORM_PERCENT") {
+            s.alert_storm_percent = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .with_context(|| {
+                    format!("PICKY_FLEET_ALERT_STORM_PERCENT={v:?} must be a whole number from 1 to 100")
+                })?;
+        }
         if let Some(v) = get("PICKY_FLEET_TRUSTED_PROXIES") {
             s.trusted_proxies = TrustedProxies::parse(&v)
                 .map_err(|why| anyhow::anyhow!("PICKY_FLEET_TRUSTED_PROXIES: {why}"))?;
@@ -281,6 +309,14 @@ impl Settings {
             }
         };
         Ok(Some(fleet::service::AuditRetention { days, dir }))
+    }
+
+    /// The address for links in alert messages, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     /// The database file, for the key file beside it (`None` for in-memory databases).

@@ -289,6 +289,21 @@ impl Application {
                 },
             )
         });
+        // Alerts: the outbox's dispatcher sends what the poller's rounds queued, with retries.
+        let alert_outbox = tokio::spawn({
+            let fleet = self.fleet.clone();
+            fleet::supervise::supervise(
+                "alert_outbox",
+                {
+                    let fleet = fleet.clone();
+                    move |running| fleet.report_task("alert_outbox", running)
+                },
+                move || {
+                    let fleet = fleet.clone();
+                    async move { fleet.run_alert_outbox().await }
+                },
+            )
+        });
         // Expired sessions are deleted every 10 minutes; the store's loop ends on its first
         // error, so it is restarted.
         let expired_sessions = tokio::spawn({
@@ -337,6 +352,7 @@ impl Application {
         expired_sessions.abort();
         audit_upkeep.abort();
         history.abort();
+        alert_outbox.abort();
         if let Err(e) = self.fleet.flush_history().await {
             tracing::warn!(error = %e, "could not write the last status history");
         }
@@ -434,6 +450,8 @@ pub async fn open_fleet_with_clock(
         history_retention: settings.history_retention,
         history_enabled: settings.history_enabled,
         clock,
+        public_url: settings.public_url(),
+        storm_percent: settings.alert_storm_percent,
     })
     .await?;
     Ok((fleet, database))

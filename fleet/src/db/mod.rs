@@ -12,6 +12,7 @@ use sqlx::{
 
 use crate::crypto::SealedToken;
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod audit_archive;

@@ -27,10 +27,20 @@ pub enum AuditAction {
     AuditSealed,
     /// The retention job moved old rows to an archive file.
     AuditArchived,
+    AlertChannelAdded,
+    AlertChannelChanged,
+    AlertChannelRemoved,
+    AlertTestSent,
+    AlertRuleChanged,
+    AlertAcknowledged,
+    ProjectMuted,
+    ProjectUnmuted,
+    MaintenanceScheduled,
+    MaintenanceRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::Command,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -47,6 +57,16 @@ impl AuditAction {
         AuditAction::ApiKeyRevoked,
         AuditAction::AuditSealed,
         AuditAction::AuditArchived,
+        AuditAction::AlertChannelAdded,
+        AuditAction::AlertChannelChanged,
+        AuditAction::AlertChannelRemoved,
+        AuditAction::AlertTestSent,
+        AuditAction::AlertRuleChanged,
+        AuditAction::AlertAcknowledged,
+        AuditAction::ProjectMuted,
+        AuditAction::ProjectUnmuted,
+        AuditAction::MaintenanceScheduled,
+        AuditAction::MaintenanceRemoved,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -67,6 +87,16 @@ impl AuditAction {
             AuditAction::ApiKeyRevoked => "api_key_revoked",
             AuditAction::AuditSealed => "audit_sealed",
             AuditAction::AuditArchived => "audit_archived",
+            AuditAction::AlertChannelAdded => "alert_channel_added",
+            AuditAction::AlertChannelChanged => "alert_channel_changed",
+            AuditAction::AlertChannelRemoved => "alert_channel_removed",
+            AuditAction::AlertTestSent => "alert_test_sent",
+            AuditAction::AlertRuleChanged => "alert_rule_changed",
+            AuditAction::AlertAcknowledged => "alert_acknowledged",
+            AuditAction::ProjectMuted => "project_muted",
+            AuditAction::ProjectUnmuted => "project_unmuted",
+            AuditAction::MaintenanceScheduled => "maintenance_scheduled",
+            AuditAction::MaintenanceRemoved => "maintenance_removed",
         }
     }
 
@@ -88,6 +118,16 @@ impl AuditAction {
             AuditAction::ApiKeyRevoked => "API key revoked",
             AuditAction::AuditSealed => "Audit log sealed",
             AuditAction::AuditArchived => "Audit rows archived",
+            AuditAction::AlertChannelAdded => "Alert channel added",
+            AuditAction::AlertChannelChanged => "Alert channel changed",
+            AuditAction::AlertChannelRemoved => "Alert channel removed",
+            AuditAction::AlertTestSent => "Test alert sent",
+            AuditAction::AlertRuleChanged => "Alert rule changed",
+            AuditAction::AlertAcknowledged => "Alert acknowledged",
+            AuditAction::ProjectMuted => "Alerts muted",
+            AuditAction::ProjectUnmuted => "Alerts unmuted",
+            AuditAction::MaintenanceScheduled => "Maintenance scheduled",
+            AuditAction::MaintenanceRemoved => "Maintenance removed",
         }
     }
 

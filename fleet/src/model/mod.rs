@@ -8,11 +8,13 @@
 //! * `audit` — the audit log's actions, outcomes, rows and pages, and [`CommandResult`].
 //! * `audit_chain` — what a check of the audit log's hash chain found ([`ChainReport`]).
 //! * `history` — status history: roll-ups, state changes, uptime and a card's strip.
+//! * `alerts` — alert channels, rules, alerts and their deliveries, mutes, maintenance.
 //! * `audit_filter` — its filters: [`AuditQueryText`] as text, parsed once into
 //!   [`AuditFilter`].
 //!
 //! Everything is re-exported here: the paths are `crate::model::X`, whatever the file.
 
+mod alerts;
 mod audit;
 mod audit_chain;
 mod audit_filter;
@@ -21,6 +23,13 @@ mod project;
 mod status;
 mod user;
 
+pub use alerts::{
+    AlertChannelChange, AlertChannelView, AlertDelivery, AlertDetail, AlertEvent, AlertKind,
+    AlertPage, AlertQueryText, AlertRule, AlertRules, AlertStatus, AlertView, ChannelKind,
+    CreatedAlertChannel, DeliveryAttempt, DeliveryCounts, DeliveryResult, DeliveryStatus,
+    EmailSettings, MaintenanceWindow, MuteRequest, NewAlertChannel, NewMaintenanceWindow,
+    ProjectAlertRule, ProjectMute, Quiet, SmtpSecurity, WindowSchedule,
+};
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
 pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};
 pub use audit_filter::{parse_time, stored_time, AuditFilter, AuditQueryText, PageSize};

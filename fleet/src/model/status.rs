@@ -101,6 +101,21 @@ impl Health {
         Health::ALL.into_iter().find(|h| h.as_str() == name)
     }
 
+    /// The state's colour where CSS cannot reach (Slack attachments); the same as the
+    /// `--<slug>` colours in style/main.css.
+    pub const fn colour(self) -> &'static str {
+        match self {
+            Health::Checking | Health::Unpaired => "#59636e",
+            Health::Connected => "#1a7f37",
+            Health::Timeout => "#9a6700",
+            Health::UnknownState => "#0550ae",
+            Health::Unreachable => "#cf222e",
+            Health::TimedOut => "#bc4c00",
+            Health::Rejected => "#a0111f",
+            Health::Malformed => "#8250df",
+        }
+    }
+
     /// Stable identifier, used as a CSS modifier and in filters.
     pub const fn slug(self) -> &'static str {
         match self {

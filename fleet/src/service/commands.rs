@@ -125,6 +125,9 @@ impl Fleet {
         );
 
         if outcome == AuditOutcome::Success {
+            if command == pickyassist::Command::Disconnect {
+                self.disconnected_on_purpose(actor, project.id).await;
+            }
             self.schedule_verification(project.id);
         }
         Ok(CommandResult {

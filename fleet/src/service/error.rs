@@ -8,6 +8,9 @@ pub enum FleetError {
     Invalid(String),
     #[error("there is no project with id {0}")]
     ProjectNotFound(i64),
+    /// Something else asked for by id is not there (an alert, a channel, a window).
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Conflict(String),
     /// No session or API key.
@@ -81,7 +84,9 @@ impl FleetError {
         let mut message = self.to_string();
         let (status, kind) = match &self {
             FleetError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, K::Invalid),
-            FleetError::ProjectNotFound(_) => (S::NOT_FOUND, K::NotFound),
+            FleetError::ProjectNotFound(_) | FleetError::NotFound(_) => {
+                (S::NOT_FOUND, K::NotFound)
+            }
             FleetError::Conflict(_) => (S::CONFLICT, K::Conflict),
             FleetError::Unauthenticated => (S::UNAUTHORIZED, K::Unauthenticated),
             FleetError::BadCredentials => (S::UNAUTHORIZED, K::BadCredentials),

@@ -38,10 +38,11 @@ impl Fleet {
 
     /// Called by the poller after each round with the results of the checks it made. Returns
     /// true when upstream came back during the round, so the poller goes again at once.
-    pub fn poll_round_finished(&self, results: &[Result<(), ErrorKind>]) -> bool {
+    pub fn poll_round_finished(&self, checked: &[super::Checked]) -> bool {
         // Benchmarks divide upstream status calls by rounds: it must be 1.00 per project.
         metrics::counter!("picky_fleet_poll_rounds_total").increment(1);
-        self.backoff_state().round_finished(results);
+        let results: Vec<Result<(), ErrorKind>> = checked.iter().map(|c| c.outcome).collect();
+        self.backoff_state().round_finished(&results);
         *self
             .inner
             .last_poll_round

@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 mod accounts;
+mod alerts;
 mod api_keys;
 mod audit;
 mod backup;
@@ -29,6 +30,7 @@ mod lifecycle;
 mod projects;
 mod status;
 
+pub use alerts::{retry_delay, Checked, DEFAULT_STORM_PERCENT};
 pub use audit::AuditRetention;
 pub use error::{AnswerKind, ErrorAnswer, FleetError};
 pub use history::{HistoryRetention, MAX_CHANGES_PER_PAGE};
@@ -104,6 +106,8 @@ struct Inner {
     history_enabled: bool,
     /// Each project's 7, 30 and 90-day uptime, recomputed now and then.
     uptime: Mutex<HashMap<i64, crate::model::Uptime>>,
+    /// Alert rules and channels as last loaded, the alert engine, the outbox's dispatcher.
+    alerts: alerts::AlertState,
 }
 
 pub struct FleetDeps {
@@ -120,11 +124,16 @@ pub struct FleetDeps {
     pub history_retention: HistoryRetention,
     pub history_enabled: bool,
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// The dashboard's address as people reach it, for links in alert messages.
+    pub public_url: String,
+    /// More than this share (percent) of projects opening alerts in one round is a storm.
+    pub storm_percent: u32,
 }
 
 impl Fleet {
     /// Builds the service and loads (and decrypts) every project.
     pub async fn load(deps: FleetDeps) -> anyhow::Result<Self> {
+        let alert_link_key = deps.cipher.alert_link_key();
         let fleet = Fleet {
             inner: Arc::new(Inner {
                 audit_writer: db::audit_writer::AuditWriter::start(
@@ -163,10 +172,16 @@ impl Fleet {
                 history_retention: deps.history_retention,
                 history_enabled: deps.history_enabled,
                 uptime: Mutex::default(),
+                alerts: alerts::AlertState::new(
+                    alert_link_key,
+                    &deps.public_url,
+                    deps.storm_percent,
+                ),
             }),
         };
         fleet.reload_projects().await?;
         fleet.seed_history().await?;
+        fleet.load_alerts().await?;
         Ok(fleet)
     }
 

@@ -136,9 +136,13 @@ impl Fleet {
 
     /// The poller's check: like [`Self::poll_project`], but `None` when no call was made (budget
     /// spent, or coalesced with a check in flight) and the call's outcome otherwise.
-    pub async fn scheduled_check(&self, project_id: i64) -> Option<Result<(), ErrorKind>> {
+    pub async fn scheduled_check(&self, project_id: i64) -> Option<super::Checked> {
         match self.check_status(project_id).await {
-            Ok((_, outcome)) => outcome,
+            Ok((status, outcome)) => outcome.map(|outcome| super::Checked {
+                project_id,
+                health: status.health,
+                outcome,
+            }),
             Err(wait) => {
                 tracing::debug!(
                     project_id,

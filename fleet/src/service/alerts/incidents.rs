@@ -1,0 +1,510 @@
+//! Alerts from poll rounds: each round goes through the engine; its decisions, the alerts and
+//! one outbox row per message and channel, are written in one transaction, and only then does
+//! the engine take them (so a failed write is decided again next round, not lost). Also:
+//! acknowledging, and the alert lists.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use pickyassist::ErrorKind;
+use sqlx::SqliteConnection;
+
+use super::{super::Fleet, RoundContext};
+use crate::{
+    alerts::{
+        ack::{LinkError, LINK_LIFETIME},
+        engine::{Decision, Observation, OpenAlert},
+        message::{AlertMessage, Facts},
+    },
+    auth::Actor,
+    db::{self, audit::NewEntry},
+    model::{
+        AlertDetail, AlertEvent, AlertKind, AlertPage, AlertQueryText, AlertStatus, AlertView,
+        AuditAction, Health, Role,
+    },
+    FleetError,
+};
+
+/// One status check the poller made: which project, what it showed, and the call's outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub project_id: i64,
+    pub health: Health,
+    pub outcome: Result<(), ErrorKind>,
+}
+
+fn internal(e: impl Into<anyhow::Error>, doing: &str) -> FleetError {
+    FleetError::Internal(e.into().context(doing.to_owned()))
+}
+
+impl Fleet {
+    /// Runs a finished round through the alert engine. Never fails the poller: an error is
+    /// logged and counted, and the same decisions come again next round.
+    pub async fn evaluate_alerts(&self, checked: &[Checked]) {
+        if let Err(e) = self.try_evaluate_alerts(checked).await {
+            metrics::counter!("picky_fleet_alert_evaluation_errors_total").increment(1);
+            tracing::error!(error = %format!("{e:#}"), "alert evaluation failed");
+        }
+    }
+
+    async fn try_evaluate_alerts(&self, checked: &[Checked]) -> anyhow::Result<()> {
+        let now = self.now();
+        self.end_intended_disconnects(checked).await?;
+        let observations: Vec<Observation> = checked
+            .iter()
+            .map(|c| Observation {
+                project_id: c.project_id,
+                health: c.health,
+            })
+            .collect();
+        let fleet_size = self.projects_read().len();
+        let alerts = &self.inner.alerts;
+        let decisions = {
+            let config = alerts.config();
+            let context = RoundContext {
+                config: &config,
+                now,
+            };
+            alerts
+                .engine()
+                .round(&observations, &context, now, fleet_size, alerts.storm_percent)
+        };
+        if decisions.is_empty() {
+            return Ok(());
+        }
+        let names = self.project_names();
+        let mut tx = self.inner.db.writer.begin().await?;
+        let mut applied = Vec::new();
+        // The storm first: this round's members need its id.
+        let mut new_storm = None;
+        for decision in &decisions {
+            if let Decision::OpenStorm { affected, since } = decision {
+                let id = db::alerts::insert_alert(
+                    &mut tx,
+                    db::alerts::NewAlert {
+                        kind: AlertKind::Storm,
+                        project_id: None,
+                        project_name: None,
+                        state: &format!("{affected} projects"),
+                        since: *since,
+                        opened_at: now,
+                        next_repeat_at: None,
+                        storm_id: None,
+                        silenced: None,
+                        resolved_at: None,
+                    },
+                )
+                .await?;
+                self.enqueue(&mut tx, id, AlertKind::Storm, None, AlertEvent::Down, Health::Unreachable, *since, now, Some(*affected), None)
+                    .await?;
+                new_storm = Some(id);
+            }
+        }
+        for decision in decisions {
+            match decision {
+                Decision::Open {
+                    project_id,
+                    kind,
+                    health,
+                    since,
+                    silenced,
+                    storm,
+                } => {
+                    let storm_id = match storm {
+                        Some(0) => new_storm,
+                        other => other,
+                    };
+                    let name = names.get(&project_id).map(String::as_str);
+                    let silenced = silenced.as_ref().map(|q| q.as_str());
+                    let id = db::alerts::insert_alert(
+                        &mut tx,
+                        db::alerts::NewAlert {
+                            kind,
+                            project_id: Some(project_id),
+                            project_name: name,
+                            state: health.as_str(),
+                            since,
+                            opened_at: now,
+                            next_repeat_at: None,
+                            storm_id,
+                            silenced,
+                            resolved_at: None,
+                        },
+                    )
+                    .await?;
+                    if silenced.is_none() && storm_id.is_none() {
+                        self.enqueue(&mut tx, id, kind, Some((project_id, name.unwrap_or(""))), AlertEvent::Down, health, since, now, None, None)
+                            .await?;
+                    }
+                    applied.push(Applied::Opened {
+                        project_id,
+                        alert: OpenAlert {
+                            id,
+                            kind,
+                            since,
+                            repeats: 0,
+                            next_repeat_at: None,
+                            acknowledged: false,
+                            storm_id,
+                            silenced: silenced.map(str::to_owned),
+                        },
+                    });
+                }
+                Decision::OpenStorm { .. } => {}
+                Decision::Unsilence {
+                    project_id,
+                    alert_id,
+                } => {
+                    let (kind, since, state) = self.open_facts(project_id, alert_id, checked);
+                    let name = names.get(&project_id).map_or("", String::as_str);
+                    let rule = self.inner.alerts.config().rule(project_id).clone();
+                    let next = (rule.repeat_max > 0).then(|| {
+                        now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
+                    });
+                    db::alerts::unsilence(&mut tx, alert_id, next).await?;
+                    self.enqueue(&mut tx, alert_id, kind, Some((project_id, name)), AlertEvent::Down, state, since, now, None, None)
+                        .await?;
+                    applied.push(Applied::Unsilenced { project_id });
+                }
+                Decision::Repeat {
+                    project_id,
+                    alert_id,
+                    repeat,
+                } => {
+                    let (kind, since, state) = self.open_facts(project_id, alert_id, checked);
+                    let name = names.get(&project_id).map_or("", String::as_str);
+                    let rule = self.inner.alerts.config().rule(project_id).clone();
+                    let next = (repeat < rule.repeat_max).then(|| {
+                        now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
+                    });
+                    db::alerts::set_repeats(&mut tx, alert_id, repeat, next).await?;
+                    self.enqueue(&mut tx, alert_id, kind, Some((project_id, name)), AlertEvent::Repeat, state, since, now, None, Some(repeat))
+                        .await?;
+                    applied.push(Applied::Repeated { project_id });
+                }
+                Decision::Recover {
+                    project_id,
+                    alert_id,
+                    since,
+                    notify,
+                } => {
+                    db::alerts::resolve(&mut tx, alert_id, now).await?;
+                    if notify {
+                        let (kind, _, state) = self.open_facts(project_id, alert_id, checked);
+                        let state = self.opened_state(alert_id).await.unwrap_or(state);
+                        let name = names.get(&project_id).map_or("", String::as_str);
+                        self.enqueue(&mut tx, alert_id, kind, Some((project_id, name)), AlertEvent::Recovered, state, since, now, None, None)
+                            .await?;
+                    }
+                    applied.push(Applied::Recovered { project_id });
+                }
+            }
+        }
+        tx.commit().await.context("writing the round's alerts")?;
+        self.apply(applied, new_storm, now).await?;
+        self.inner.alerts.wake.notify_one();
+        Ok(())
+    }
+
+    /// The engine takes what was written; a storm whose last member recovered resolves.
+    async fn apply(
+        &self,
+        applied: Vec<Applied>,
+        new_storm: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let alerts = &self.inner.alerts;
+        let mut storms_over = Vec::new();
+        {
+            let config = alerts.config();
+            let mut engine = alerts.engine();
+            let mut members = Vec::new();
+            for applied in applied {
+                match applied {
+                    Applied::Opened { project_id, alert } => {
+                        if alert.storm_id.is_some() {
+                            members.push(project_id);
+                        }
+                        engine.opened(project_id, alert, config.rule(project_id), now);
+                    }
+                    Applied::Unsilenced { project_id } => {
+                        engine.unsilenced(project_id, now, config.rule(project_id))
+                    }
+                    Applied::Repeated { project_id } => {
+                        engine.repeated(project_id, now, config.rule(project_id))
+                    }
+                    Applied::Recovered { project_id } => storms_over.extend(engine.recovered(project_id)),
+                }
+            }
+            match new_storm {
+                Some(id) => engine.storm_opened(id, members),
+                None => members.into_iter().for_each(|m| engine.joined_storm(m)),
+            }
+        }
+        for storm_id in storms_over {
+            let Some(row) = db::alerts::alert(&self.inner.db.reader, storm_id).await? else {
+                continue;
+            };
+            let since = crate::model::parse_time(&row.since, "since").unwrap_or(now);
+            let mut tx = self.inner.db.writer.begin().await?;
+            db::alerts::resolve(&mut tx, storm_id, now).await?;
+            self.enqueue(&mut tx, storm_id, AlertKind::Storm, None, AlertEvent::Recovered, Health::Unreachable, since, now, None, None)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// What a message about an open alert needs: its kind, since, and the state now.
+    fn open_facts(
+        &self,
+        project_id: i64,
+        alert_id: i64,
+        checked: &[Checked],
+    ) -> (AlertKind, DateTime<Utc>, Health) {
+        let engine = self.inner.alerts.engine();
+        let open = engine.open_alert(project_id).filter(|a| a.id == alert_id);
+        let health = checked
+            .iter()
+            .find(|c| c.project_id == project_id)
+            .map_or(Health::UnknownState, |c| c.health);
+        (
+            open.map_or(AlertKind::Device, |a| a.kind),
+            open.map_or_else(|| self.now(), |a| a.since),
+            health,
+        )
+    }
+
+    /// The state an alert opened with (a recovery says "from UNPAIRED to connected").
+    async fn opened_state(&self, alert_id: i64) -> Option<Health> {
+        let row = db::alerts::alert(&self.inner.db.reader, alert_id).await.ok()??;
+        Health::parse(&row.state)
+    }
+
+    /// One outbox row per channel the alert goes to.
+    #[allow(clippy::too_many_arguments)]
+    async fn enqueue(
+        &self,
+        conn: &mut SqliteConnection,
+        alert_id: i64,
+        kind: AlertKind,
+        project: Option<(i64, &str)>,
+        event: AlertEvent,
+        failing: Health,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        affected: Option<usize>,
+        repeat: Option<u32>,
+    ) -> anyhow::Result<()> {
+        let alerts = &self.inner.alerts;
+        let channels = {
+            let config = alerts.config();
+            let rule = project.map_or(&config.default_rule, |(id, _)| config.rule(id));
+            config.channels_for(rule, kind)
+        };
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let acknowledge_token = matches!(event, AlertEvent::Down | AlertEvent::Repeat)
+            .then(|| alerts.link_key.token(alert_id, now + LINK_LIFETIME));
+        let message = AlertMessage::new(Facts {
+            event,
+            alert_id,
+            kind,
+            project,
+            failing,
+            since,
+            now,
+            affected,
+            repeat,
+            public_url: &alerts.public_url,
+            acknowledge_token,
+        });
+        let json = serde_json::to_string(&message)?;
+        for channel in channels {
+            db::alerts::insert_delivery(conn, alert_id, channel, event, &json, now).await?;
+        }
+        Ok(())
+    }
+
+    /// A project seen connected is no longer disconnected on purpose.
+    async fn end_intended_disconnects(&self, checked: &[Checked]) -> anyhow::Result<()> {
+        let reconnected: Vec<i64> = {
+            let config = self.inner.alerts.config();
+            checked
+                .iter()
+                .filter(|c| c.health == Health::Connected && config.intended.contains_key(&c.project_id))
+                .map(|c| c.project_id)
+                .collect()
+        };
+        if reconnected.is_empty() {
+            return Ok(());
+        }
+        for project_id in reconnected {
+            db::alerts::clear_intended_disconnect(&self.inner.db.writer, project_id).await?;
+        }
+        self.reload_alert_config().await
+    }
+
+    // ---- acknowledging ------------------------------------------------------------------
+
+    /// An operator takes the alert: its reminders stop. Audited with who and when.
+    #[tracing::instrument(skip(self, actor), fields(actor = %actor.name))]
+    pub async fn acknowledge_alert(
+        &self,
+        actor: &Actor,
+        alert_id: i64,
+    ) -> Result<AlertView, FleetError> {
+        actor.require(Role::Operator, "acknowledge alerts")?;
+        self.acknowledge_as(actor, &actor.name, alert_id).await
+    }
+
+    /// The link in an alert message: the token names the alert; whoever holds it acts.
+    pub async fn acknowledge_alert_by_link(&self, token: &str) -> Result<AlertView, FleetError> {
+        let alert_id = self
+            .inner
+            .alerts
+            .link_key
+            .check(token, self.now())
+            .map_err(|e| match e {
+                LinkError::Invalid => FleetError::Invalid(e.to_string()),
+                LinkError::Expired => FleetError::Conflict(e.to_string()),
+            })?;
+        let actor = Actor::link("acknowledge link in an alert message");
+        self.acknowledge_as(&actor, "someone with the link from the alert message", alert_id)
+            .await
+    }
+
+    async fn acknowledge_as(
+        &self,
+        actor: &Actor,
+        by: &str,
+        alert_id: i64,
+    ) -> Result<AlertView, FleetError> {
+        let row = self.alert_row(alert_id).await?;
+        let view = row.view();
+        match view.status {
+            AlertStatus::Resolved => {
+                return Err(FleetError::Conflict(format!(
+                    "alert {alert_id} is already resolved"
+                )))
+            }
+            AlertStatus::Acknowledged => {
+                return Err(FleetError::Conflict(format!(
+                    "alert {alert_id} was already acknowledged by {}",
+                    view.acknowledged_by.unwrap_or_default()
+                )))
+            }
+            AlertStatus::Open => {}
+        }
+        let now = self.now();
+        let done = db::alerts::acknowledge(&self.inner.db.writer, alert_id, by, now)
+            .await
+            .map_err(|e| internal(e, "acknowledging an alert"))?;
+        if !done {
+            return Err(FleetError::Conflict(format!(
+                "alert {alert_id} changed meanwhile; reload"
+            )));
+        }
+        self.inner.alerts.engine().acknowledged(alert_id);
+        let detail = format!("alert {alert_id} ({})", view.state);
+        self.audit(
+            actor,
+            NewEntry {
+                action: Some(AuditAction::AlertAcknowledged),
+                project_id: view.project_id,
+                project_name: view.project_name.as_deref(),
+                detail: Some(&detail),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(self.alert_row(alert_id).await?.view())
+    }
+
+    /// Which alert a link's token is for, if it is genuine and current (the page that asks
+    /// "acknowledge?" shows it).
+    pub async fn alert_for_link(&self, token: &str) -> Result<AlertView, FleetError> {
+        let alert_id = self
+            .inner
+            .alerts
+            .link_key
+            .check(token, self.now())
+            .map_err(|e| FleetError::Invalid(e.to_string()))?;
+        Ok(self.alert_row(alert_id).await?.view())
+    }
+
+    // ---- lists --------------------------------------------------------------------------
+
+    pub async fn alerts_page(
+        &self,
+        actor: &Actor,
+        query: &AlertQueryText,
+    ) -> Result<AlertPage, FleetError> {
+        actor.require(Role::Viewer, "see alerts")?;
+        let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
+                FleetError::Invalid(format!(
+                    "status must be open, acknowledged or resolved, not {s:?}"
+                ))
+            })?),
+        };
+        let project_id = match query.project_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                FleetError::Invalid(format!("project_id must be a number, not {s:?}"))
+            })?),
+        };
+        let limit = match query.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => 100,
+            Some(s) => s
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| FleetError::Invalid(format!("limit must be 1 to 500, not {s:?}")))?,
+        };
+        let mut rows = db::alerts::list_alerts(
+            &self.inner.db.reader,
+            status,
+            project_id,
+            query.before,
+            limit + 1,
+        )
+        .await
+        .map_err(|e| internal(e, "listing alerts"))?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let deliveries = db::alerts::delivery_counts(&self.inner.db.reader)
+            .await
+            .map_err(|e| internal(e, "counting deliveries"))?;
+        Ok(AlertPage {
+            next_before: more.then(|| rows.last().map(|r| r.id)).flatten(),
+            alerts: rows.iter().map(db::alerts::AlertRow::view).collect(),
+            deliveries,
+        })
+    }
+
+    pub async fn alert_detail(&self, actor: &Actor, alert_id: i64) -> Result<AlertDetail, FleetError> {
+        actor.require(Role::Viewer, "see alerts")?;
+        let alert = self.alert_row(alert_id).await?.view();
+        let deliveries = db::alerts::deliveries_of(&self.inner.db.reader, alert_id)
+            .await
+            .map_err(|e| internal(e, "reading deliveries"))?;
+        Ok(AlertDetail { alert, deliveries })
+    }
+
+    async fn alert_row(&self, alert_id: i64) -> Result<db::alerts::AlertRow, FleetError> {
+        db::alerts::alert(&self.inner.db.reader, alert_id)
+            .await
+            .map_err(|e| internal(e, "reading an alert"))?
+            .ok_or_else(|| FleetError::NotFound(format!("there is no alert with id {alert_id}")))
+    }
+}
+
+/// A decision written to the database, for the engine to take after the commit.
+enum Applied {
+    Opened { project_id: i64, alert: OpenAlert },
+    Unsilenced { project_id: i64 },
+    Repeated { project_id: i64 },
+    Recovered { project_id: i64 },
+}
