@@ -45,9 +45,11 @@ pub async fn poll_once(fleet: &Fleet) -> bool {
         .collect()
         .await;
     metrics::histogram!("picky_fleet_poll_round_seconds").record(started.elapsed().as_secs_f64());
+    let go_again = fleet.poll_round_finished(&results);
+    // After the backoff has seen the round (the alerts ask whether upstream is in an outage).
     // Writes alerts and their outbox rows only; sending is the dispatcher's.
     fleet.evaluate_alerts(&results).await;
-    fleet.poll_round_finished(&results)
+    go_again
 }
 
 fn jittered(interval: Duration) -> Duration {

@@ -1,6 +1,7 @@
 //! The picky-fleet server: builds the application from settings and serves it. A library so
 //! integration tests can start the real thing on port 0.
 
+pub mod ack_link;
 pub mod api;
 pub mod auth;
 pub mod background;

@@ -403,6 +403,10 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: SqliteStore
                 async move { axum::Json(openapi.as_ref().clone()) }
             }),
         )
+        .route(
+            "/alerts/acknowledge",
+            get(crate::ack_link::show).post(crate::ack_link::acknowledge),
+        )
         .route("/healthz", get(crate::health::healthz))
         .route("/metrics", get(crate::metrics::render))
         .merge(server_fns)

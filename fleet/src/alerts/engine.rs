@@ -23,6 +23,12 @@ use crate::model::{AlertKind, AlertRule, Health, Quiet};
 /// Fewer projects than this opening at once is never a storm, whatever the share.
 pub const STORM_MIN_PROJECTS: usize = 3;
 
+/// Rounds in a row that end with the poller in outage mode before the storm opens. In an
+/// outage the poller sends one probe per round instead of polling every project (see
+/// `crate::backoff`), so projects stop being counted; the outage itself is the signal, and
+/// it must outlast one round, as a failing project must outlast one poll.
+pub const OUTAGE_ROUNDS_FOR_STORM: u32 = 2;
+
 /// An alert the engine holds open for a project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAlert {
@@ -42,6 +48,8 @@ struct Track {
     failing: u32,
     good: u32,
     first_failing_at: Option<DateTime<Utc>>,
+    /// The last failing poll's state and kind.
+    last_failing: Option<(Health, AlertKind)>,
     open: Option<OpenAlert>,
 }
 
@@ -99,6 +107,8 @@ pub trait Context {
 pub struct Engine {
     tracks: HashMap<i64, Track>,
     storm: Option<Storm>,
+    /// Rounds in a row that ended in outage mode.
+    outage_rounds: u32,
 }
 
 /// What a poll means under a rule.
@@ -147,7 +157,8 @@ impl Engine {
         self.tracks.get(&project_id)?.open.as_ref()
     }
 
-    /// Decides one round. `fleet_size` is every project, polled this round or not.
+    /// Decides one round. `fleet_size` is every project, polled this round or not; `outage`:
+    /// the poller is in outage mode after this round (upstream itself unreachable).
     pub fn round(
         &mut self,
         observations: &[Observation],
@@ -155,6 +166,7 @@ impl Engine {
         now: DateTime<Utc>,
         fleet_size: usize,
         storm_percent: u32,
+        outage: bool,
     ) -> Vec<Decision> {
         let mut decisions = Vec::new();
         for observation in observations {
@@ -166,8 +178,49 @@ impl Engine {
                 decisions.push(decision);
             }
         }
-        self.guard_storm(&mut decisions, fleet_size, storm_percent, now);
+        self.outage_rounds = if outage { self.outage_rounds + 1 } else { 0 };
+        let outage_storm = self.storm.is_none() && self.outage_rounds >= OUTAGE_ROUNDS_FOR_STORM;
+        if outage_storm {
+            self.open_unpolled(&mut decisions, context, now);
+        }
+        self.guard_storm(&mut decisions, fleet_size, storm_percent, now, outage_storm);
         decisions
+    }
+
+    /// In an outage: every project that failed and has no alert yet opens one now (they are
+    /// no longer polled, so their count would never reach the rule's).
+    fn open_unpolled(
+        &self,
+        decisions: &mut Vec<Decision>,
+        context: &dyn Context,
+        now: DateTime<Utc>,
+    ) {
+        let opening: HashSet<i64> = decisions
+            .iter()
+            .filter_map(|d| match d {
+                Decision::Open { project_id, .. } => Some(*project_id),
+                _ => None,
+            })
+            .collect();
+        let mut ids: Vec<_> = self.tracks.keys().copied().collect();
+        ids.sort_unstable();
+        for project_id in ids {
+            let track = &self.tracks[&project_id];
+            let Some((health, kind)) = track.last_failing.filter(|_| track.failing > 0) else {
+                continue;
+            };
+            if track.open.is_some() || opening.contains(&project_id) {
+                continue;
+            }
+            decisions.push(Decision::Open {
+                project_id,
+                kind,
+                health,
+                since: track.first_failing_at.unwrap_or(now),
+                silenced: context.quiet(project_id, health),
+                storm: None,
+            });
+        }
     }
 
     /// Turns a round's loud opens into one storm when they are too many.
@@ -177,6 +230,7 @@ impl Engine {
         fleet_size: usize,
         storm_percent: u32,
         now: DateTime<Utc>,
+        outage: bool,
     ) {
         if self.storm.is_some() {
             return; // the opens of this round already joined the open storm
@@ -194,7 +248,8 @@ impl Engine {
             })
             .count();
         let share = loud as u64 * 100;
-        if loud < STORM_MIN_PROJECTS || share <= u64::from(storm_percent) * fleet_size as u64 {
+        let many = loud >= STORM_MIN_PROJECTS && share > u64::from(storm_percent) * fleet_size as u64;
+        if loud == 0 || !(many || outage) {
             return;
         }
         let mut since = now;
@@ -327,6 +382,7 @@ fn step(
         Verdict::Failing(kind) => {
             track.good = 0;
             track.failing = track.failing.saturating_add(1);
+            track.last_failing = Some((observation.health, kind));
             let since = *track.first_failing_at.get_or_insert(now);
             match &track.open {
                 None if track.failing >= rule.fail_after => Some(Decision::Open {

@@ -90,7 +90,7 @@ pub struct AlertChannelView {
 
 /// A new channel. `url` for webhooks and Slack; `email` (with `password`) for e-mail.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct NewAlertChannel {
     pub name: String,
     pub kind: ChannelKind,
@@ -108,7 +108,7 @@ pub struct NewAlertChannel {
 
 /// A channel change: every field optional; a secret given replaces the stored one.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct AlertChannelChange {
     #[serde(default)]
     pub name: Option<String>,
@@ -122,6 +122,28 @@ pub struct AlertChannelChange {
     pub email: Option<EmailSettings>,
     #[serde(default)]
     pub password: Option<String>,
+}
+
+// By hand: a URL (its path may be the receiver's secret), a signing secret and a password
+// must not reach a log line through `{:?}`.
+impl std::fmt::Debug for NewAlertChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAlertChannel")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for AlertChannelChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertChannelChange")
+            .field("name", &self.name)
+            .field("enabled", &self.enabled)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A channel just created. `signing_secret` is shown this once (webhooks only).

@@ -24,6 +24,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 
+mod alerts;
 mod audit;
 pub mod audit_csv;
 pub mod events;
@@ -48,7 +49,8 @@ mod users;
         (name = "audit", description = "The audit log"),
         (name = "users", description = "Users (admins only)"),
         (name = "api-keys", description = "API keys (admins only)"),
-        (name = "events", description = "Live status changes")
+        (name = "events", description = "Live status changes"),
+        (name = "alerts", description = "Alerts: channels, rules, alerts and their deliveries, mutes, maintenance")
     )
 )]
 struct ApiDoc;
@@ -90,6 +92,18 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::update))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
+        .routes(routes!(alerts::list_channels, alerts::add_channel))
+        .routes(routes!(alerts::change_channel, alerts::remove_channel))
+        .routes(routes!(alerts::test_channel))
+        .routes(routes!(alerts::rules))
+        .routes(routes!(alerts::set_default_rule))
+        .routes(routes!(alerts::set_project_rule, alerts::remove_project_rule))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::get_alert))
+        .routes(routes!(alerts::acknowledge))
+        .routes(routes!(alerts::list_windows, alerts::add_window))
+        .routes(routes!(alerts::remove_window))
+        .routes(routes!(alerts::mute, alerts::unmute))
         .split_for_parts()
 }
 

@@ -4,6 +4,7 @@
 mod admin_api_keys;
 mod admin_projects;
 mod admin_users;
+mod alerts;
 mod api;
 mod api_docs_and_operations;
 mod audit;
@@ -16,5 +17,6 @@ mod fleet_page;
 mod helpers;
 mod history;
 mod process;
+mod receivers;
 mod reliability;
 mod secrets;

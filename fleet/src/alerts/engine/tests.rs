@@ -41,7 +41,7 @@ fn round(
     observations: &[Observation],
     fleet_size: usize,
 ) -> Vec<Decision> {
-    let decisions = engine.round(observations, fixture, at, fleet_size, 50);
+    let decisions = engine.round(observations, fixture, at, fleet_size, 50, false);
     let storm_opens = decisions
         .iter()
         .any(|d| matches!(d, Decision::OpenStorm { .. }));
@@ -275,7 +275,7 @@ fn many_projects_down_in_one_round_make_one_storm_which_ends_with_its_last_membe
     // Members recover silently; the storm's own recovery is the caller's, when the last goes.
     let up: Vec<_> = (1..=9).map(|id| obs(id, Health::Connected)).collect();
     round(&mut engine, &fixture, minutes(4), &up, 10);
-    let recovered = engine.round(&up, &fixture, minutes(5), 10, 50);
+    let recovered = engine.round(&up, &fixture, minutes(5), 10, 50, false);
     assert_eq!(recovered.len(), 9);
     assert!(recovered
         .iter()
@@ -295,4 +295,34 @@ fn a_few_projects_down_together_are_not_a_storm() {
     assert!(decisions
         .iter()
         .all(|d| matches!(d, Decision::Open { storm: None, .. })));
+}
+
+#[test]
+fn an_outage_that_outlasts_a_round_opens_a_storm_over_every_failing_project() {
+    let mut engine = Engine::default();
+    let fixture = Fixture::default();
+    let down: Vec<_> = (1..=4).map(|id| obs(id, Health::Unreachable)).collect();
+    // The round that finds upstream down: one failing poll each, nothing yet.
+    assert!(engine.round(&down, &fixture, minutes(0), 4, 50, true).is_empty());
+    // In the outage only one probe goes out per round.
+    let decisions = engine.round(&[obs(1, Health::Unreachable)], &fixture, minutes(1), 4, 50, true);
+    assert!(decisions.contains(&Decision::OpenStorm {
+        affected: 4,
+        since: minutes(0)
+    }));
+    let members = decisions
+        .iter()
+        .filter(|d| matches!(d, Decision::Open { storm: Some(0), .. }))
+        .count();
+    assert_eq!(members, 4);
+}
+
+#[test]
+fn one_round_in_outage_mode_is_not_yet_a_storm() {
+    let mut engine = Engine::default();
+    let fixture = Fixture::default();
+    let down: Vec<_> = (1..=4).map(|id| obs(id, Health::Unreachable)).collect();
+    assert!(engine.round(&down, &fixture, minutes(0), 4, 50, true).is_empty());
+    let up: Vec<_> = (1..=4).map(|id| obs(id, Health::Connected)).collect();
+    assert!(engine.round(&up, &fixture, minutes(1), 4, 50, false).is_empty());
 }

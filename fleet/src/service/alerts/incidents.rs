@@ -64,9 +64,14 @@ impl Fleet {
                 config: &config,
                 now,
             };
-            alerts
-                .engine()
-                .round(&observations, &context, now, fleet_size, alerts.storm_percent)
+            alerts.engine().round(
+                &observations,
+                &context,
+                now,
+                fleet_size,
+                alerts.storm_percent,
+                self.upstream_outage(),
+            )
         };
         if decisions.is_empty() {
             return Ok(());
