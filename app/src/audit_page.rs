@@ -79,7 +79,7 @@ fn query_string(pairs: &[(&str, &str)]) -> String {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters. The same on the server
 /// and in the browser, so hydrated links match the rendered ones.
-fn encode(raw: &str) -> String {
+pub(crate) fn encode(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for byte in raw.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -100,7 +100,7 @@ fn with_query(path: &str, query: &str) -> String {
 }
 
 /// `2026-11-25T14:03:05.123Z` → `2026-11-25 14:03:05 UTC`.
-fn readable_time(at: &str) -> String {
+pub(crate) fn readable_time(at: &str) -> String {
     match DateTime::parse_from_rfc3339(at) {
         Ok(t) => t
             .with_timezone(&Utc)

@@ -12,6 +12,7 @@ use leptos_router::{
 };
 
 mod admin;
+mod alerts_page;
 mod audit_page;
 mod auth;
 mod confirm;
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/") view=FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/alerts") view=alerts_page::AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:id") view=project_page::ProjectPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
@@ -118,6 +120,7 @@ fn TopBar() -> impl IntoView {
                         view! {
                             <nav class="topbar__nav" aria-label="Main">
                                 <A href="/">"Fleet"</A>
+                                <A href="/alerts">"Alerts"</A>
                                 <A href="/audit">"Audit log"</A>
                                 {is_admin.then(|| view! {
                                     <A href="/admin/projects">"Projects"</A>

@@ -25,7 +25,7 @@ for (const [label, viewport] of [["desktop", { width: 1280, height: 900 }], ["ph
   await first.getByRole("button", { name: "Confirm: Restart app?" }).click();
   await page.waitForSelector(".toast");
   await page.screenshot({ path: `${out}/${label}-toast.png` });
-  for (const path of ["/audit", "/projects/1", "/admin/projects", "/admin/users"]) {
+  for (const path of ["/alerts", "/audit", "/projects/1", "/admin/projects", "/admin/users"]) {
     await page.goto(`${base}${path}`);
     await page.waitForSelector("body[data-hydrated]");
     await page.screenshot({ path: `${out}/${label}-${path.replaceAll("/", "_")}.png`, fullPage: true });

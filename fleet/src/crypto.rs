@@ -97,9 +97,12 @@ impl TokenCipher {
 
     pub fn open_channel_secret(&self, sealed: &SealedToken) -> anyhow::Result<String> {
         let plain = self.open_bytes(sealed, CHANNEL_AAD).map_err(|_| {
-            anyhow::anyhow!("an alert channel's secret could not be decrypted: wrong secret key or damaged row")
+            anyhow::anyhow!(
+                "an alert channel's secret could not be decrypted: wrong secret key or damaged row"
+            )
         })?;
-        String::from_utf8(plain).map_err(|_| anyhow::anyhow!("an alert channel's secret is not text"))
+        String::from_utf8(plain)
+            .map_err(|_| anyhow::anyhow!("an alert channel's secret is not text"))
     }
 
     fn open_bytes(&self, sealed: &SealedToken, aad: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -122,10 +125,7 @@ impl TokenCipher {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload { msg: plain, aad },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
             .map_err(|_| anyhow::anyhow!("encryption failed"))?;
         Ok(SealedToken {
             nonce: nonce.to_vec(),

@@ -83,6 +83,7 @@ fn StatusCard(
         id,
         name,
         token_last4,
+        quiet,
         ..
     } = project;
     let refreshing = RwSignal::new(false);
@@ -151,6 +152,7 @@ fn StatusCard(
                 </span>
             </header>
             {move || status.with(|s| s.detail.clone()).map(|detail| view! { <p class="card__detail">{detail}</p> })}
+            {quiet.map(|quiet| view! { <p class="card__quiet">{quiet}</p> })}
             <dl class="card__facts" class:card__facts--last-known=last_known>
                 <div>
                     <dt>"Number"</dt>

@@ -59,6 +59,8 @@ struct Project {
     token_last4: String,
     /// 24-hour uptime as the page loaded, for sorting.
     uptime_permille: Option<u16>,
+    /// Why it alerts nobody (disconnected on purpose, muted, maintenance), as the page loaded.
+    quiet: Option<String>,
 }
 
 impl Project {
@@ -68,6 +70,7 @@ impl Project {
             name: brief.name.clone(),
             token_last4: brief.token_last4.clone(),
             uptime_permille: brief.uptime_permille,
+            quiet: brief.quiet.clone(),
         }
     }
 }

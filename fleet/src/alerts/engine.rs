@@ -80,7 +80,10 @@ pub enum Decision {
         storm: Option<i64>,
     },
     /// Opens a storm alert over the `Open`s of this round marked `storm: Some(0)`.
-    OpenStorm { affected: usize, since: DateTime<Utc> },
+    OpenStorm {
+        affected: usize,
+        since: DateTime<Utc>,
+    },
     /// A silenced alert's quiet ended while still down: send its "down" now.
     Unsilence { project_id: i64, alert_id: i64 },
     Repeat {
@@ -237,18 +240,11 @@ impl Engine {
         }
         let loud = decisions
             .iter()
-            .filter(|d| {
-                matches!(
-                    d,
-                    Decision::Open {
-                        silenced: None,
-                        ..
-                    }
-                )
-            })
+            .filter(|d| matches!(d, Decision::Open { silenced: None, .. }))
             .count();
         let share = loud as u64 * 100;
-        let many = loud >= STORM_MIN_PROJECTS && share > u64::from(storm_percent) * fleet_size as u64;
+        let many =
+            loud >= STORM_MIN_PROJECTS && share > u64::from(storm_percent) * fleet_size as u64;
         if loud == 0 || !(many || outage) {
             return;
         }
@@ -359,8 +355,7 @@ impl Engine {
 
 /// When the next reminder is due after `sent` reminders, or never.
 fn next_repeat(from: DateTime<Utc>, rule: &AlertRule, sent: u32) -> Option<DateTime<Utc>> {
-    (sent < rule.repeat_max)
-        .then(|| from + Duration::minutes(i64::from(rule.repeat_every_minutes)))
+    (sent < rule.repeat_max).then(|| from + Duration::minutes(i64::from(rule.repeat_every_minutes)))
 }
 
 /// One project's poll: updates its counts and says what, if anything, happens.

@@ -153,9 +153,7 @@ impl AlertMessage {
     pub fn text(&self) -> String {
         let mut body = format!("{}\n\nDetails: {}\n", self.message, self.link);
         if let Some(url) = &self.acknowledge_url {
-            body.push_str(&format!(
-                "Acknowledge (stops the reminders): {url}\n"
-            ));
+            body.push_str(&format!("Acknowledge (stops the reminders): {url}\n"));
         }
         body.push_str(&format!(
             "\nState: {} -> {}\nSince: {}\nAlert: #{}\n",
@@ -226,8 +224,14 @@ mod tests {
     #[test]
     fn a_down_message_names_project_state_time_and_links() {
         let m = AlertMessage::new(facts(AlertEvent::Down));
-        assert_eq!(m.message, "Green Leaf Clinic is down: UNPAIRED since 09:00 UTC.");
-        assert_eq!((m.state_from.as_str(), m.state_to.as_str()), ("connected", "unpaired"));
+        assert_eq!(
+            m.message,
+            "Green Leaf Clinic is down: UNPAIRED since 09:00 UTC."
+        );
+        assert_eq!(
+            (m.state_from.as_str(), m.state_to.as_str()),
+            ("connected", "unpaired")
+        );
         assert_eq!(m.link, "https://fleet.example.com/projects/3");
         assert_eq!(
             m.acknowledge_url.as_deref(),
@@ -245,10 +249,16 @@ mod tests {
             acknowledge_token: None,
             ..facts(AlertEvent::Recovered)
         });
-        assert_eq!(m.message, "Green Leaf Clinic is connected again after 1 h 35 min down.");
+        assert_eq!(
+            m.message,
+            "Green Leaf Clinic is connected again after 1 h 35 min down."
+        );
         assert_eq!(m.downtime_seconds, Some(95 * 60));
         assert_eq!(m.state_to, "connected");
-        assert_eq!(m.slack()["attachments"][0]["color"], Health::Connected.colour());
+        assert_eq!(
+            m.slack()["attachments"][0]["color"],
+            Health::Connected.colour()
+        );
     }
 
     #[test]

@@ -156,7 +156,13 @@ async fn slack(
     target: &Target,
     message: &AlertMessage,
 ) -> Result<u16, Failure> {
-    answer(http.post(url_of(target)?).json(&message.slack()).send().await).await
+    answer(
+        http.post(url_of(target)?)
+            .json(&message.slack())
+            .send()
+            .await,
+    )
+    .await
 }
 
 /// A 2xx is delivered; anything else is a failure with the status (and no body: a receiver's
@@ -203,10 +209,7 @@ async fn email(target: &Target, message: &AlertMessage) -> Result<u16, Failure> 
     }
 }
 
-fn build_email(
-    settings: &EmailSettings,
-    message: &AlertMessage,
-) -> Result<Message, Failure> {
+fn build_email(settings: &EmailSettings, message: &AlertMessage) -> Result<Message, Failure> {
     let from: Mailbox = settings
         .from
         .parse()
@@ -260,7 +263,10 @@ fn describe_smtp_error(error: &lettre::transport::smtp::Error) -> String {
         };
         format!("the mail server {kind} the message (SMTP {code})")
     } else if error.is_timeout() {
-        format!("no answer from the mail server within {} s", ATTEMPT_TIMEOUT.as_secs())
+        format!(
+            "no answer from the mail server within {} s",
+            ATTEMPT_TIMEOUT.as_secs()
+        )
     } else if error.is_tls() {
         "the TLS handshake with the mail server failed".to_owned()
     } else {
@@ -289,6 +295,10 @@ mod tests {
             password: Some("hunter2".into()),
         };
         let printed = format!("{secret:?}");
-        assert!(!printed.contains("XXXX") && !printed.contains("s3cret") && !printed.contains("hunter2"));
+        assert!(
+            !printed.contains("XXXX")
+                && !printed.contains("s3cret")
+                && !printed.contains("hunter2")
+        );
     }
 }

@@ -7,8 +7,8 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::{
     crypto::SealedToken,
     model::{
-        stored_time, AlertDelivery, AlertEvent, AlertKind, AlertStatus, AlertView,
-        DeliveryAttempt, DeliveryCounts, DeliveryResult, DeliveryStatus,
+        stored_time, AlertDelivery, AlertEvent, AlertKind, AlertStatus, AlertView, DeliveryAttempt,
+        DeliveryCounts, DeliveryResult, DeliveryStatus,
     },
 };
 
@@ -289,7 +289,11 @@ pub async fn unsilence(
     Ok(())
 }
 
-pub async fn set_storm_state(conn: &mut SqliteConnection, id: i64, state: &str) -> sqlx::Result<()> {
+pub async fn set_storm_state(
+    conn: &mut SqliteConnection,
+    id: i64,
+    state: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE alerts SET state = ? WHERE id = ?")
         .bind(state)
         .bind(id)
@@ -330,10 +334,12 @@ pub async fn acknowledge(
 }
 
 pub async fn alert(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<AlertRow>> {
-    sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.id = ?"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Every unresolved alert (the engine's state at start-up).
@@ -465,7 +471,11 @@ pub async fn record_attempt(
     tx.commit().await
 }
 
-pub async fn fail_delivery(pool: &SqlitePool, delivery_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn fail_delivery(
+    pool: &SqlitePool,
+    delivery_id: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE alert_deliveries SET status = 'failed', finished_at = ? WHERE id = ?")
         .bind(stored_time(at))
         .bind(delivery_id)

@@ -18,7 +18,8 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 3] = [ChannelKind::Webhook, ChannelKind::Slack, ChannelKind::Email];
+    pub const ALL: [ChannelKind; 3] =
+        [ChannelKind::Webhook, ChannelKind::Slack, ChannelKind::Email];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -539,8 +540,12 @@ pub struct NewMaintenanceWindow {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Quiet {
     /// An operator ran `disconnect`: the intended state until it is connected again.
-    DisconnectedOnPurpose { by: String },
-    Muted { until: String },
+    DisconnectedOnPurpose {
+        by: String,
+    },
+    Muted {
+        until: String,
+    },
     Maintenance,
 }
 

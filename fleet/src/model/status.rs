@@ -245,6 +245,10 @@ pub struct ProjectCard {
     /// `••••1f29`: all of the token the browser ever sees.
     pub token_hint: String,
     pub status: StatusView,
+    /// Why the project alerts nobody right now ("Disconnected on purpose by olga", "Alerts
+    /// muted until …", "In maintenance: alerts paused").
+    #[serde(default)]
+    pub quiet: Option<String>,
 }
 
 /// Everything the fleet page needs in one answer.
@@ -283,6 +287,8 @@ pub struct ProjectBrief {
     pub uptime_permille: Option<u16>,
     /// When the state last changed (Unix seconds), for sorting and "changed in the last hour".
     pub changed_at: Option<i64>,
+    /// Why it alerts nobody right now, for its card (see [`ProjectCard::quiet`]).
+    pub quiet: Option<String>,
 }
 
 impl Serialize for ProjectBrief {
@@ -294,6 +300,7 @@ impl Serialize for ProjectBrief {
             self.health,
             self.uptime_permille,
             self.changed_at,
+            &self.quiet,
         )
             .serialize(serializer)
     }
@@ -301,7 +308,7 @@ impl Serialize for ProjectBrief {
 
 impl<'de> Deserialize<'de> for ProjectBrief {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (id, name, token_last4, health, uptime_permille, changed_at) =
+        let (id, name, token_last4, health, uptime_permille, changed_at, quiet) =
             Deserialize::deserialize(deserializer)?;
         Ok(Self {
             id,
@@ -310,6 +317,7 @@ impl<'de> Deserialize<'de> for ProjectBrief {
             health,
             uptime_permille,
             changed_at,
+            quiet,
         })
     }
 }
@@ -397,9 +405,13 @@ mod tests {
             health: Health::Unpaired,
             uptime_permille: Some(998),
             changed_at: None,
+            quiet: None,
         };
         let json = serde_json::to_string(&brief).unwrap_or_default();
-        assert_eq!(json, r#"[7,"Café \"Ünïcode\"","1f29","unpaired",998,null]"#);
+        assert_eq!(
+            json,
+            r#"[7,"Café \"Ünïcode\"","1f29","unpaired",998,null,null]"#
+        );
         let back: ProjectBrief = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, brief);
         assert!(serde_json::from_str::<ProjectBrief>(r#"[7,"x","1f29"]"#).is_err());

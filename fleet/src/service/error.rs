@@ -84,9 +84,7 @@ impl FleetError {
         let mut message = self.to_string();
         let (status, kind) = match &self {
             FleetError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, K::Invalid),
-            FleetError::ProjectNotFound(_) | FleetError::NotFound(_) => {
-                (S::NOT_FOUND, K::NotFound)
-            }
+            FleetError::ProjectNotFound(_) | FleetError::NotFound(_) => (S::NOT_FOUND, K::NotFound),
             FleetError::Conflict(_) => (S::CONFLICT, K::Conflict),
             FleetError::Unauthenticated => (S::UNAUTHORIZED, K::Unauthenticated),
             FleetError::BadCredentials => (S::UNAUTHORIZED, K::BadCredentials),

@@ -244,6 +244,7 @@ impl Project {
                 .get(&self.id)
                 .cloned()
                 .unwrap_or_else(StatusView::checking),
+            quiet: None,
         }
     }
 }

@@ -36,7 +36,7 @@ impl Fleet {
         let cards = self
             .inner
             .board
-            .with_statuses(|statuses| projects.iter().map(|p| p.card(statuses)).collect());
+            .with_statuses(|statuses| projects.iter().map(|p| self.card_of(p, statuses)).collect());
         FleetView {
             cards,
             poll_interval_secs: self.inner.poll_interval.as_secs(),
@@ -65,13 +65,14 @@ impl Fleet {
                             .and_then(|s| s.history.as_ref())
                             .and_then(|h| h.uptime_permille),
                         changed_at: self.inner.history.changed_at(p.id).map(|t| t.timestamp()),
+                        quiet: self.project_quiet(p.id).map(|q| q.label()),
                     }
                 })
                 .collect();
             let cards = projects
                 .iter()
                 .take(full_cards)
-                .map(|p| p.card(statuses))
+                .map(|p| self.card_of(p, statuses))
                 .collect();
             (briefs, cards)
         });
@@ -100,7 +101,7 @@ impl Fleet {
         Ok(self.inner.board.with_statuses(|statuses| {
             ids.iter()
                 .filter_map(|id| by_id.get(id))
-                .map(|p| p.card(statuses))
+                .map(|p| self.card_of(p, statuses))
                 .collect()
         }))
     }
@@ -116,8 +117,19 @@ impl Fleet {
         if !self.projects_read().iter().any(|p| p.id == project_id) {
             return Err(FleetError::ProjectNotFound(project_id));
         }
-        match self.poll_project(project_id).await {
-            Ok(status) => Ok(RefreshOutcome::Refreshed { status }),
+        match self.check_status(project_id).await {
+            Ok((status, outcome)) => {
+                // A person's refresh is a poll too: it counts towards an alert or a recovery.
+                if let Some(outcome) = outcome {
+                    self.evaluate_alerts(&[super::Checked {
+                        project_id,
+                        health: status.health,
+                        outcome,
+                    }])
+                    .await;
+                }
+                Ok(RefreshOutcome::Refreshed { status })
+            }
             Err(wait) => Ok(RefreshOutcome::Throttled {
                 retry_after_secs: wait.as_secs().max(1),
                 status: self.inner.board.get(project_id),
@@ -229,6 +241,14 @@ impl Fleet {
             .then(|| self.card_history(project_id));
         let status = self.inner.board.record(project_id, &result, now, history);
         Ok((status, Some(outcome)))
+    }
+
+    /// A project's card, with why it alerts nobody (if it does not).
+    fn card_of(&self, project: &Project, statuses: &HashMap<i64, StatusView>) -> ProjectCard {
+        ProjectCard {
+            quiet: self.project_quiet(project.id).map(|q| q.label()),
+            ..project.card(statuses)
+        }
     }
 
     pub(super) fn backoff_state(&self) -> std::sync::MutexGuard<'_, Backoff> {

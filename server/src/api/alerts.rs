@@ -6,8 +6,8 @@ use axum::{extract::State, http::StatusCode, Json};
 use fleet::{
     model::{
         AlertChannelChange, AlertChannelView, AlertDetail, AlertPage, AlertQueryText, AlertRule,
-        AlertRules, AlertView, CreatedAlertChannel, DeliveryResult, MaintenanceWindow,
-        MuteRequest, NewAlertChannel, NewMaintenanceWindow, ProjectMute,
+        AlertRules, AlertView, CreatedAlertChannel, DeliveryResult, MaintenanceWindow, MuteRequest,
+        NewAlertChannel, NewMaintenanceWindow, ProjectMute,
     },
     Fleet,
 };

@@ -97,7 +97,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::test_channel))
         .routes(routes!(alerts::rules))
         .routes(routes!(alerts::set_default_rule))
-        .routes(routes!(alerts::set_project_rule, alerts::remove_project_rule))
+        .routes(routes!(
+            alerts::set_project_rule,
+            alerts::remove_project_rule
+        ))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::acknowledge))

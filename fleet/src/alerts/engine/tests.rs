@@ -99,10 +99,37 @@ fn round(
 #[test]
 fn one_failing_poll_alerts_nobody_the_second_does() {
     let (mut engine, fixture) = (Engine::default(), Fixture::default());
-    assert!(round(&mut engine, &fixture, minutes(0), &[obs(1, Health::Timeout)], 10).is_empty());
-    assert!(round(&mut engine, &fixture, minutes(1), &[obs(1, Health::Connected)], 10).is_empty());
-    assert!(round(&mut engine, &fixture, minutes(2), &[obs(1, Health::Timeout)], 10).is_empty());
-    let decisions = round(&mut engine, &fixture, minutes(3), &[obs(1, Health::Unpaired)], 10);
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(0),
+        &[obs(1, Health::Timeout)],
+        10
+    )
+    .is_empty());
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(1),
+        &[obs(1, Health::Connected)],
+        10
+    )
+    .is_empty());
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(2),
+        &[obs(1, Health::Timeout)],
+        10
+    )
+    .is_empty());
+    let decisions = round(
+        &mut engine,
+        &fixture,
+        minutes(3),
+        &[obs(1, Health::Unpaired)],
+        10,
+    );
     assert_eq!(
         decisions,
         vec![Decision::Open {
@@ -131,17 +158,47 @@ fn repeats_every_m_minutes_at_most_k_times_then_recovers_after_r_good_polls() {
     };
     let mut repeats = Vec::new();
     for m in 0..60 {
-        for d in round(&mut engine, &fixture, minutes(m), &[obs(1, Health::Timeout)], 10) {
+        for d in round(
+            &mut engine,
+            &fixture,
+            minutes(m),
+            &[obs(1, Health::Timeout)],
+            10,
+        ) {
             if let Decision::Repeat { repeat, .. } = d {
                 repeats.push((m, repeat));
             }
         }
     }
-    assert_eq!(repeats, vec![(10, 1), (20, 2)], "two reminders, ten minutes apart");
-    assert!(round(&mut engine, &fixture, minutes(60), &[obs(1, Health::Connected)], 10).is_empty());
-    assert!(round(&mut engine, &fixture, minutes(61), &[obs(1, Health::Connected)], 10).is_empty());
     assert_eq!(
-        round(&mut engine, &fixture, minutes(62), &[obs(1, Health::Connected)], 10),
+        repeats,
+        vec![(10, 1), (20, 2)],
+        "two reminders, ten minutes apart"
+    );
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(60),
+        &[obs(1, Health::Connected)],
+        10
+    )
+    .is_empty());
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(61),
+        &[obs(1, Health::Connected)],
+        10
+    )
+    .is_empty());
+    assert_eq!(
+        round(
+            &mut engine,
+            &fixture,
+            minutes(62),
+            &[obs(1, Health::Connected)],
+            10
+        ),
         vec![Decision::Recover {
             project_id: 1,
             alert_id: 100,
@@ -155,11 +212,48 @@ fn repeats_every_m_minutes_at_most_k_times_then_recovers_after_r_good_polls() {
 fn a_good_poll_between_failing_ones_does_not_recover_or_reopen() {
     let mut engine = Engine::default();
     let fixture = Fixture::default();
-    round(&mut engine, &fixture, minutes(0), &[obs(1, Health::Timeout)], 10);
-    assert_eq!(round(&mut engine, &fixture, minutes(1), &[obs(1, Health::Timeout)], 10).len(), 1);
-    assert!(round(&mut engine, &fixture, minutes(2), &[obs(1, Health::Connected)], 10).is_empty());
-    assert!(round(&mut engine, &fixture, minutes(3), &[obs(1, Health::Timeout)], 10).is_empty());
-    assert!(round(&mut engine, &fixture, minutes(4), &[obs(1, Health::Timeout)], 10).is_empty());
+    round(
+        &mut engine,
+        &fixture,
+        minutes(0),
+        &[obs(1, Health::Timeout)],
+        10,
+    );
+    assert_eq!(
+        round(
+            &mut engine,
+            &fixture,
+            minutes(1),
+            &[obs(1, Health::Timeout)],
+            10
+        )
+        .len(),
+        1
+    );
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(2),
+        &[obs(1, Health::Connected)],
+        10
+    )
+    .is_empty());
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(3),
+        &[obs(1, Health::Timeout)],
+        10
+    )
+    .is_empty());
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(4),
+        &[obs(1, Health::Timeout)],
+        10
+    )
+    .is_empty());
     assert_eq!(engine.open_alert(1).map(|a| a.since), Some(minutes(0)));
 }
 
@@ -174,15 +268,40 @@ fn acknowledging_stops_the_reminders() {
         },
         ..Fixture::default()
     };
-    round(&mut engine, &fixture, minutes(0), &[obs(1, Health::Timeout)], 10);
+    round(
+        &mut engine,
+        &fixture,
+        minutes(0),
+        &[obs(1, Health::Timeout)],
+        10,
+    );
     engine.acknowledged(100);
     for m in 1..120 {
-        assert!(round(&mut engine, &fixture, minutes(m), &[obs(1, Health::Timeout)], 10).is_empty());
+        assert!(round(
+            &mut engine,
+            &fixture,
+            minutes(m),
+            &[obs(1, Health::Timeout)],
+            10
+        )
+        .is_empty());
     }
-    let recovered = round(&mut engine, &fixture, minutes(120), &[obs(1, Health::Connected)], 10);
+    let recovered = round(
+        &mut engine,
+        &fixture,
+        minutes(120),
+        &[obs(1, Health::Connected)],
+        10,
+    );
     assert!(recovered.is_empty(), "recovery waits for two good polls");
     assert!(matches!(
-        round(&mut engine, &fixture, minutes(121), &[obs(1, Health::Connected)], 10)[..],
+        round(
+            &mut engine,
+            &fixture,
+            minutes(121),
+            &[obs(1, Health::Connected)],
+            10
+        )[..],
         [Decision::Recover { notify: true, .. }]
     ));
 }
@@ -197,8 +316,20 @@ fn a_quiet_project_opens_a_silenced_alert_which_speaks_when_the_quiet_ends() {
             until: "later".into(),
         },
     );
-    round(&mut engine, &fixture, minutes(0), &[obs(1, Health::Timeout)], 10);
-    let opened = round(&mut engine, &fixture, minutes(1), &[obs(1, Health::Timeout)], 10);
+    round(
+        &mut engine,
+        &fixture,
+        minutes(0),
+        &[obs(1, Health::Timeout)],
+        10,
+    );
+    let opened = round(
+        &mut engine,
+        &fixture,
+        minutes(1),
+        &[obs(1, Health::Timeout)],
+        10,
+    );
     assert!(matches!(
         &opened[..],
         [Decision::Open {
@@ -206,10 +337,23 @@ fn a_quiet_project_opens_a_silenced_alert_which_speaks_when_the_quiet_ends() {
             ..
         }]
     ));
-    assert!(round(&mut engine, &fixture, minutes(2), &[obs(1, Health::Timeout)], 10).is_empty());
+    assert!(round(
+        &mut engine,
+        &fixture,
+        minutes(2),
+        &[obs(1, Health::Timeout)],
+        10
+    )
+    .is_empty());
     fixture.quiet.clear();
     assert_eq!(
-        round(&mut engine, &fixture, minutes(3), &[obs(1, Health::Timeout)], 10),
+        round(
+            &mut engine,
+            &fixture,
+            minutes(3),
+            &[obs(1, Health::Timeout)],
+            10
+        ),
         vec![Decision::Unsilence {
             project_id: 1,
             alert_id: 100
@@ -223,11 +367,29 @@ fn a_silenced_alert_recovers_without_a_message() {
     let mut fixture = Fixture::default();
     fixture.quiet.insert(1, Quiet::Maintenance);
     for m in 0..2 {
-        round(&mut engine, &fixture, minutes(m), &[obs(1, Health::Unpaired)], 10);
+        round(
+            &mut engine,
+            &fixture,
+            minutes(m),
+            &[obs(1, Health::Unpaired)],
+            10,
+        );
     }
-    round(&mut engine, &fixture, minutes(2), &[obs(1, Health::Connected)], 10);
+    round(
+        &mut engine,
+        &fixture,
+        minutes(2),
+        &[obs(1, Health::Connected)],
+        10,
+    );
     assert!(matches!(
-        round(&mut engine, &fixture, minutes(3), &[obs(1, Health::Connected)], 10)[..],
+        round(
+            &mut engine,
+            &fixture,
+            minutes(3),
+            &[obs(1, Health::Connected)],
+            10
+        )[..],
         [Decision::Recover { notify: false, .. }]
     ));
 }
@@ -237,14 +399,28 @@ fn dashboard_faults_are_their_own_kind_and_can_be_left_out() {
     let mut engine = Engine::default();
     let mut fixture = Fixture::default();
     for m in 0..2 {
-        round(&mut engine, &fixture, minutes(m), &[obs(1, Health::Rejected)], 10);
+        round(
+            &mut engine,
+            &fixture,
+            minutes(m),
+            &[obs(1, Health::Rejected)],
+            10,
+        );
     }
-    assert_eq!(engine.open_alert(1).map(|a| a.kind), Some(AlertKind::Dashboard));
+    assert_eq!(
+        engine.open_alert(1).map(|a| a.kind),
+        Some(AlertKind::Dashboard)
+    );
     fixture.rule.on_dashboard_faults = false;
     for m in 0..5 {
-        assert!(
-            round(&mut engine, &fixture, minutes(m), &[obs(2, Health::Unreachable)], 10).is_empty()
-        );
+        assert!(round(
+            &mut engine,
+            &fixture,
+            minutes(m),
+            &[obs(2, Health::Unreachable)],
+            10
+        )
+        .is_empty());
     }
 }
 
@@ -263,8 +439,20 @@ fn many_projects_down_in_one_round_make_one_storm_which_ends_with_its_last_membe
         .iter()
         .all(|d| !matches!(d, Decision::Open { storm: None, .. })));
     // A project failing during the storm joins it.
-    round(&mut engine, &fixture, minutes(2), &[obs(9, Health::Unreachable)], 10);
-    let joined = round(&mut engine, &fixture, minutes(3), &[obs(9, Health::Unreachable)], 10);
+    round(
+        &mut engine,
+        &fixture,
+        minutes(2),
+        &[obs(9, Health::Unreachable)],
+        10,
+    );
+    let joined = round(
+        &mut engine,
+        &fixture,
+        minutes(3),
+        &[obs(9, Health::Unreachable)],
+        10,
+    );
     assert!(matches!(
         joined[..],
         [Decision::Open {
@@ -280,7 +468,9 @@ fn many_projects_down_in_one_round_make_one_storm_which_ends_with_its_last_membe
     assert!(recovered
         .iter()
         .all(|d| matches!(d, Decision::Recover { notify: false, .. })));
-    let last = (1..=9).filter_map(|id| engine.recovered(id)).collect::<Vec<_>>();
+    let last = (1..=9)
+        .filter_map(|id| engine.recovered(id))
+        .collect::<Vec<_>>();
     assert_eq!(last, vec![9999]);
 }
 
@@ -303,9 +493,18 @@ fn an_outage_that_outlasts_a_round_opens_a_storm_over_every_failing_project() {
     let fixture = Fixture::default();
     let down: Vec<_> = (1..=4).map(|id| obs(id, Health::Unreachable)).collect();
     // The round that finds upstream down: one failing poll each, nothing yet.
-    assert!(engine.round(&down, &fixture, minutes(0), 4, 50, true).is_empty());
+    assert!(engine
+        .round(&down, &fixture, minutes(0), 4, 50, true)
+        .is_empty());
     // In the outage only one probe goes out per round.
-    let decisions = engine.round(&[obs(1, Health::Unreachable)], &fixture, minutes(1), 4, 50, true);
+    let decisions = engine.round(
+        &[obs(1, Health::Unreachable)],
+        &fixture,
+        minutes(1),
+        4,
+        50,
+        true,
+    );
     assert!(decisions.contains(&Decision::OpenStorm {
         affected: 4,
         since: minutes(0)
@@ -322,7 +521,11 @@ fn one_round_in_outage_mode_is_not_yet_a_storm() {
     let mut engine = Engine::default();
     let fixture = Fixture::default();
     let down: Vec<_> = (1..=4).map(|id| obs(id, Health::Unreachable)).collect();
-    assert!(engine.round(&down, &fixture, minutes(0), 4, 50, true).is_empty());
+    assert!(engine
+        .round(&down, &fixture, minutes(0), 4, 50, true)
+        .is_empty());
     let up: Vec<_> = (1..=4).map(|id| obs(id, Health::Connected)).collect();
-    assert!(engine.round(&up, &fixture, minutes(1), 4, 50, false).is_empty());
+    assert!(engine
+        .round(&up, &fixture, minutes(1), 4, 50, false)
+        .is_empty());
 }

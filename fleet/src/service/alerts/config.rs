@@ -17,9 +17,9 @@ use crate::{
     db::{self, alerts::ChannelRow, audit::NewEntry},
     model::{
         stored_time, AlertChannelChange, AlertChannelView, AlertEvent, AlertKind, AlertRule,
-        AlertRules, AuditAction, ChannelKind, CreatedAlertChannel, DeliveryResult,
-        EmailSettings, Health, MaintenanceWindow, MuteRequest, NewAlertChannel,
-        NewMaintenanceWindow, ProjectAlertRule, ProjectMute, Role, WindowSchedule,
+        AlertRules, AuditAction, ChannelKind, CreatedAlertChannel, DeliveryResult, EmailSettings,
+        Health, MaintenanceWindow, MuteRequest, NewAlertChannel, NewMaintenanceWindow,
+        ProjectAlertRule, ProjectMute, Role, WindowSchedule,
     },
 };
 
@@ -376,7 +376,11 @@ impl Fleet {
     }
 
     /// Removes a project's own rule: the default applies again.
-    pub async fn remove_alert_rule(&self, actor: &Actor, project_id: i64) -> Result<(), FleetError> {
+    pub async fn remove_alert_rule(
+        &self,
+        actor: &Actor,
+        project_id: i64,
+    ) -> Result<(), FleetError> {
         actor.require(Role::Admin, "change alert rules")?;
         let scope = self.rule_scope(Some(project_id))?;
         let removed = db::alerts::delete_rule(&self.inner.db.writer, project_id)
@@ -418,10 +422,22 @@ impl Fleet {
                 )))
             }
         };
-        within(rule.fail_after, 1..=100, "fail_after (failing polls before an alert)")?;
-        within(rule.repeat_every_minutes, 1..=10_080, "repeat_every_minutes")?;
+        within(
+            rule.fail_after,
+            1..=100,
+            "fail_after (failing polls before an alert)",
+        )?;
+        within(
+            rule.repeat_every_minutes,
+            1..=10_080,
+            "repeat_every_minutes",
+        )?;
         within(rule.repeat_max, 0..=100, "repeat_max")?;
-        within(rule.recover_after, 1..=100, "recover_after (good polls before recovered)")?;
+        within(
+            rule.recover_after,
+            1..=100,
+            "recover_after (good polls before recovered)",
+        )?;
         let channels = db::alerts::channels(&self.inner.db.reader)
             .await
             .map_err(|e| internal(e, "checking an alert rule"))?;
@@ -434,7 +450,10 @@ impl Fleet {
                     "{what} lists at most {MAX_RULE_CHANNELS} channels"
                 )));
             }
-            if let Some(missing) = list.iter().find(|id| !channels.iter().any(|c| c.id == **id)) {
+            if let Some(missing) = list
+                .iter()
+                .find(|id| !channels.iter().any(|c| c.id == **id))
+            {
                 return Err(FleetError::Invalid(format!(
                     "{what}: there is no alert channel with id {missing}"
                 )));
@@ -620,7 +639,11 @@ impl Fleet {
         window_view(&row).map_err(|e| FleetError::Internal(anyhow::anyhow!(e)))
     }
 
-    pub async fn remove_maintenance_window(&self, actor: &Actor, id: i64) -> Result<(), FleetError> {
+    pub async fn remove_maintenance_window(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(), FleetError> {
         actor.require(Role::Admin, "remove maintenance windows")?;
         if !db::alerts::delete_window(&self.inner.db.writer, id)
             .await
@@ -716,7 +739,8 @@ impl Fleet {
         settings: &Option<EmailSettings>,
         secret: &ChannelSecret,
     ) -> Result<(String, String, crate::crypto::SealedToken), FleetError> {
-        let settings_json = serde_json::to_string(settings).map_err(|e| internal(e, "a channel"))?;
+        let settings_json =
+            serde_json::to_string(settings).map_err(|e| internal(e, "a channel"))?;
         let target = match (kind, settings) {
             (ChannelKind::Email, Some(email)) => {
                 format!("{} via {}:{}", email.to.join(", "), email.host, email.port)
@@ -778,7 +802,8 @@ pub(super) fn window_view(row: &db::alerts::WindowRow) -> Result<MaintenanceWind
         "weekly" => {
             let minute = row.start_minute.ok_or("no start")?;
             WindowSchedule::Weekly {
-                weekday: u8::try_from(row.weekday.ok_or("no weekday")?).map_err(|e| e.to_string())?,
+                weekday: u8::try_from(row.weekday.ok_or("no weekday")?)
+                    .map_err(|e| e.to_string())?,
                 start: format!("{:02}:{:02}", minute / 60, minute % 60),
                 duration_minutes: u32::try_from(row.duration_minutes.ok_or("no duration")?)
                     .map_err(|e| e.to_string())?,
@@ -823,7 +848,9 @@ fn channel_url(url: Option<&str>) -> Result<String, FleetError> {
         .filter(|u| !u.is_empty())
         .ok_or_else(|| FleetError::Invalid("a webhook or Slack channel needs a url".into()))?;
     if raw.len() > 2000 {
-        return Err(FleetError::Invalid("the URL is longer than 2,000 characters".into()));
+        return Err(FleetError::Invalid(
+            "the URL is longer than 2,000 characters".into(),
+        ));
     }
     let parsed = reqwest::Url::parse(raw)
         .map_err(|e| FleetError::Invalid(format!("the URL is not valid: {e}")))?;
@@ -849,7 +876,11 @@ fn url_in_brief(url: &str) -> String {
             } else {
                 ""
             };
-            format!("{}://{}{port}{rest}", u.scheme(), u.host_str().unwrap_or(""))
+            format!(
+                "{}://{}{port}{rest}",
+                u.scheme(),
+                u.host_str().unwrap_or("")
+            )
         }
         Err(_) => String::new(),
     }
@@ -881,11 +912,18 @@ fn email_settings(settings: Option<EmailSettings>) -> Result<EmailSettings, Flee
     let mut s = settings
         .ok_or_else(|| FleetError::Invalid("an e-mail channel needs its email settings".into()))?;
     s.host = s.host.trim().to_owned();
-    if s.host.is_empty() || s.host.len() > 253 || s.host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(FleetError::Invalid("the SMTP host must be a host name or address".into()));
+    if s.host.is_empty()
+        || s.host.len() > 253
+        || s.host.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(FleetError::Invalid(
+            "the SMTP host must be a host name or address".into(),
+        ));
     }
     if s.port == 0 {
-        return Err(FleetError::Invalid("the SMTP port must be 1 to 65535".into()));
+        return Err(FleetError::Invalid(
+            "the SMTP port must be 1 to 65535".into(),
+        ));
     }
     s.username = short_text(&s.username, 200, "the SMTP user name")?;
     s.from = s.from.trim().to_owned();
@@ -917,12 +955,20 @@ mod tests {
     fn only_http_and_https_urls_with_a_host_are_taken() {
         assert!(channel_url(Some("https://hooks.example.com/x")).is_ok());
         assert!(channel_url(Some("http://127.0.0.1:9000/hook")).is_ok());
-        for bad in ["ftp://example.com/", "javascript:alert(1)", "file:///etc/passwd", "", "hooks"] {
+        for bad in [
+            "ftp://example.com/",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "",
+            "hooks",
+        ] {
             let error = channel_url(Some(bad)).expect_err(bad).to_string();
             assert!(!error.is_empty(), "{bad}");
         }
         assert_eq!(
-            channel_url(Some("ftp://example.com/")).unwrap_err().to_string(),
+            channel_url(Some("ftp://example.com/"))
+                .unwrap_err()
+                .to_string(),
             "the URL must start with http:// or https://, not ftp:"
         );
     }
@@ -933,6 +979,9 @@ mod tests {
             url_in_brief("https://hooks.slack.com/services/T0/B0/secret"),
             "https://hooks.slack.com/…"
         );
-        assert_eq!(url_in_brief("http://127.0.0.1:9000/"), "http://127.0.0.1:9000");
+        assert_eq!(
+            url_in_brief("http://127.0.0.1:9000/"),
+            "http://127.0.0.1:9000"
+        );
     }
 }

@@ -99,8 +99,19 @@ impl Fleet {
                     },
                 )
                 .await?;
-                self.enqueue(&mut tx, id, AlertKind::Storm, None, AlertEvent::Down, Health::Unreachable, *since, now, Some(*affected), None)
-                    .await?;
+                self.enqueue(
+                    &mut tx,
+                    id,
+                    AlertKind::Storm,
+                    None,
+                    AlertEvent::Down,
+                    Health::Unreachable,
+                    *since,
+                    now,
+                    Some(*affected),
+                    None,
+                )
+                .await?;
                 new_storm = Some(id);
             }
         }
@@ -137,8 +148,19 @@ impl Fleet {
                     )
                     .await?;
                     if silenced.is_none() && storm_id.is_none() {
-                        self.enqueue(&mut tx, id, kind, Some((project_id, name.unwrap_or(""))), AlertEvent::Down, health, since, now, None, None)
-                            .await?;
+                        self.enqueue(
+                            &mut tx,
+                            id,
+                            kind,
+                            Some((project_id, name.unwrap_or(""))),
+                            AlertEvent::Down,
+                            health,
+                            since,
+                            now,
+                            None,
+                            None,
+                        )
+                        .await?;
                     }
                     applied.push(Applied::Opened {
                         project_id,
@@ -166,8 +188,19 @@ impl Fleet {
                         now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
                     });
                     db::alerts::unsilence(&mut tx, alert_id, next).await?;
-                    self.enqueue(&mut tx, alert_id, kind, Some((project_id, name)), AlertEvent::Down, state, since, now, None, None)
-                        .await?;
+                    self.enqueue(
+                        &mut tx,
+                        alert_id,
+                        kind,
+                        Some((project_id, name)),
+                        AlertEvent::Down,
+                        state,
+                        since,
+                        now,
+                        None,
+                        None,
+                    )
+                    .await?;
                     applied.push(Applied::Unsilenced { project_id });
                 }
                 Decision::Repeat {
@@ -182,8 +215,19 @@ impl Fleet {
                         now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
                     });
                     db::alerts::set_repeats(&mut tx, alert_id, repeat, next).await?;
-                    self.enqueue(&mut tx, alert_id, kind, Some((project_id, name)), AlertEvent::Repeat, state, since, now, None, Some(repeat))
-                        .await?;
+                    self.enqueue(
+                        &mut tx,
+                        alert_id,
+                        kind,
+                        Some((project_id, name)),
+                        AlertEvent::Repeat,
+                        state,
+                        since,
+                        now,
+                        None,
+                        Some(repeat),
+                    )
+                    .await?;
                     applied.push(Applied::Repeated { project_id });
                 }
                 Decision::Recover {
@@ -197,8 +241,19 @@ impl Fleet {
                         let (kind, _, state) = self.open_facts(project_id, alert_id, checked);
                         let state = self.opened_state(alert_id).await.unwrap_or(state);
                         let name = names.get(&project_id).map_or("", String::as_str);
-                        self.enqueue(&mut tx, alert_id, kind, Some((project_id, name)), AlertEvent::Recovered, state, since, now, None, None)
-                            .await?;
+                        self.enqueue(
+                            &mut tx,
+                            alert_id,
+                            kind,
+                            Some((project_id, name)),
+                            AlertEvent::Recovered,
+                            state,
+                            since,
+                            now,
+                            None,
+                            None,
+                        )
+                        .await?;
                     }
                     applied.push(Applied::Recovered { project_id });
                 }
@@ -237,7 +292,9 @@ impl Fleet {
                     Applied::Repeated { project_id } => {
                         engine.repeated(project_id, now, config.rule(project_id))
                     }
-                    Applied::Recovered { project_id } => storms_over.extend(engine.recovered(project_id)),
+                    Applied::Recovered { project_id } => {
+                        storms_over.extend(engine.recovered(project_id))
+                    }
                 }
             }
             match new_storm {
@@ -252,8 +309,19 @@ impl Fleet {
             let since = crate::model::parse_time(&row.since, "since").unwrap_or(now);
             let mut tx = self.inner.db.writer.begin().await?;
             db::alerts::resolve(&mut tx, storm_id, now).await?;
-            self.enqueue(&mut tx, storm_id, AlertKind::Storm, None, AlertEvent::Recovered, Health::Unreachable, since, now, None, None)
-                .await?;
+            self.enqueue(
+                &mut tx,
+                storm_id,
+                AlertKind::Storm,
+                None,
+                AlertEvent::Recovered,
+                Health::Unreachable,
+                since,
+                now,
+                None,
+                None,
+            )
+            .await?;
             tx.commit().await?;
         }
         Ok(())
@@ -281,7 +349,9 @@ impl Fleet {
 
     /// The state an alert opened with (a recovery says "from UNPAIRED to connected").
     async fn opened_state(&self, alert_id: i64) -> Option<Health> {
-        let row = db::alerts::alert(&self.inner.db.reader, alert_id).await.ok()??;
+        let row = db::alerts::alert(&self.inner.db.reader, alert_id)
+            .await
+            .ok()??;
         Health::parse(&row.state)
     }
 
@@ -337,7 +407,9 @@ impl Fleet {
             let config = self.inner.alerts.config();
             checked
                 .iter()
-                .filter(|c| c.health == Health::Connected && config.intended.contains_key(&c.project_id))
+                .filter(|c| {
+                    c.health == Health::Connected && config.intended.contains_key(&c.project_id)
+                })
                 .map(|c| c.project_id)
                 .collect()
         };
@@ -375,8 +447,12 @@ impl Fleet {
                 LinkError::Expired => FleetError::Conflict(e.to_string()),
             })?;
         let actor = Actor::link("acknowledge link in an alert message");
-        self.acknowledge_as(&actor, "someone with the link from the alert message", alert_id)
-            .await
+        self.acknowledge_as(
+            &actor,
+            "someone with the link from the alert message",
+            alert_id,
+        )
+        .await
     }
 
     async fn acknowledge_as(
@@ -446,7 +522,12 @@ impl Fleet {
         query: &AlertQueryText,
     ) -> Result<AlertPage, FleetError> {
         actor.require(Role::Viewer, "see alerts")?;
-        let status = match query.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let status = match query
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => None,
             Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
                 FleetError::Invalid(format!(
@@ -454,13 +535,23 @@ impl Fleet {
                 ))
             })?),
         };
-        let project_id = match query.project_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let project_id = match query
+            .project_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => None,
             Some(s) => Some(s.parse::<i64>().map_err(|_| {
                 FleetError::Invalid(format!("project_id must be a number, not {s:?}"))
             })?),
         };
-        let limit = match query.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let limit = match query
+            .limit
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => 100,
             Some(s) => s
                 .parse::<u32>()
@@ -489,7 +580,11 @@ impl Fleet {
         })
     }
 
-    pub async fn alert_detail(&self, actor: &Actor, alert_id: i64) -> Result<AlertDetail, FleetError> {
+    pub async fn alert_detail(
+        &self,
+        actor: &Actor,
+        alert_id: i64,
+    ) -> Result<AlertDetail, FleetError> {
         actor.require(Role::Viewer, "see alerts")?;
         let alert = self.alert_row(alert_id).await?.view();
         let deliveries = db::alerts::deliveries_of(&self.inner.db.reader, alert_id)

@@ -165,7 +165,10 @@ impl Fleet {
     pub(super) async fn reload_alert_config(&self) -> anyhow::Result<()> {
         let pool = &self.inner.db.reader;
         let mut config = AlertConfig::default();
-        for (project_id, json) in db::alerts::rules(pool).await.context("loading alert rules")? {
+        for (project_id, json) in db::alerts::rules(pool)
+            .await
+            .context("loading alert rules")?
+        {
             let rule: AlertRule = serde_json::from_str(&json)
                 .with_context(|| format!("the stored alert rule for {project_id} is damaged"))?;
             if project_id == 0 {
@@ -189,7 +192,9 @@ impl Fleet {
         for window in db::alerts::windows(pool).await.context("loading windows")? {
             match config::window_view(&window).and_then(|w| Schedule::parse(&w.schedule)) {
                 Ok(schedule) => config.windows.push((window.project_id, schedule)),
-                Err(e) => tracing::warn!(id = window.id, error = %e, "skipping a damaged maintenance window"),
+                Err(e) => {
+                    tracing::warn!(id = window.id, error = %e, "skipping a damaged maintenance window")
+                }
             }
         }
         config.intended = db::alerts::intended_disconnects(pool)
@@ -224,10 +229,9 @@ impl Fleet {
         for row in open {
             let since = parse_time(&row.since, "since").unwrap_or_else(|_| Utc::now());
             match (row.kind(), row.project_id) {
-                (AlertKind::Storm, _) => engine.restore_storm(
-                    row.id,
-                    storm_members.remove(&row.id).unwrap_or_default(),
-                ),
+                (AlertKind::Storm, _) => {
+                    engine.restore_storm(row.id, storm_members.remove(&row.id).unwrap_or_default())
+                }
                 (AlertKind::Device | AlertKind::Dashboard, Some(project_id)) => engine.restore(
                     project_id,
                     OpenAlert {

@@ -57,9 +57,11 @@ impl Fleet {
         let now = self.now();
         let due = db::alerts::due_deliveries(&self.inner.db.reader, now, BATCH).await?;
         let counts = db::alerts::delivery_counts(&self.inner.db.reader).await?;
-        metrics::gauge!("picky_fleet_alert_deliveries", "status" => "pending").set(counts.pending as f64);
+        metrics::gauge!("picky_fleet_alert_deliveries", "status" => "pending")
+            .set(counts.pending as f64);
         metrics::gauge!("picky_fleet_alert_deliveries", "status" => "sent").set(counts.sent as f64);
-        metrics::gauge!("picky_fleet_alert_deliveries", "status" => "failed").set(counts.failed as f64);
+        metrics::gauge!("picky_fleet_alert_deliveries", "status" => "failed")
+            .set(counts.failed as f64);
         let mut started = 0;
         for delivery in due {
             if !self.inner.alerts.sending_insert(delivery.id) {

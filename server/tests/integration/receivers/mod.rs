@@ -51,7 +51,10 @@ impl WebhookReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let url = format!("http://{}/hooks/secret-path-abc123", listener.local_addr().expect("addr"));
+        let url = format!(
+            "http://{}/hooks/secret-path-abc123",
+            listener.local_addr().expect("addr")
+        );
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, shared }
     }
@@ -90,7 +93,10 @@ impl WebhookReceiver {
         }
         panic!(
             "expected {count} deliveries; the receiver got {:#?}",
-            self.requests().iter().map(|r| (r.status, r.json())).collect::<Vec<_>>()
+            self.requests()
+                .iter()
+                .map(|r| (r.status, r.json()))
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -125,7 +131,10 @@ fn python() -> String {
 
 impl SmtpReceiver {
     pub async fn start(user: &str, password: &str) -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/receivers/smtp_receiver.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/integration/receivers/smtp_receiver.py"
+        );
         let mut child = tokio::process::Command::new(python())
             .arg(script)
             .arg(user)
@@ -135,7 +144,10 @@ impl SmtpReceiver {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("could not start the SMTP receiver with {} ({e}); run ./x install", python())
+                panic!(
+                    "could not start the SMTP receiver with {} ({e}); run ./x install",
+                    python()
+                )
             });
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
