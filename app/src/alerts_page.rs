@@ -12,10 +12,7 @@ use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::{
-    audit_page::{encode, readable_time},
-    error::AppError,
-};
+use crate::{audit_page::readable_time, error::AppError};
 
 #[server(prefix = "/fn", endpoint = "alerts", input = leptos::server_fn::codec::Json)]
 pub async fn get_alerts(query: AlertQueryText) -> Result<AlertPage, AppError> {
@@ -35,7 +32,7 @@ pub async fn acknowledge_alert(alert_id: i64) -> Result<(), AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
     let outcome = match fleet.acknowledge_alert(&actor, alert_id).await {
         Ok(_) => format!("done=Alert%20%23{alert_id}%20acknowledged%3A%20its%20reminders%20stop."),
-        Err(e) => format!("error={}", encode(&e.answer().message)),
+        Err(e) => format!("error={}", crate::audit_page::encode(&e.answer().message)),
     };
     leptos_axum::redirect(&format!("/alerts?{outcome}"));
     Ok(())
@@ -48,16 +45,16 @@ pub async fn test_alert_channel(channel_id: i64) -> Result<(), AppError> {
     let outcome = match fleet.send_test_alert(&actor, channel_id).await {
         Ok(result) if result.ok => format!(
             "done={}",
-            encode(&format!("Test alert delivered ({} ms).", result.latency_ms))
+            crate::audit_page::encode(&format!("Test alert delivered ({} ms).", result.latency_ms))
         ),
         Ok(result) => format!(
             "error={}",
-            encode(&format!(
+            crate::audit_page::encode(&format!(
                 "The test alert failed: {}",
                 result.error.unwrap_or_default()
             ))
         ),
-        Err(e) => format!("error={}", encode(&e.answer().message)),
+        Err(e) => format!("error={}", crate::audit_page::encode(&e.answer().message)),
     };
     leptos_axum::redirect(&format!("/alerts?{outcome}"));
     Ok(())
