@@ -2,6 +2,9 @@
 //! one outbox row per message and channel, are written in one transaction, and only then does
 //! the engine take them (so a failed write is decided again next round, not lost). Also:
 //! acknowledging, and the alert lists.
+//!
+//! Long because the round's write is one transaction over every decision; the lists and
+//! acknowledging are the part to move out when it next grows.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
