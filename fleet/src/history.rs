@@ -25,6 +25,8 @@ pub struct Poll<'a> {
     pub queue: Option<i64>,
     pub latency_ms: i64,
     pub message: Option<&'a str>,
+    /// Made during one of the project's maintenance windows.
+    pub maintenance: bool,
 }
 
 /// The polls of one bucket, summed.
@@ -45,6 +47,9 @@ impl Bucket {
         let counts = &mut self.counts;
         counts.polls += 1;
         match poll.health {
+            Health::Timeout | Health::Unpaired | Health::UnknownState if poll.maintenance => {
+                counts.maintenance += 1
+            }
             Health::Connected => counts.connected += 1,
             Health::Timeout => counts.timeout += 1,
             Health::Unpaired => counts.unpaired += 1,
@@ -92,6 +97,7 @@ pub struct NewChange {
     pub to: Health,
     pub message: Option<String>,
     pub queue: Option<i64>,
+    pub maintenance: bool,
 }
 
 /// What the writer takes: minute buckets (project, minute start) and changes, oldest first.
@@ -200,6 +206,7 @@ impl HistoryRecorder {
                 to: poll.health,
                 message: poll.message.map(str::to_owned),
                 queue: poll.queue,
+                maintenance: poll.maintenance,
             });
         }
     }
@@ -301,6 +308,7 @@ impl HistoryRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Shown;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -314,6 +322,7 @@ mod tests {
             queue,
             latency_ms: 100,
             message: None,
+            maintenance: false,
         }
     }
 
@@ -387,8 +396,14 @@ mod tests {
         let strip = recorder.strip(1, now);
         assert_eq!(strip.len(), 24);
         assert_eq!(strip[23].hours_ago, 0);
-        assert_eq!(strip[23].counts.worst(), Some(Health::Connected));
-        assert_eq!(strip[21].counts.worst(), Some(Health::Timeout));
+        assert_eq!(
+            strip[23].counts.worst(),
+            Some(Shown::State(Health::Connected))
+        );
+        assert_eq!(
+            strip[21].counts.worst(),
+            Some(Shown::State(Health::Timeout))
+        );
         assert_eq!(strip[22].counts.worst(), None, "no data, not connected");
         assert_eq!(recorder.uptime_day(1, now), Some(0.5));
         assert_eq!(recorder.uptime_day(9, now), None);
@@ -418,6 +433,47 @@ mod tests {
         );
         let order: Vec<_> = pending.changes.iter().map(|c| c.to).collect();
         assert_eq!(order, [Health::Connected, Health::Timeout]);
+    }
+
+    #[test]
+    fn downtime_in_a_maintenance_window_is_planned_and_its_change_says_so() {
+        let recorder = HistoryRecorder::default();
+        let in_window = |health| Poll {
+            maintenance: true,
+            ..poll(health, None)
+        };
+        recorder.record(1, at("2026-12-02T10:00:05Z"), in_window(Health::Connected));
+        recorder.record(1, at("2026-12-02T10:00:25Z"), in_window(Health::Timeout));
+        recorder.record(
+            1,
+            at("2026-12-02T10:00:45Z"),
+            in_window(Health::Unreachable),
+        );
+        let pending = recorder.take();
+        let counts = pending.minutes[0].2.counts;
+        assert_eq!(
+            (
+                counts.connected,
+                counts.timeout,
+                counts.maintenance,
+                counts.faults
+            ),
+            (1, 0, 1, 1),
+            "a fault on our side is still a fault"
+        );
+        let marked: Vec<_> = pending
+            .changes
+            .iter()
+            .map(|c| (c.to, c.maintenance))
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                (Health::Connected, true),
+                (Health::Timeout, true),
+                (Health::Unreachable, true)
+            ]
+        );
     }
 
     #[test]

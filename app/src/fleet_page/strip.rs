@@ -3,7 +3,7 @@
 //! segment names its hour and state on hover; the strip as a whole says the same in words for
 //! screen readers, so keyboard users do not tab through 24 stops per card.
 
-use fleet::model::{percent, CardHistory, Health};
+use fleet::model::{percent, CardHistory, Shown};
 use leptos::prelude::*;
 
 #[component]
@@ -15,8 +15,8 @@ pub(super) fn Strip(history: Signal<Option<CardHistory>>) -> impl IntoView {
             let segments = history
                 .hours()
                 .map(|(start, state)| {
-                    let slug = state.map_or("nodata", Health::slug);
-                    let label = state.map_or("no data", Health::label);
+                    let slug = state.map_or("nodata", Shown::slug);
+                    let label = state.map_or("no data", Shown::label);
                     let title = format!("{}: {label}", hour_range(start));
                     view! { <span class=format!("strip__seg strip__seg--{slug}") title=title></span> }
                 })
@@ -35,7 +35,7 @@ pub(super) fn Strip(history: Signal<Option<CardHistory>>) -> impl IntoView {
 fn summary(history: &CardHistory, uptime: &str) -> String {
     let mut hours: Vec<(&'static str, u32)> = Vec::new();
     for (_, state) in history.hours() {
-        let label = state.map_or("no data", Health::label);
+        let label = state.map_or("no data", Shown::label);
         match hours.iter_mut().find(|(l, _)| *l == label) {
             Some((_, n)) => *n += 1,
             None => hours.push((label, 1)),

@@ -2,7 +2,7 @@
 //! chart (queue, latency), both SVG with their numbers in words.
 
 use chrono::{DateTime, Duration, Utc};
-use fleet::model::{Health, HistoryBucket};
+use fleet::model::{HistoryBucket, Shown};
 use leptos::prelude::*;
 
 use super::{duration, hm, hm_day, number};
@@ -21,8 +21,8 @@ fn x_of(at: DateTime<Utc>, from: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 pub(super) fn runs(
     timed: &[(DateTime<Utc>, HistoryBucket)],
     step: Duration,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>, Health)> {
-    let mut runs: Vec<(DateTime<Utc>, DateTime<Utc>, Health)> = Vec::new();
+) -> Vec<(DateTime<Utc>, DateTime<Utc>, Shown)> {
+    let mut runs: Vec<(DateTime<Utc>, DateTime<Utc>, Shown)> = Vec::new();
     for (start, bucket) in timed {
         let (start, Some(state)) = (*start, bucket.counts.worst()) else {
             continue;
@@ -37,7 +37,7 @@ pub(super) fn runs(
 
 #[component]
 pub(super) fn StateBand(
-    runs: Vec<(DateTime<Utc>, DateTime<Utc>, Health)>,
+    runs: Vec<(DateTime<Utc>, DateTime<Utc>, Shown)>,
     from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> impl IntoView {
@@ -177,7 +177,7 @@ fn thin(points: Vec<(DateTime<Utc>, f64)>, max: usize) -> Vec<(DateTime<Utc>, f6
 mod tests {
     use super::super::bucket_time;
     use super::*;
-    use fleet::model::{PollCounts, ProjectHistory, Resolution};
+    use fleet::model::{Health, PollCounts, ProjectHistory, Resolution};
 
     fn bucket(start: &str, connected: u32, timeout: u32) -> HistoryBucket {
         HistoryBucket {
@@ -223,9 +223,21 @@ mod tests {
         assert_eq!(
             runs,
             [
-                ("10:00".into(), "10:02".into(), Health::Connected),
-                ("10:02".into(), "10:03".into(), Health::Timeout),
-                ("10:04".into(), "10:05".into(), Health::Timeout),
+                (
+                    "10:00".into(),
+                    "10:02".into(),
+                    Shown::State(Health::Connected)
+                ),
+                (
+                    "10:02".into(),
+                    "10:03".into(),
+                    Shown::State(Health::Timeout)
+                ),
+                (
+                    "10:04".into(),
+                    "10:05".into(),
+                    Shown::State(Health::Timeout)
+                ),
             ]
         );
     }

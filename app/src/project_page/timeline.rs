@@ -57,6 +57,9 @@ pub(super) fn Timeline(
                         <time datetime=change.at.clone()>{hm_day(at)}</time>
                         <span class=format!("badge badge--{}", to.slug())>{to.label()}</span>
                         <span>{format!("from {from}, {lasted}")}</span>
+                        {change.maintenance.then(|| view! {
+                            <span class="badge badge--maintenance" title="Seen during a maintenance window: planned, left out of uptime">"Maintenance"</span>
+                        })}
                         {change.message.map(|m| view! { <span class="muted timeline__detail">{m}</span> })}
                     </li>
                 }

@@ -28,9 +28,9 @@ pub async fn write(conn: &mut SqliteConnection, pending: &Pending) -> sqlx::Resu
     for ((resolution, project_id, start), b) in rows {
         sqlx::query(
             "INSERT INTO status_rollups (resolution, project_id, bucket, polls, connected, timeout,
-                 unpaired, unknown_state, faults, queue_n, queue_sum, queue_min, queue_max,
-                 latency_sum_ms, latency_max_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 unpaired, unknown_state, faults, maintenance, queue_n, queue_sum, queue_min,
+                 queue_max, latency_sum_ms, latency_max_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (resolution, project_id, bucket) DO UPDATE SET
                  polls = polls + excluded.polls,
                  connected = connected + excluded.connected,
@@ -38,6 +38,7 @@ pub async fn write(conn: &mut SqliteConnection, pending: &Pending) -> sqlx::Resu
                  unpaired = unpaired + excluded.unpaired,
                  unknown_state = unknown_state + excluded.unknown_state,
                  faults = faults + excluded.faults,
+                 maintenance = maintenance + excluded.maintenance,
                  queue_n = queue_n + excluded.queue_n,
                  queue_sum = queue_sum + excluded.queue_sum,
                  queue_min = MIN(COALESCE(queue_min, excluded.queue_min), COALESCE(excluded.queue_min, queue_min)),
@@ -54,6 +55,7 @@ pub async fn write(conn: &mut SqliteConnection, pending: &Pending) -> sqlx::Resu
         .bind(b.counts.unpaired)
         .bind(b.counts.unknown_state)
         .bind(b.counts.faults)
+        .bind(b.counts.maintenance)
         .bind(b.queue_n)
         .bind(b.queue_sum)
         .bind(b.queue_min)
@@ -65,8 +67,9 @@ pub async fn write(conn: &mut SqliteConnection, pending: &Pending) -> sqlx::Resu
     }
     for change in &pending.changes {
         sqlx::query(
-            "INSERT INTO status_changes (project_id, at, from_health, to_health, message, queue)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO status_changes (project_id, at, from_health, to_health, message, queue,
+                 maintenance)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(change.project_id)
         .bind(stored_time(change.at))
@@ -74,6 +77,7 @@ pub async fn write(conn: &mut SqliteConnection, pending: &Pending) -> sqlx::Resu
         .bind(change.to.as_str())
         .bind(&change.message)
         .bind(change.queue)
+        .bind(change.maintenance)
         .execute(&mut *conn)
         .await?;
     }
@@ -90,6 +94,7 @@ struct RollupRow {
     unpaired: u32,
     unknown_state: u32,
     faults: u32,
+    maintenance: u32,
     queue_n: u32,
     queue_sum: i64,
     queue_min: Option<i64>,
@@ -117,6 +122,7 @@ impl RollupRow {
                     unpaired: self.unpaired,
                     unknown_state: self.unknown_state,
                     faults: self.faults,
+                    maintenance: self.maintenance,
                 },
                 queue_n: self.queue_n,
                 queue_sum: self.queue_sum,
@@ -130,7 +136,7 @@ impl RollupRow {
 }
 
 const ROLLUP_COLUMNS: &str = "project_id, bucket, polls, connected, timeout, unpaired, \
-     unknown_state, faults, queue_n, queue_sum, queue_min, queue_max, latency_sum_ms, latency_max_ms";
+     unknown_state, faults, maintenance, queue_n, queue_sum, queue_min, queue_max, latency_sum_ms, latency_max_ms";
 
 /// One project's buckets of `resolution` seconds starting in `[from, to)` (Unix seconds).
 pub async fn buckets(
@@ -168,7 +174,7 @@ pub async fn grouped_buckets(
         "SELECT project_id, (bucket / ?1) * ?1 AS bucket, SUM(polls) AS polls,
                 SUM(connected) AS connected, SUM(timeout) AS timeout, SUM(unpaired) AS unpaired,
                 SUM(unknown_state) AS unknown_state, SUM(faults) AS faults,
-                SUM(queue_n) AS queue_n, SUM(queue_sum) AS queue_sum, MIN(queue_min) AS queue_min,
+                SUM(maintenance) AS maintenance, SUM(queue_n) AS queue_n, SUM(queue_sum) AS queue_sum, MIN(queue_min) AS queue_min,
                 MAX(queue_max) AS queue_max, SUM(latency_sum_ms) AS latency_sum_ms,
                 MAX(latency_max_ms) AS latency_max_ms
          FROM status_rollups
@@ -192,25 +198,22 @@ pub async fn project_sums_since(
     resolution: i64,
     since: i64,
 ) -> sqlx::Result<PollCounts> {
-    let (polls, connected, timeout, unpaired, unknown_state, faults): (u32, u32, u32, u32, u32, u32) =
-        sqlx::query_as(
-            "SELECT COALESCE(SUM(polls), 0), COALESCE(SUM(connected), 0), COALESCE(SUM(timeout), 0),
-                    COALESCE(SUM(unpaired), 0), COALESCE(SUM(unknown_state), 0), COALESCE(SUM(faults), 0)
-             FROM status_rollups WHERE resolution = ? AND project_id = ? AND bucket >= ?",
-        )
-        .bind(resolution)
-        .bind(project_id)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-    Ok(PollCounts {
-        polls,
-        connected,
-        timeout,
-        unpaired,
-        unknown_state,
-        faults,
-    })
+    let row: RollupRow = sqlx::query_as(
+        "SELECT ?2 AS project_id, ?3 AS bucket, COALESCE(SUM(polls), 0) AS polls,
+                COALESCE(SUM(connected), 0) AS connected, COALESCE(SUM(timeout), 0) AS timeout,
+                COALESCE(SUM(unpaired), 0) AS unpaired,
+                COALESCE(SUM(unknown_state), 0) AS unknown_state,
+                COALESCE(SUM(faults), 0) AS faults, COALESCE(SUM(maintenance), 0) AS maintenance,
+                0 AS queue_n, 0 AS queue_sum, NULL AS queue_min, NULL AS queue_max,
+                0 AS latency_sum_ms, 0 AS latency_max_ms
+         FROM status_rollups WHERE resolution = ?1 AND project_id = ?2 AND bucket >= ?3",
+    )
+    .bind(resolution)
+    .bind(project_id)
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok(row.into_dated().1.counts)
 }
 
 /// Each project's newest recorded state and when it began: the recorder's seed after a
@@ -245,6 +248,7 @@ struct ChangeRow {
     to_health: String,
     message: Option<String>,
     queue: Option<i64>,
+    maintenance: bool,
 }
 
 /// One project's changes with `from <= at < to` (stored time text), newest first, keyset
@@ -258,7 +262,8 @@ pub async fn changes(
     limit: u32,
 ) -> sqlx::Result<Vec<StateChange>> {
     let rows: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT id, project_id, at, from_health, to_health, message, queue FROM status_changes
+        "SELECT id, project_id, at, from_health, to_health, message, queue, maintenance
+         FROM status_changes
          WHERE project_id = ? AND at >= ? AND at < ? AND id < ?
          ORDER BY id DESC LIMIT ?",
     )
@@ -280,6 +285,7 @@ pub async fn changes(
             to: Health::parse(&r.to_health).unwrap_or(Health::UnknownState),
             message: r.message,
             queue: r.queue,
+            maintenance: r.maintenance,
         })
         .collect())
 }

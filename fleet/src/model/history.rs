@@ -82,6 +82,10 @@ pub struct PollCounts {
     pub unknown_state: u32,
     /// Checks that failed on our side: unknown, not down.
     pub faults: u32,
+    /// Polls during a maintenance window that found the device down: planned, so neither
+    /// down nor counted in uptime.
+    #[serde(default)]
+    pub maintenance: u32,
 }
 
 impl PollCounts {
@@ -100,19 +104,21 @@ impl PollCounts {
         (self.known() > 0).then(|| f64::from(self.connected) / f64::from(self.known()))
     }
 
-    /// The state a strip segment shows: the worst one any poll found, so a short drop in a
-    /// long bucket is not averaged away (the segment's text gives the shares).
-    pub fn worst(&self) -> Option<Health> {
+    /// What a strip segment shows: the worst state any poll found, so a short drop in a long
+    /// bucket is not averaged away (the segment's text gives the shares); planned downtime
+    /// ranks below every unplanned fault and above connected.
+    pub fn worst(&self) -> Option<Shown> {
         [
-            (self.unpaired, Health::Unpaired),
-            (self.timeout, Health::Timeout),
-            (self.unknown_state, Health::UnknownState),
-            (self.faults, Health::Unreachable),
-            (self.connected, Health::Connected),
+            (self.unpaired, Shown::State(Health::Unpaired)),
+            (self.timeout, Shown::State(Health::Timeout)),
+            (self.unknown_state, Shown::State(Health::UnknownState)),
+            (self.faults, Shown::State(Health::Unreachable)),
+            (self.maintenance, Shown::Maintenance),
+            (self.connected, Shown::State(Health::Connected)),
         ]
         .into_iter()
         .find(|(n, _)| *n > 0)
-        .map(|(_, health)| health)
+        .map(|(_, shown)| shown)
     }
 
     pub fn add(&mut self, other: &PollCounts) {
@@ -122,6 +128,31 @@ impl PollCounts {
         self.unpaired += other.unpaired;
         self.unknown_state += other.unknown_state;
         self.faults += other.faults;
+        self.maintenance += other.maintenance;
+    }
+}
+
+/// What a stretch of history shows: the state the polls found, or planned downtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    State(Health),
+    Maintenance,
+}
+
+impl Shown {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Shown::State(health) => health.label(),
+            Shown::Maintenance => "Maintenance",
+        }
+    }
+
+    /// The CSS modifier, shared with the state badges so a state has one colour everywhere.
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Shown::State(health) => health.slug(),
+            Shown::Maintenance => "maintenance",
+        }
     }
 }
 
@@ -274,6 +305,9 @@ pub struct StateChange {
     /// What went wrong, for failures.
     pub message: Option<String>,
     pub queue: Option<i64>,
+    /// Seen during one of the project's maintenance windows: planned.
+    #[serde(default)]
+    pub maintenance: bool,
 }
 
 /// A page of state changes, newest first.
@@ -313,8 +347,8 @@ pub struct StripSegment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardHistory {
     /// One letter per hour, oldest first, the last for the current hour: `c` connected,
-    /// `t` timeout, `u` unpaired, `s` unknown state, `f` checks failed on our side, `-` no data
-    /// (the worst state any poll of that hour found).
+    /// `t` timeout, `u` unpaired, `s` unknown state, `f` checks failed on our side, `m` down
+    /// during maintenance, `-` no data (the worst state any poll of that hour found).
     pub strip: String,
     /// When the strip's last hour starts (Unix seconds).
     pub strip_end: i64,
@@ -339,7 +373,7 @@ impl CardHistory {
     }
 
     /// The strip's hours, oldest first: when each starts (Unix seconds) and its state.
-    pub fn hours(&self) -> impl Iterator<Item = (i64, Option<Health>)> + '_ {
+    pub fn hours(&self) -> impl Iterator<Item = (i64, Option<Shown>)> + '_ {
         let count = self.strip.chars().count() as i64;
         self.strip.chars().enumerate().map(move |(i, letter)| {
             (
@@ -354,24 +388,26 @@ impl CardHistory {
     }
 }
 
-fn strip_letter(health: Option<Health>) -> char {
-    match health {
+fn strip_letter(shown: Option<Shown>) -> char {
+    match shown {
         None => '-',
-        Some(Health::Connected) => 'c',
-        Some(Health::Timeout) => 't',
-        Some(Health::Unpaired) => 'u',
-        Some(Health::UnknownState) => 's',
-        Some(_) => 'f',
+        Some(Shown::Maintenance) => 'm',
+        Some(Shown::State(Health::Connected)) => 'c',
+        Some(Shown::State(Health::Timeout)) => 't',
+        Some(Shown::State(Health::Unpaired)) => 'u',
+        Some(Shown::State(Health::UnknownState)) => 's',
+        Some(Shown::State(_)) => 'f',
     }
 }
 
-fn strip_health(letter: char) -> Option<Health> {
+fn strip_health(letter: char) -> Option<Shown> {
     match letter {
-        'c' => Some(Health::Connected),
-        't' => Some(Health::Timeout),
-        'u' => Some(Health::Unpaired),
-        's' => Some(Health::UnknownState),
-        'f' => Some(Health::Unreachable),
+        'c' => Some(Shown::State(Health::Connected)),
+        't' => Some(Shown::State(Health::Timeout)),
+        'u' => Some(Shown::State(Health::Unpaired)),
+        's' => Some(Shown::State(Health::UnknownState)),
+        'f' => Some(Shown::State(Health::Unreachable)),
+        'm' => Some(Shown::Maintenance),
         _ => None,
     }
 }
@@ -399,6 +435,7 @@ mod tests {
             unpaired: 1,
             unknown_state: 0,
             faults: 2,
+            maintenance: 0,
         };
         assert_eq!(counts.known(), 8);
         assert_eq!(counts.uptime(), Some(0.75));
@@ -408,9 +445,43 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(only_faults.uptime(), None, "unknown, not down");
-        assert_eq!(only_faults.worst(), Some(Health::Unreachable));
+        assert_eq!(only_faults.worst(), Some(Shown::State(Health::Unreachable)));
         assert_eq!(PollCounts::default().worst(), None, "no data");
-        assert_eq!(counts.worst(), Some(Health::Unpaired));
+        assert_eq!(counts.worst(), Some(Shown::State(Health::Unpaired)));
+    }
+
+    #[test]
+    fn planned_downtime_shows_as_maintenance_and_leaves_uptime_alone() {
+        let planned = PollCounts {
+            polls: 10,
+            connected: 4,
+            maintenance: 6,
+            ..Default::default()
+        };
+        assert_eq!(
+            planned.uptime(),
+            Some(1.0),
+            "only unplanned downtime counts"
+        );
+        assert_eq!(planned.worst(), Some(Shown::Maintenance));
+        let also_unplanned = PollCounts {
+            timeout: 1,
+            ..planned
+        };
+        assert_eq!(
+            also_unplanned.worst(),
+            Some(Shown::State(Health::Timeout)),
+            "an outage outside the window is not hidden by it"
+        );
+        let card = CardHistory::new(
+            &[StripSegment {
+                hours_ago: 0,
+                counts: planned,
+            }],
+            0,
+        );
+        assert_eq!(card.strip, "m");
+        assert_eq!(card.hours().next(), Some((0, Some(Shown::Maintenance))));
     }
 
     #[test]
@@ -433,8 +504,8 @@ mod tests {
             hours,
             [
                 (0, None),
-                (3600, Some(Health::Timeout)),
-                (7200, Some(Health::Connected))
+                (3600, Some(Shown::State(Health::Timeout))),
+                (7200, Some(Shown::State(Health::Connected)))
             ]
         );
     }

@@ -35,7 +35,7 @@ pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};
 pub use audit_filter::{parse_time, stored_time, AuditFilter, AuditQueryText, PageSize};
 pub use history::{
     percent, CardHistory, ChangesQuery, ChangesQueryText, HistoryBucket, HistoryQueryText,
-    HistoryRange, PollCounts, ProjectHistory, Resolution, StateChange, StateChangePage,
+    HistoryRange, PollCounts, ProjectHistory, Resolution, Shown, StateChange, StateChangePage,
     StripSegment, Uptime,
 };
 pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};

@@ -232,6 +232,7 @@ impl Fleet {
                         .map(|q| q.min(1_000_000_000) as i64),
                     latency_ms,
                     message: message.as_deref(),
+                    maintenance: self.project_in_maintenance(project_id, now),
                 },
             );
         }

@@ -288,7 +288,10 @@ async fn the_link_in_the_message_acknowledges_once_and_a_forged_one_nothing() {
             .form(&[("token", token)])
             .send()
     };
-    let forged = format!("{}0", &token[..token.len() - 1]);
+    // Change the signature's last character (to another one: a fixed "0" would sometimes be
+    // the real one).
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
     let answer = post(forged).await.expect("post");
     assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let answer = post(token.to_owned()).await.expect("post");
@@ -362,6 +365,40 @@ async fn muted_and_maintenance_projects_alert_nobody_until_the_quiet_ends() {
         page["alerts"][0]["silenced"], "maintenance",
         "recorded, silenced"
     );
+    // The history calls the downtime planned: no unpaired polls, and the change says so.
+    s.app.fleet.flush_history().await.expect("flush");
+    let later = (now + Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    let (status, body) = s
+        .admin
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{bella}/history?resolution=minute&to={later}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let history: Value = serde_json::from_str(&body).expect("json");
+    let sum = |field: &str| -> u64 {
+        history["buckets"]
+            .as_array()
+            .expect("buckets")
+            .iter()
+            .map(|b| b[field].as_u64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(sum("unpaired"), 0, "{history}");
+    assert!(sum("maintenance") >= 3, "{history}");
+    let (_, body) = s
+        .admin
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{bella}/changes?to={later}"),
+            None,
+        )
+        .await;
+    let changes: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(changes["changes"][0]["to"], "unpaired", "{changes}");
+    assert_eq!(changes["changes"][0]["maintenance"], true, "{changes}");
     assert_eq!(s.app.audit_rows(AuditAction::ProjectMuted).await.len(), 1);
     assert_eq!(
         s.app

@@ -122,12 +122,15 @@ impl AlertConfig {
                 until: until.format("%Y-%m-%d %H:%M UTC").to_string(),
             });
         }
-        self.windows
-            .iter()
-            .any(|(project, schedule)| {
-                project.is_none_or(|p| p == project_id) && schedule.covers(now)
-            })
+        self.in_maintenance(project_id, now)
             .then_some(Quiet::Maintenance)
+    }
+
+    /// Whether one of the project's (or the whole fleet's) maintenance windows covers `now`.
+    fn in_maintenance(&self, project_id: i64, now: DateTime<Utc>) -> bool {
+        self.windows.iter().any(|(project, schedule)| {
+            project.is_none_or(|p| p == project_id) && schedule.covers(now)
+        })
     }
 
     /// The enabled channels of a rule for an alert of this kind.
@@ -258,5 +261,10 @@ impl Fleet {
     /// Why the project alerts nobody right now (for its card).
     pub fn project_quiet(&self, project_id: i64) -> Option<Quiet> {
         self.inner.alerts.config().quiet(project_id, self.now())
+    }
+
+    /// Whether a maintenance window covers the project now: its downtime is planned.
+    pub(crate) fn project_in_maintenance(&self, project_id: i64, now: DateTime<Utc>) -> bool {
+        self.inner.alerts.config().in_maintenance(project_id, now)
     }
 }
