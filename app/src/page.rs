@@ -39,6 +39,31 @@ pub(crate) fn go_to(path: &str) {
     let _ = path;
 }
 
+/// After a plain form's server function: back to `path` with what happened in the query
+/// string (`done=` or `error=`), which the page shows as its status line. Pages with such
+/// forms work without the wasm and add nothing to it.
+#[cfg(feature = "ssr")]
+pub(crate) fn back_with_outcome(path: &str, outcome: Result<String, fleet::FleetError>) {
+    let query = match outcome {
+        Ok(done) => format!("done={}", crate::audit_page::encode(&done)),
+        Err(e) => format!("error={}", crate::audit_page::encode(&e.answer().message)),
+    };
+    leptos_axum::redirect(&format!("{path}?{query}"));
+}
+
+/// The status line of a page with plain forms: what the last one did, from the query string
+/// [`back_with_outcome`] wrote.
+#[component]
+pub(crate) fn OutcomeLine() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let done = move || query.with(|q| q.get("done"));
+    let error = move || query.with(|q| q.get("error"));
+    view! {
+        {move || done().map(|text| view! { <p class="alert alert--success" role="status">{text}</p> })}
+        {move || error().map(|text| view! { <p class="alert alert--error" role="alert">{text}</p> })}
+    }
+}
+
 /// Awaited in a `Suspend` once its data are in, where the view below reads no resource: it
 /// spares the server building that view twice per request.
 ///

@@ -9,7 +9,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use fleet::model::{
-    percent, AuditEntry, Health, HistoryBucket, ProjectCard, ProjectHistory, StateChange, Uptime,
+    percent, AuditEntry, Health, HistoryBucket, ProjectCard, ProjectHistory, ProjectMute,
+    StateChange, Uptime,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -19,9 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 
 mod charts;
+mod quiet;
 mod timeline;
 
 use charts::{runs, Chart, StateBand};
+use quiet::QuietSection;
 use timeline::Timeline;
 
 /// The ranges the page offers, with the roll-ups it reads for each.
@@ -52,6 +55,10 @@ pub struct ProjectPageData {
     pub state_at_start: Option<Health>,
     /// The project's audit rows in the range, newest first (at most [`TIMELINE_ITEMS`]).
     pub audit: Vec<AuditEntry>,
+    /// The project's mute, if it is muted now.
+    pub mute: Option<ProjectMute>,
+    /// Whether the viewer may mute it (operators and admins).
+    pub can_mute: bool,
     pub now: String,
 }
 
@@ -108,7 +115,14 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
         )
         .await?
         .entries;
+    let mute = fleet
+        .project_mutes(&actor)
+        .await?
+        .into_iter()
+        .find(|m| m.project_id == id);
     Ok(ProjectPageData {
+        mute,
+        can_mute: actor.role >= fleet::model::Role::Operator,
         uptime: fleet.project_uptime(&actor, id).await?,
         card,
         range: range.to_owned(),
@@ -164,6 +178,8 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
         changes,
         state_at_start,
         audit,
+        mute,
+        can_mute,
         now,
     } = data;
     let now = parse(&now).unwrap_or_else(Utc::now);
@@ -206,6 +222,7 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
                 <span class=format!("badge badge--{}", health.slug())>{health.label()}</span>
                 <span class="muted">{checked}</span>
             </div>
+            <crate::page::OutcomeLine/>
             <UptimeTiles uptime/>
             <nav class="ranges" aria-label="Range">
                 {RANGES.iter().map(|(name, label, _)| {
@@ -238,6 +255,7 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
                     now
                 />
             </div>
+            <QuietSection project_id=id quiet=card.quiet.clone() mute can_mute/>
             <h2 class="project__section">"What happened"</h2>
             <Timeline changes audit state_at_start now/>
             {clipped.then(|| view! {

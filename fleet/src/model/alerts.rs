@@ -510,6 +510,30 @@ pub enum WindowSchedule {
     },
 }
 
+/// Monday first, as `WindowSchedule::Weekly::weekday` counts.
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+impl WindowSchedule {
+    /// "2026-12-05 02:00 to 2026-12-05 04:00 UTC", "every Sat 02:00 UTC for 120 min".
+    pub fn describe(&self) -> String {
+        // Stored times are RFC 3339 UTC; their first 16 characters are the minute.
+        let minute = |at: &str| at.get(..16).unwrap_or(at).replace('T', " ");
+        match self {
+            WindowSchedule::Once { starts_at, ends_at } => {
+                format!("{} to {} UTC", minute(starts_at), minute(ends_at))
+            }
+            WindowSchedule::Weekly {
+                weekday,
+                start,
+                duration_minutes,
+            } => format!(
+                "every {} {start} UTC for {duration_minutes} min",
+                WEEKDAYS.get(usize::from(*weekday)).unwrap_or(&"?")
+            ),
+        }
+    }
+}
+
 /// A maintenance window: during it the project (or every project) alerts nobody, and its
 /// alerts are recorded as silenced by maintenance.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

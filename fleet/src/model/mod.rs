@@ -28,7 +28,7 @@ pub use alerts::{
     AlertPage, AlertQueryText, AlertRule, AlertRules, AlertStatus, AlertView, ChannelKind,
     CreatedAlertChannel, DeliveryAttempt, DeliveryCounts, DeliveryResult, DeliveryStatus,
     EmailSettings, MaintenanceWindow, MuteRequest, NewAlertChannel, NewMaintenanceWindow,
-    ProjectAlertRule, ProjectMute, Quiet, SmtpSecurity, WindowSchedule,
+    ProjectAlertRule, ProjectMute, Quiet, SmtpSecurity, WindowSchedule, WEEKDAYS,
 };
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
 pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};

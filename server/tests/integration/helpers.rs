@@ -381,6 +381,19 @@ impl UserClient {
     }
 
     /// A page load as a browser makes it (`Accept: text/html`, which decides how redirects look).
+    /// Posts a form as a page without JavaScript does (it accepts HTML): a server function
+    /// that redirects answers 302 then.
+    pub async fn submit_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .header("origin", &self.address)
+            .header("accept", "text/html,application/xhtml+xml")
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     pub async fn get_page(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.address))

@@ -4,6 +4,7 @@
 mod admin_api_keys;
 mod admin_projects;
 mod admin_users;
+mod alert_forms;
 mod alerts;
 mod api;
 mod api_docs_and_operations;

@@ -27,7 +27,7 @@ use crate::{
         stored_time, AlertChannelChange, AlertChannelView, AlertEvent, AlertKind, AlertRule,
         AlertRules, AuditAction, ChannelKind, CreatedAlertChannel, DeliveryResult, EmailSettings,
         Health, MaintenanceWindow, MuteRequest, NewAlertChannel, NewMaintenanceWindow,
-        ProjectAlertRule, ProjectMute, Role, WindowSchedule,
+        ProjectAlertRule, ProjectMute, Role, WindowSchedule, WEEKDAYS,
     },
 };
 
@@ -778,8 +778,6 @@ impl Fleet {
             .ok_or(FleetError::ProjectNotFound(project_id))
     }
 }
-
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 fn channel_view(row: &ChannelRow) -> AlertChannelView {
     AlertChannelView {
