@@ -64,6 +64,10 @@ pub struct Settings {
     /// `PICKY_FLEET_ALERT_STORM_PERCENT`: more than this share of projects going down in one
     /// round sends one "PickyAssist unreachable" alert instead of one per project; default 50.
     pub alert_storm_percent: u32,
+    /// `PICKY_FLEET_BATCH_CONCURRENCY`: commands a bulk command sends at once; default 4.
+    pub batch_concurrency: usize,
+    /// `PICKY_FLEET_BATCH_MAX`: projects in one bulk command at most; default 500.
+    pub batch_max: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -97,6 +101,8 @@ impl std::fmt::Debug for Settings {
             .field("history_enabled", &self.history_enabled)
             .field("public_url", &self.public_url.as_ref().map(Url::as_str))
             .field("alert_storm_percent", &self.alert_storm_percent)
+            .field("batch_concurrency", &self.batch_concurrency)
+            .field("batch_max", &self.batch_max)
             .finish()
     }
 }
@@ -125,6 +131,8 @@ impl Default for Settings {
             history_enabled: true,
             public_url: None,
             alert_storm_percent: fleet::service::DEFAULT_STORM_PERCENT,
+            batch_concurrency: fleet::service::DEFAULT_BATCH_CONCURRENCY,
+            batch_max: fleet::service::DEFAULT_BATCH_MAX,
         }
     }
 }
@@ -284,6 +292,26 @@ impl Settings {
                 .filter(|n| (1..=100).contains(n))
                 .with_context(|| {
                     format!("PICKY_FLEET_ALERT_STORM_PERCENT={v:?} must be a whole number from 1 to 100")
+                })?;
+        }
+        if let Some(v) = get("PICKY_FLEET_BATCH_CONCURRENCY") {
+            s.batch_concurrency = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .with_context(|| {
+                    format!(
+                        "PICKY_FLEET_BATCH_CONCURRENCY={v:?} must be a whole number from 1 to 64"
+                    )
+                })?;
+        }
+        if let Some(v) = get("PICKY_FLEET_BATCH_MAX") {
+            s.batch_max = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .with_context(|| {
+                    format!("PICKY_FLEET_BATCH_MAX={v:?} must be a whole number from 1 to 100000")
                 })?;
         }
         if let Some(v) = get("PICKY_FLEET_TRUSTED_PROXIES") {

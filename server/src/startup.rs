@@ -80,6 +80,7 @@ impl Application {
         };
         let (fleet, database) = open_fleet_with_clock(&settings, &upstream, clock).await?;
         fleet.mark_interrupted_commands().await?;
+        fleet.mark_interrupted_batches().await?;
 
         // Sessions use the pool of 8, not the one writer connection: on the writer, a page
         // request could wait 20 s and more for its session while that connection was taken
@@ -456,6 +457,8 @@ pub async fn open_fleet_with_clock(
         clock,
         public_url: settings.public_url(),
         storm_percent: settings.alert_storm_percent,
+        batch_concurrency: settings.batch_concurrency,
+        batch_max: settings.batch_max,
     })
     .await?;
     Ok((fleet, database))

@@ -20,6 +20,7 @@ pub struct NewEntry<'a> {
     pub detail: Option<&'a str>,
     pub upstream_latency_ms: Option<i64>,
     pub request_id: Option<&'a str>,
+    pub batch_id: Option<i64>,
 }
 
 impl NewEntry<'_> {
@@ -34,6 +35,7 @@ impl NewEntry<'_> {
             detail: self.detail.map(str::to_owned),
             upstream_latency_ms: self.upstream_latency_ms,
             request_id: self.request_id.map(str::to_owned),
+            batch_id: self.batch_id,
         }
     }
 }
@@ -50,6 +52,7 @@ pub struct OwnedEntry {
     pub detail: Option<String>,
     pub upstream_latency_ms: Option<i64>,
     pub request_id: Option<String>,
+    pub batch_id: Option<i64>,
 }
 
 impl OwnedEntry {
@@ -64,6 +67,7 @@ impl OwnedEntry {
             detail: self.detail.as_deref(),
             upstream_latency_ms: self.upstream_latency_ms,
             request_id: self.request_id.as_deref(),
+            batch_id: self.batch_id,
         }
     }
 }
@@ -77,8 +81,8 @@ pub async fn append(db: &mut SqliteConnection, entry: &NewEntry<'_>) -> sqlx::Re
     let action = entry.action.unwrap_or(AuditAction::Command).as_str();
     let result = sqlx::query(
         "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, outcome, detail,
-                                upstream_latency_ms, request_id, completed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                upstream_latency_ms, request_id, completed_at, batch_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&now)
     .bind(entry.actor)
@@ -91,6 +95,7 @@ pub async fn append(db: &mut SqliteConnection, entry: &NewEntry<'_>) -> sqlx::Re
     .bind(entry.upstream_latency_ms)
     .bind(entry.request_id)
     .bind(&completed_at)
+    .bind(entry.batch_id)
     .execute(&mut *db)
     .await?;
     Ok(StoredRow {
@@ -106,13 +111,14 @@ pub async fn append(db: &mut SqliteConnection, entry: &NewEntry<'_>) -> sqlx::Re
         upstream_latency_ms: entry.upstream_latency_ms,
         request_id: entry.request_id.map(str::to_owned),
         completed_at,
+        batch_id: entry.batch_id,
     })
 }
 
 /// The columns of a row, in the order the chain seals them.
 pub(crate) const COLUMNS: &str =
     "id, at, actor, action, project_id, project_name, command, outcome, \
-     detail, upstream_latency_ms, request_id, completed_at";
+     detail, upstream_latency_ms, request_id, completed_at, batch_id";
 
 /// Completes a pending command row and returns it as stored; `None` if it was not pending.
 /// The only update a row's own fields ever see.
@@ -165,6 +171,7 @@ pub struct StoredRow {
     pub upstream_latency_ms: Option<i64>,
     pub request_id: Option<String>,
     pub completed_at: Option<String>,
+    pub batch_id: Option<i64>,
 }
 
 /// Newest first, at most `limit` rows, keyset-paginated on `id` (fast at any depth).
@@ -219,6 +226,7 @@ impl StoredRow {
             upstream_latency_ms: self.upstream_latency_ms,
             request_id: self.request_id,
             completed_at: self.completed_at,
+            batch_id: self.batch_id,
         }
     }
 }

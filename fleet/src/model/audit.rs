@@ -37,10 +37,13 @@ pub enum AuditAction {
     ProjectUnmuted,
     MaintenanceScheduled,
     MaintenanceRemoved,
+    /// One command for many projects; pending while it runs, then completed with the counts.
+    Batch,
+    BatchCancelled,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::Command,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -67,6 +70,8 @@ impl AuditAction {
         AuditAction::ProjectUnmuted,
         AuditAction::MaintenanceScheduled,
         AuditAction::MaintenanceRemoved,
+        AuditAction::Batch,
+        AuditAction::BatchCancelled,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -97,6 +102,8 @@ impl AuditAction {
             AuditAction::ProjectUnmuted => "project_unmuted",
             AuditAction::MaintenanceScheduled => "maintenance_scheduled",
             AuditAction::MaintenanceRemoved => "maintenance_removed",
+            AuditAction::Batch => "batch",
+            AuditAction::BatchCancelled => "batch_cancelled",
         }
     }
 
@@ -128,6 +135,8 @@ impl AuditAction {
             AuditAction::ProjectUnmuted => "Alerts unmuted",
             AuditAction::MaintenanceScheduled => "Maintenance scheduled",
             AuditAction::MaintenanceRemoved => "Maintenance removed",
+            AuditAction::Batch => "Bulk command",
+            AuditAction::BatchCancelled => "Bulk command cancelled",
         }
     }
 
@@ -154,10 +163,12 @@ pub enum AuditOutcome {
     Interrupted,
     /// Wrong password, unknown or disabled user.
     Denied,
+    /// A bulk command of which some projects failed, were cancelled or interrupted.
+    Partial,
 }
 
 impl AuditOutcome {
-    pub const ALL: [AuditOutcome; 9] = [
+    pub const ALL: [AuditOutcome; 10] = [
         AuditOutcome::Pending,
         AuditOutcome::Success,
         AuditOutcome::Rejected,
@@ -167,6 +178,7 @@ impl AuditOutcome {
         AuditOutcome::Malformed,
         AuditOutcome::Interrupted,
         AuditOutcome::Denied,
+        AuditOutcome::Partial,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -180,6 +192,7 @@ impl AuditOutcome {
             AuditOutcome::Malformed => "malformed",
             AuditOutcome::Interrupted => "interrupted",
             AuditOutcome::Denied => "denied",
+            AuditOutcome::Partial => "partial",
         }
     }
 
@@ -194,6 +207,7 @@ impl AuditOutcome {
             AuditOutcome::Malformed => "Bad answer",
             AuditOutcome::Interrupted => "Interrupted",
             AuditOutcome::Denied => "Denied",
+            AuditOutcome::Partial => "Partly done",
         }
     }
 
@@ -220,7 +234,7 @@ impl AuditOutcome {
             AuditOutcome::Unreachable => "unreachable",
             AuditOutcome::TimedOut => "timed-out",
             AuditOutcome::HttpStatus | AuditOutcome::Malformed => "malformed",
-            AuditOutcome::Interrupted => "timeout",
+            AuditOutcome::Interrupted | AuditOutcome::Partial => "timeout",
             AuditOutcome::Denied => "unpaired",
         }
     }
@@ -242,6 +256,9 @@ pub struct AuditEntry {
     pub upstream_latency_ms: Option<i64>,
     pub request_id: Option<String>,
     pub completed_at: Option<String>,
+    /// The bulk command this row belongs to (its own row, or one project's command).
+    #[serde(default)]
+    pub batch_id: Option<i64>,
 }
 
 /// A page of the audit log, newest first.

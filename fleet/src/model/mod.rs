@@ -18,6 +18,7 @@ mod alerts;
 mod audit;
 mod audit_chain;
 mod audit_filter;
+mod batch;
 mod history;
 mod project;
 mod status;
@@ -33,6 +34,10 @@ pub use alerts::{
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
 pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};
 pub use audit_filter::{parse_time, stored_time, AuditFilter, AuditQueryText, PageSize};
+pub use batch::{
+    BatchCounts, BatchFilter, BatchItem, BatchProgress, BatchRequest, BatchStatus, BatchView,
+    ItemState,
+};
 pub use history::{
     percent, CardHistory, ChangesQuery, ChangesQueryText, HistoryBucket, HistoryQueryText,
     HistoryRange, PollCounts, ProjectHistory, Resolution, Shown, StateChange, StateChangePage,

@@ -34,13 +34,26 @@ impl Fleet {
                 project.name
             )));
         }
+        self.enqueue_command(actor, project, command, None).await
+    }
+
+    /// Queues a checked command for its project and waits for its answer: the one way a
+    /// command goes upstream, for single commands and each project of a bulk command
+    /// (`batch_id`, written on its audit row).
+    pub(super) async fn enqueue_command(
+        &self,
+        actor: &Actor,
+        project: super::Project,
+        command: Command,
+        batch_id: Option<i64>,
+    ) -> Result<CommandResult, FleetError> {
         if self.inner.commands.is_closed() {
             return Err(FleetError::Unavailable(
                 "the dashboard is shutting down; try again in a moment".into(),
             ));
         }
         let ticket = self
-            .command_queue(project_id)
+            .command_queue(project.id)
             .join(command, &actor.name, &project.name)?;
         // The command runs as its own task: once it is on its way it finishes and completes
         // its audit row even if the caller disconnects, and shutdown waits for it.
@@ -48,7 +61,11 @@ impl Fleet {
         let actor = actor.clone();
         self.inner
             .commands
-            .spawn(async move { fleet.send_command(ticket, &actor, project, command).await })
+            .spawn(async move {
+                fleet
+                    .send_command(ticket, &actor, project, command, batch_id)
+                    .await
+            })
             .await
             .map_err(|e| {
                 FleetError::Internal(anyhow::Error::new(e).context("the command task failed"))
@@ -72,6 +89,7 @@ impl Fleet {
         actor: &Actor,
         project: super::Project,
         command: Command,
+        batch_id: Option<i64>,
     ) -> Result<CommandResult, FleetError> {
         // The ticket is held to the end: until this command has its answer, the same command
         // for this project is refused.
@@ -91,6 +109,7 @@ impl Fleet {
                 command: Some(command.wire_name().to_owned()),
                 outcome: Some(AuditOutcome::Pending),
                 request_id: actor.request_id.clone(),
+                batch_id,
                 ..Default::default()
             })
             .await

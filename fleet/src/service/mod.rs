@@ -22,6 +22,7 @@ mod alerts;
 mod api_keys;
 mod audit;
 mod backup;
+mod batches;
 mod commands;
 mod error;
 mod history;
@@ -32,6 +33,7 @@ mod status;
 
 pub use alerts::{retry_delay, Checked, DEFAULT_STORM_PERCENT};
 pub use audit::AuditRetention;
+pub use batches::{DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_MAX};
 pub use error::{AnswerKind, ErrorAnswer, FleetError};
 pub use history::{HistoryRetention, MAX_CHANGES_PER_PAGE};
 pub use status::MAX_CARDS_PER_REQUEST;
@@ -108,6 +110,8 @@ struct Inner {
     uptime: Mutex<HashMap<i64, crate::model::Uptime>>,
     /// Alert rules and channels as last loaded, the alert engine, the outbox's dispatcher.
     alerts: alerts::AlertState,
+    /// Bulk commands running now, and their progress's subscribers.
+    batches: batches::BatchState,
 }
 
 pub struct FleetDeps {
@@ -128,6 +132,10 @@ pub struct FleetDeps {
     pub public_url: String,
     /// More than this share (percent) of projects opening alerts in one round is a storm.
     pub storm_percent: u32,
+    /// Commands a bulk command sends at once.
+    pub batch_concurrency: usize,
+    /// Projects in one bulk command at most.
+    pub batch_max: usize,
 }
 
 impl Fleet {
@@ -177,6 +185,7 @@ impl Fleet {
                     &deps.public_url,
                     deps.storm_percent,
                 ),
+                batches: batches::BatchState::new(deps.batch_concurrency, deps.batch_max),
             }),
         };
         fleet.reload_projects().await?;

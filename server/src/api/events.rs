@@ -49,8 +49,9 @@ impl Credential {
     }
 }
 
-/// Status changes as Server-Sent Events: `event: status` with `{"project_id", "status"}`, and
-/// `event: resync` when the client fell behind and should reload the fleet. The stream ends
+/// Status changes as Server-Sent Events: `event: status` with `{"project_id", "status"}`,
+/// `event: batch` with a bulk command's progress (`{"batch_id", "status", "counts", "item"}`),
+/// and `event: resync` when the client fell behind and should reload the fleet. The stream ends
 /// within a few seconds of its caller losing access.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     responses(
@@ -82,7 +83,17 @@ pub async fn status_events(
         }
     };
     let stopping = fleet.stopping();
-    let stream = BroadcastStream::new(fleet.subscribe()).filter_map(|change| async move {
+    let batches =
+        BroadcastStream::new(fleet.subscribe_batches()).filter_map(|progress| async move {
+            // A client that fell behind on batches reloads the batch it shows: nothing to send.
+            let progress = progress.ok()?;
+            Event::default()
+                .event("batch")
+                .json_data(&progress)
+                .ok()
+                .map(Ok)
+        });
+    let statuses = BroadcastStream::new(fleet.subscribe()).filter_map(|change| async move {
         match change {
             Ok(event) => Event::default()
                 .event("status")
@@ -95,6 +106,7 @@ pub async fn status_events(
             }
         }
     });
+    let stream = futures::stream::select(statuses, batches);
     // Ends with the server, so a graceful shutdown does not wait on open browsers, and when
     // the caller may no longer read it.
     let stream = stream

@@ -27,6 +27,7 @@ use crate::state::AppState;
 mod alerts;
 mod audit;
 pub mod audit_csv;
+mod batches;
 pub mod events;
 mod history;
 mod keys;
@@ -50,7 +51,8 @@ mod users;
         (name = "users", description = "Users (admins only)"),
         (name = "api-keys", description = "API keys (admins only)"),
         (name = "events", description = "Live status changes"),
-        (name = "alerts", description = "Alerts: channels, rules, alerts and their deliveries, mutes, maintenance")
+        (name = "alerts", description = "Alerts: channels, rules, alerts and their deliveries, mutes, maintenance"),
+        (name = "batches", description = "Bulk commands: one command for many projects, run by the server")
     )
 )]
 struct ApiDoc;
@@ -107,6 +109,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::list_windows, alerts::add_window))
         .routes(routes!(alerts::remove_window))
         .routes(routes!(alerts::mute, alerts::unmute))
+        .routes(routes!(batches::start, batches::list))
+        .routes(routes!(batches::get))
+        .routes(routes!(batches::cancel))
+        .routes(routes!(batches::retry))
         .split_for_parts()
 }
 

@@ -131,6 +131,20 @@ impl TestApp {
     }
 
     /// Switches a simulator fault on for one project (`kind` JSON as the control API takes it).
+    pub async fn sim_clear_fault(&self, upstream_project_id: u64) {
+        self.http
+            .delete(
+                self.sim_control
+                    .join(&format!("faults/projects/{upstream_project_id}"))
+                    .expect("url"),
+            )
+            .send()
+            .await
+            .expect("fault request")
+            .error_for_status()
+            .expect("fault cleared");
+    }
+
     pub async fn sim_fault(&self, upstream_project_id: u64, fault: serde_json::Value) {
         self.http
             .put(

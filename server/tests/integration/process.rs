@@ -369,3 +369,56 @@ async fn sigterm_stops_taking_requests_but_finishes_the_commands_in_flight() {
         "{rows:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_batch_leaves_every_project_completed_or_interrupted() {
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 12).await;
+    let mut server = ServerProcess::start(&server_env(&sim, &seeded));
+    set_latency(&sim, 3000).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/batches", server.address))
+        .bearer_auth(&seeded.key)
+        .json(&json!({"command": "restart", "project_ids": seeded.project_ids}))
+        .send()
+        .await
+        .expect("batch");
+    assert_eq!(response.status(), 202);
+    // Four at a time (the default): the first four reach upstream, eight wait their turn.
+    wait_for_sim_commands(&sim, 4).await;
+    server.kill_hard();
+
+    let restarted = ServerProcess::start(&server_env(&sim, &seeded));
+    let pool = sqlx::SqlitePool::connect(&seeded.database_url)
+        .await
+        .expect("open the database");
+    let status: String = sqlx::query_scalar("SELECT status FROM batches")
+        .fetch_one(&pool)
+        .await
+        .expect("batch");
+    assert_eq!(status, "interrupted");
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM batch_items ORDER BY position")
+        .fetch_all(&pool)
+        .await
+        .expect("items");
+    assert_eq!(states.len(), 12);
+    assert!(
+        states.iter().all(|s| s == "interrupted"),
+        "none answered before the kill, none is left queued or sending: {states:?}"
+    );
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, outcome FROM audit_log WHERE batch_id IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("rows");
+    pool.close().await;
+    assert_eq!(rows[0], ("batch".to_owned(), "interrupted".to_owned()));
+    let commands: Vec<_> = rows
+        .iter()
+        .filter(|(action, _)| action == "command")
+        .collect();
+    assert_eq!(commands.len(), 4, "one row per command sent: {rows:?}");
+    assert!(commands.iter().all(|(_, outcome)| outcome == "interrupted"));
+    assert!(restarted.output().contains("marked interrupted"));
+}

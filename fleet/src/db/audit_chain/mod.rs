@@ -120,6 +120,11 @@ fn encode_row(mac: &mut HmacSha256, row: &StoredRow) {
     put_int(mac, row.upstream_latency_ms);
     put_text(mac, row.request_id.as_deref());
     put_text(mac, row.completed_at.as_deref());
+    // Added with bulk commands: encoded only when set, so every row sealed before it still
+    // verifies; a row that has one encodes longer than any row without.
+    if row.batch_id.is_some() {
+        put_int(mac, row.batch_id);
+    }
 }
 
 /// Each value as a presence byte, then (for text) its length: no two rows encode the same.
@@ -229,6 +234,7 @@ fn decode_row(row: &SqliteRow) -> Result<StoredRow, sqlx::Error> {
         upstream_latency_ms: row.try_get("upstream_latency_ms")?,
         request_id: row.try_get("request_id")?,
         completed_at: row.try_get("completed_at")?,
+        batch_id: row.try_get("batch_id")?,
     })
 }
 
