@@ -419,6 +419,7 @@ mod tests {
             upstream_latency_ms: Some(120),
             request_id: None,
             completed_at: Some("2026-12-02T10:00:01.000Z".into()),
+            batch_id: None,
         }
     }
 
@@ -451,6 +452,7 @@ mod tests {
                 Box::new(|r| r.request_id = Some(String::new())),
             ),
             ("completed_at", Box::new(|r| r.completed_at = None)),
+            ("batch_id", Box::new(|r| r.batch_id = Some(0))),
             // Moving text from one field to the next must not give the same encoding.
             (
                 "shifted text",
