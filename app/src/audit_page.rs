@@ -376,7 +376,10 @@ fn AuditRow(entry: AuditEntry) -> impl IntoView {
         <tr data-audit-id=entry.id>
             <td class="audit__time"><time datetime=entry.at.clone()>{time}</time></td>
             <td class="audit__actor">{entry.actor}</td>
-            <td>{entry.action.label()}</td>
+            <td>
+                {entry.action.label()}
+                {entry.batch_id.map(|id| view! { " " <a href=format!("/batches/{id}") title="The bulk command's progress">{format!("#{id}")}</a> })}
+            </td>
             <td>{entry.project_name.unwrap_or_else(dash)}</td>
             <td>{entry.command.unwrap_or_else(dash)}</td>
             <td>

@@ -15,6 +15,7 @@ mod admin;
 mod alerts_page;
 mod audit_page;
 mod auth;
+mod batch_page;
 mod confirm;
 pub mod error;
 mod fleet_page;
@@ -93,6 +94,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/alerts") view=alerts_page::AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:id") view=project_page::ProjectPage ssr=SsrMode::Async/>
+                    <Route path=path!("/batches/new") view=batch_page::ConfirmBatchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/batches/:id") view=batch_page::BatchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>

@@ -6,6 +6,7 @@ use fleet::model::{DeviceSnapshot, RefreshOutcome, StatusView};
 use leptos::{either::Either, prelude::*};
 
 use super::{
+    bulk::SelectBox,
     commands::{CommandAccess, CommandPanel},
     statuses::FleetStatuses,
     strip::Strip,
@@ -140,6 +141,7 @@ fn StatusCard(
             aria-labelledby=labelled_by
         >
             <header class="card__head">
+                {commands.map(|access| view! { <SelectBox id name=name.clone() selection=access.selection/> })}
                 <h2 class="card__name" id=name_id>
                     <a href=format!("/projects/{id}") title="History and uptime">{name.clone()}</a>
                 </h2>

@@ -32,6 +32,8 @@ pub(super) struct CommandAccess {
     /// `?commands=ID`: the card whose panel the server renders open.
     pub(super) open_for: Option<i64>,
     pub(super) toasts: Toasts,
+    /// The projects ticked for a bulk command.
+    pub(super) selection: super::bulk::Selection,
 }
 
 /// The five commands behind a disclosure, so the card stays calm until someone means it.

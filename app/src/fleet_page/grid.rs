@@ -33,6 +33,7 @@ pub(super) fn FleetGrid(
     poll_interval_secs: u64,
     now: RwSignal<DateTime<Utc>>,
     open_for: Option<i64>,
+    selection: super::bulk::Selection,
 ) -> impl IntoView {
     let filter = RwSignal::new(None::<Health>);
     let search = RwSignal::new(String::new());
@@ -57,6 +58,7 @@ pub(super) fn FleetGrid(
     let commands = user.role.can_run_commands().then(|| CommandAccess {
         open_for,
         toasts: expect_context::<Toasts>(),
+        selection,
     });
     // Positions (in name order) of the cards that pass the state filter and the search.
     let projects = StoredValue::new(projects);
@@ -115,6 +117,14 @@ pub(super) fn FleetGrid(
     };
     let hidden_count = move || matching.with(Vec::len).saturating_sub(shown.get());
     load_cards_coming_into_view(visible_cards, statuses);
+    let bulk_bar = commands.is_some().then(|| {
+        let matching_ids = Signal::derive(move || {
+            matching.with(|positions| {
+                projects.with_value(|projects| positions.iter().map(|&p| projects[p].id).collect())
+            })
+        });
+        view! { <super::bulk::BulkBar selection matching=matching_ids hydrated/> }
+    });
     let grid = view! {
         <div class="grid">
             <For each=visible_cards key=|project| project.id let:project>
@@ -188,6 +198,7 @@ pub(super) fn FleetGrid(
                     </button>
                 </For>
             </div>
+            {bulk_bar}
             {if total == 0 {
                 Either::Left(view! {
                     <p class="empty">"No projects yet. An admin can add them on the Projects page."</p>

@@ -15,6 +15,7 @@ use crate::{
     toast::{ToastRegion, Toasts},
 };
 
+mod bulk;
 mod card;
 mod commands;
 mod grid;
@@ -97,6 +98,8 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
     let resync = RwSignal::new(0u32);
     let fleet = Resource::new(move || resync.get(), |_| get_fleet());
     let statuses = FleetStatuses::new();
+    // Outside the Transition below: a reload of the fleet keeps what was ticked.
+    let selection: bulk::Selection = RwSignal::new(Default::default());
     live::subscribe(move |message| match message {
         LiveMessage::Status(event) => {
             let StatusEvent { project_id, status } = *event;
@@ -129,6 +132,8 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
                     match &*data {
                         Ok(FleetPageData { view, user }) => {
                             statuses.reset(&view.projects, view.cards.clone());
+                            // Projects removed meanwhile leave the selection.
+                            selection.update(|s| s.retain(|id| view.projects.iter().any(|p| p.id == *id)));
                             let projects: Vec<Project> =
                                 view.projects.iter().map(Project::from_brief).collect();
                             Either::Left(view! {
@@ -139,6 +144,7 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
                                     poll_interval_secs=view.poll_interval_secs
                                     now
                                     open_for
+                                    selection
                                 />
                             })
                         }

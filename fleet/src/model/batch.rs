@@ -127,7 +127,7 @@ impl ItemState {
             ItemState::Queued => "Queued",
             ItemState::Sending => "Sending…",
             ItemState::Sent => "Sent",
-            ItemState::Confirmed => "Confirmed",
+            ItemState::Confirmed => "Sent, checked",
             ItemState::Failed => "Failed",
             ItemState::Cancelled => "Cancelled",
             ItemState::Interrupted => "Interrupted",

@@ -327,3 +327,96 @@ async fn cancel_stops_what_was_not_sent_and_a_filter_picks_what_the_page_shows()
     assert_eq!(chosen, expected);
     finished(&operator, batch.id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_confirm_a_selection_start_it_and_show_its_progress() {
+    let app = spawn_app_with(|_| {}).await;
+    app.wait_for_first_poll().await;
+    let operator = app.signed_in("olga", Role::Operator).await;
+    let acme = app.project_id("Acme Support");
+    let bella = app.project_id("Bella Pizza Orders");
+    let ids = format!("{acme},{bella}");
+
+    let html = operator
+        .get_page(&format!("/batches/new?command=restart&ids={acme},{bella}"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Restart app on 2 projects?"), "{html}");
+    assert!(html.contains("Acme Support") && html.contains("Bella Pizza Orders"));
+    let bad = operator
+        .get_page("/batches/new?command=restart&ids=1,x")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        bad.contains("is not a project id"),
+        "the page says what is wrong"
+    );
+
+    // A destructive command without the count goes back to the confirmation, saying why.
+    let refused = operator
+        .submit_form(
+            "/fn/start_batch",
+            &[
+                ("command", "disconnect"),
+                ("ids", &ids),
+                ("confirm_count", ""),
+            ],
+        )
+        .await;
+    let location = refused.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        location.starts_with("/batches/new?command=disconnect"),
+        "{location}"
+    );
+    assert!(
+        location.contains("error=Disconnect%20is%20destructive"),
+        "{location}"
+    );
+
+    let started = operator
+        .submit_form("/fn/start_batch", &[("command", "restart"), ("ids", &ids)])
+        .await;
+    assert_eq!(started.status(), StatusCode::FOUND);
+    let location = started.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let id: i64 = location
+        .strip_prefix("/batches/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("{location}"));
+    let api = client(&app, Some(app.api_key_for("otto", Role::Operator).await));
+    let batch = finished(&api, id).await;
+    assert_eq!(batch.created_by, "olga");
+    assert_eq!(batch.counts.succeeded, 2);
+    let html = operator
+        .get_page(&location)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains(&format!("Bulk command #{id}: Restart app")),
+        "{html}"
+    );
+    assert!(html.contains("Finished: 2 of 2"), "{html}");
+
+    // Viewers read the progress but may not start one.
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let html = viewer.get_page(&location).await.text().await.expect("html");
+    assert!(html.contains("Finished: 2 of 2") && !html.contains("Retry the"));
+    let html = viewer
+        .get_page(&format!("/batches/new?command=restart&ids={ids}"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("Restart app on 2 projects?"), "{html}");
+}

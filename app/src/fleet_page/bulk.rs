@@ -1,0 +1,91 @@
+//! Bulk commands on the fleet page: a checkbox on each card (for operators) and a bar that
+//! counts the selection, selects every project matching the current filter and search, and
+//! sends the selection with a command to the confirmation page (`/batches/new`), where the
+//! server names the count and the first projects and a destructive command asks for the
+//! count typed. The batch itself runs on the server (`crate::batch_page`).
+//!
+//! The selection lives in the island above the grid (`FleetBoard`), so live updates and a
+//! reload of the fleet after a missed event leave it as it was. Kept small: this is the
+//! first page's wasm.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+
+/// The projects ticked, by id.
+pub(super) type Selection = RwSignal<BTreeSet<i64>>;
+
+/// A card's checkbox.
+#[component]
+pub(super) fn SelectBox(id: i64, name: String, selection: Selection) -> impl IntoView {
+    view! {
+        <input
+            type="checkbox"
+            class="card__select"
+            aria-label=format!("Select {name}")
+            prop:checked=move || selection.with(|s| s.contains(&id))
+            on:change=move |ev| {
+                let on = event_target_checked(&ev);
+                selection.update(|s| {
+                    if on { s.insert(id); } else { s.remove(&id); }
+                });
+            }
+        />
+    }
+}
+
+/// The bar above the grid. `matching` gives the ids the filter and search show now.
+#[component]
+pub(super) fn BulkBar(
+    selection: Selection,
+    matching: Signal<Vec<i64>>,
+    hydrated: RwSignal<bool>,
+) -> impl IntoView {
+    let count = move || selection.with(BTreeSet::len);
+    let ids = move || {
+        selection.with(|s| {
+            s.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    let select_matching = move |_| {
+        let ids = matching.get_untracked();
+        selection.update(|s| s.extend(ids));
+    };
+    view! {
+        <form class="bulk" method="get" action="/batches/new" aria-label="Bulk command">
+            <span class="bulk__count" role="status">
+                {move || match count() {
+                    0 => "No project selected".to_owned(),
+                    1 => "1 project selected".to_owned(),
+                    n => format!("{n} projects selected"),
+                }}
+            </span>
+            <button type="button" class="btn" disabled=move || !hydrated.get() on:click=select_matching>
+                {move || format!("Select all {} shown", matching.with(Vec::len))}
+            </button>
+            <button
+                type="button"
+                class="btn"
+                disabled=move || count() == 0
+                on:click=move |_| selection.update(BTreeSet::clear)
+            >
+                "Clear"
+            </button>
+            <input type="hidden" name="ids" prop:value=ids/>
+            <label class="bulk__command">
+                "Command "
+                <select name="command">
+                    {pickyassist::Command::ALL.into_iter().map(|c| view! {
+                        <option value=c.wire_name()>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="btn btn--primary" disabled=move || count() == 0>
+                "Review…"
+            </button>
+        </form>
+    }
+}
