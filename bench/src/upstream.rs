@@ -95,6 +95,7 @@ impl Upstream {
                     state: DeviceState::Connected,
                     connected_number: None,
                     queue: rng.gen_range(0..60),
+                    queue_grows: true,
                 })
                 .with_context(|| format!("adding project {upstream_id} to the simulator"))?;
             wanted.push((upstream_id, name, token));

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use pickyassist::{ClientError, DeviceState, DeviceStatus};
 use tokio::sync::broadcast;
 
-use crate::model::{CardHistory, DeviceSnapshot, Health, StatusEvent, StatusView};
+use crate::model::{Advice, CardHistory, DeviceSnapshot, Health, StatusEvent, StatusView};
 
 pub struct StatusBoard {
     statuses: RwLock<HashMap<i64, StatusView>>,
@@ -58,6 +58,7 @@ impl StatusBoard {
         result: &Result<DeviceStatus, ClientError>,
         now: DateTime<Utc>,
         history: Option<CardHistory>,
+        advice: Option<Advice>,
     ) -> StatusView {
         let view = {
             let mut statuses = self
@@ -72,6 +73,7 @@ impl StatusBoard {
             if history.is_some() {
                 view.history = history;
             }
+            view.advice = advice;
             statuses.insert(project_id, view.clone());
             view
         };
@@ -118,6 +120,7 @@ pub fn next_status(
             checked_at: Some(now),
             device_at: Some(now),
             history: previous.history.clone(),
+            advice: None,
         },
         Err(error) => StatusView {
             health: Health::from_error(error.kind()),
@@ -126,6 +129,7 @@ pub fn next_status(
             checked_at: Some(now),
             device_at: previous.device_at,
             history: previous.history.clone(),
+            advice: None,
         },
     }
 }
@@ -149,7 +153,7 @@ mod tests {
     fn a_failure_keeps_the_last_known_device_data() {
         let board = StatusBoard::default();
         let t1 = Utc::now();
-        board.record(1, &Ok(connected(4)), t1, None);
+        board.record(1, &Ok(connected(4)), t1, None, None);
         let t2 = t1 + chrono::Duration::seconds(30);
         let view = board.record(
             1,
@@ -158,6 +162,7 @@ mod tests {
                 message: "Invalid Token".into(),
             }),
             t2,
+            None,
             None,
         );
         assert_eq!(view.health, Health::Rejected);
@@ -171,7 +176,7 @@ mod tests {
     fn subscribers_see_every_recorded_status() {
         let board = StatusBoard::default();
         let mut rx = board.subscribe();
-        board.record(7, &Ok(connected(0)), Utc::now(), None);
+        board.record(7, &Ok(connected(0)), Utc::now(), None, None);
         let event = rx.try_recv().unwrap();
         assert_eq!(event.project_id, 7);
         assert_eq!(event.status.health, Health::Connected);

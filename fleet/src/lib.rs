@@ -31,6 +31,8 @@ pub mod history;
 #[cfg(feature = "ssr")]
 pub mod poller;
 #[cfg(feature = "ssr")]
+pub mod remediation;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod sign_in_limit;

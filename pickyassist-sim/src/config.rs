@@ -24,8 +24,9 @@ pub struct SimConfig {
     /// After `restart-server`, every request with the project's token has its connection
     /// dropped this long, then the project is back as it was.
     pub server_restart_downtime: Duration,
-    /// While `CONNECTED`, the message queue grows by one per interval. `None` (or zero) keeps
-    /// queues still.
+    /// While `CONNECTED`, the message queue of a project that grows (`queue_grows`: projects
+    /// added through the API, and the demo's Northwind Logistics, whose queue is stuck) grows
+    /// by one per interval. `None` (or zero) keeps queues still.
     pub queue_growth_interval: Option<Duration>,
     /// The offset of the `time` field, like the time zone of a PickyAssist profile.
     pub utc_offset: FixedOffset,
@@ -57,6 +58,8 @@ pub struct DemoProject {
     pub state: DeviceState,
     pub connected_number: Option<&'static str>,
     pub queue: u64,
+    /// Whether its queue grows while connected (messages arriving faster than they go out).
+    pub queue_grows: bool,
 }
 
 /// Six projects in varied states: four `CONNECTED` with different queues, one `TIMEOUT`,
@@ -68,6 +71,7 @@ pub const DEMO_FLEET: &[DemoProject] = &[
         project_id: 929,
         state: DeviceState::Connected,
         connected_number: Some("15555550100"),
+        queue_grows: false,
         queue: 0,
     },
     DemoProject {
@@ -76,6 +80,7 @@ pub const DEMO_FLEET: &[DemoProject] = &[
         project_id: 930,
         state: DeviceState::Connected,
         connected_number: Some("15555550101"),
+        queue_grows: false,
         queue: 4,
     },
     DemoProject {
@@ -84,6 +89,7 @@ pub const DEMO_FLEET: &[DemoProject] = &[
         project_id: 931,
         state: DeviceState::Connected,
         connected_number: Some("15555550102"),
+        queue_grows: false,
         queue: 17,
     },
     DemoProject {
@@ -92,6 +98,7 @@ pub const DEMO_FLEET: &[DemoProject] = &[
         project_id: 932,
         state: DeviceState::Connected,
         connected_number: Some("15555550103"),
+        queue_grows: true,
         queue: 58,
     },
     DemoProject {
@@ -100,6 +107,7 @@ pub const DEMO_FLEET: &[DemoProject] = &[
         project_id: 933,
         state: DeviceState::Timeout,
         connected_number: Some("15555550104"),
+        queue_grows: false,
         queue: 9,
     },
     DemoProject {
@@ -108,6 +116,7 @@ pub const DEMO_FLEET: &[DemoProject] = &[
         project_id: 934,
         state: DeviceState::Unpaired,
         connected_number: None,
+        queue_grows: false,
         queue: 0,
     },
 ];

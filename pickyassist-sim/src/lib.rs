@@ -3,7 +3,7 @@
 //! integration tests and by the benchmarks.
 //!
 //! It speaks the upstream wire format over real TCP, keeps a small state machine per project
-//! (commands change what `device-status` reports, the queue grows while connected), enforces
+//! (commands change what `device-status` reports, a queue may grow while connected), enforces
 //! the documented status rate limit by dropping connections, and can inject faults — latency,
 //! hangs, dropped connections, HTTP 500, non-JSON and sloppy bodies, slow drips — globally or
 //! per project, switchable at run time through [`Simulator`] or the `/_sim/` control API.

@@ -61,6 +61,8 @@ pub(crate) struct Project {
     /// The queue as of `queue_since`; growth after that is computed when someone looks.
     queue: u64,
     queue_since: Instant,
+    /// Whether the queue grows while connected (a stuck queue, or a busy one).
+    pub(crate) queue_grows: bool,
     restarting_until: Option<Instant>,
     down_until: Option<Instant>,
     log: VecDeque<CommandRecord>,
@@ -87,6 +89,7 @@ impl Project {
             version: crate::SIM_VERSION.to_owned(),
             queue,
             queue_since: now,
+            queue_grows: true,
             restarting_until: None,
             down_until: None,
             log: VecDeque::new(),
@@ -135,7 +138,8 @@ impl Project {
     }
 
     fn is_growing(&self) -> bool {
-        self.state == DeviceState::Connected
+        self.queue_grows
+            && self.state == DeviceState::Connected
             && self.restarting_until.is_none()
             && self.down_until.is_none()
     }

@@ -55,10 +55,17 @@ pub struct NewProject {
     pub connected_number: Option<String>,
     #[serde(default)]
     pub queue: u64,
+    /// Whether the queue grows while connected (default yes).
+    #[serde(default = "yes")]
+    pub queue_grows: bool,
 }
 
 fn connected() -> DeviceState {
     DeviceState::Connected
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl NewProject {
@@ -70,6 +77,7 @@ impl NewProject {
             state,
             connected_number: None,
             queue: 0,
+            queue_grows: true,
         }
     }
 }
@@ -110,6 +118,7 @@ impl Simulator {
                     state: demo.state.clone(),
                     connected_number: demo.connected_number.map(str::to_owned),
                     queue: demo.queue,
+                    queue_grows: demo.queue_grows,
                 });
             }
         }
@@ -270,6 +279,7 @@ fn insert(inner: &mut Inner, new: NewProject, now: Instant) {
         now,
     );
     project.name = new.name;
+    project.queue_grows = new.queue_grows;
     inner.tokens.insert(new.token, new.project_id);
     inner.projects.insert(new.project_id, project);
 }

@@ -8,12 +8,11 @@
 //! reload of the fleet after a missed event leave it as it was. Kept small: this is the
 //! first page's wasm.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 
-/// The projects ticked, by id.
-pub(super) type Selection = RwSignal<BTreeSet<i64>>;
+/// The projects ticked, by id, in the order ticked (a plain list: the first page's wasm is
+/// smaller without a set's code, and a selection is at most a few hundred ids).
+pub(super) type Selection = RwSignal<Vec<i64>>;
 
 /// A card's checkbox.
 #[component]
@@ -27,21 +26,24 @@ pub(super) fn SelectBox(id: i64, name: String, selection: Selection) -> impl Int
             on:change=move |ev| {
                 let on = event_target_checked(&ev);
                 selection.update(|s| {
-                    if on { s.insert(id); } else { s.remove(&id); }
+                    s.retain(|x| *x != id);
+                    if on { s.push(id); }
                 });
             }
         />
     }
 }
 
-/// The bar above the grid. `matching` gives the ids the filter and search show now.
+/// The bar above the grid. `matching` holds the positions (in `projects`) of the cards the
+/// filter and search show now: the grid's own memo, reused rather than derived again.
 #[component]
 pub(super) fn BulkBar(
     selection: Selection,
-    matching: Signal<Vec<i64>>,
+    matching: Memo<Vec<usize>>,
+    projects: StoredValue<Vec<super::Project>>,
     hydrated: RwSignal<bool>,
 ) -> impl IntoView {
-    let count = move || selection.with(BTreeSet::len);
+    let count = move || selection.with(Vec::len);
     let ids = move || {
         selection.with(|s| {
             s.iter()
@@ -51,8 +53,18 @@ pub(super) fn BulkBar(
         })
     };
     let select_matching = move |_| {
-        let ids = matching.get_untracked();
-        selection.update(|s| s.extend(ids));
+        selection.update(|s| {
+            matching.with_untracked(|positions| {
+                projects.with_value(|projects| {
+                    for &p in positions {
+                        let id = projects[p].id;
+                        if !s.contains(&id) {
+                            s.push(id);
+                        }
+                    }
+                })
+            })
+        });
     };
     view! {
         <form class="bulk" method="get" action="/batches/new" aria-label="Bulk command">
@@ -70,7 +82,7 @@ pub(super) fn BulkBar(
                 type="button"
                 class="btn"
                 disabled=move || count() == 0
-                on:click=move |_| selection.update(BTreeSet::clear)
+                on:click=move |_| selection.update(Vec::clear)
             >
                 "Clear"
             </button>

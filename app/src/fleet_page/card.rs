@@ -130,6 +130,30 @@ fn StatusCard(
         None => "Not checked yet".into(),
     };
     let busy = move || refreshing.get();
+    let panel_open = RwSignal::new(false);
+    let can_command = commands.is_some();
+    let advice =
+        move || {
+            status.with(|s| s.advice.clone()).map(|advice| {
+            let open = advice.command.filter(|_| can_command).map(|command| view! {
+                <a
+                    class="btn card__advice-go"
+                    href=format!("/?commands={id}#card-{id}-name")
+                    on:click=move |ev| { ev.prevent_default(); panel_open.set(true); }
+                >
+                    {format!("{}…", command.label())}
+                </a>
+            });
+            view! {
+                <div class="card__advice" role="note">
+                    <p>{advice.text}</p>
+                    {advice.warning.map(|w| view! { <p class="card__warning">{w}</p> })}
+                    {open}
+                    {advice.link.map(|href| view! { <a href=href>"Go to the Projects page"</a> })}
+                </div>
+            }
+        })
+        };
     let name_id = format!("card-{id}-name");
     let labelled_by = name_id.clone();
     let commands_name = name.clone();
@@ -155,6 +179,7 @@ fn StatusCard(
             </header>
             {move || status.with(|s| s.detail.clone()).map(|detail| view! { <p class="card__detail">{detail}</p> })}
             {quiet.map(|quiet| view! { <p class="card__quiet">{quiet}</p> })}
+            {advice}
             <dl class="card__facts" class:card__facts--last-known=last_known>
                 <div>
                     <dt>"Number"</dt>
@@ -198,7 +223,7 @@ fn StatusCard(
             <p class="card__feedback" role="status" aria-live="polite">
                 {move || if busy() { Some("Asking PickyAssist…".to_owned()) } else { refresh_feedback.get() }}
             </p>
-            {commands.map(|access| view! { <CommandPanel project_id=id project_name=commands_name access/> })}
+            {commands.map(|access| view! { <CommandPanel project_id=id project_name=commands_name access opened=panel_open/> })}
         </article>
     }
 }

@@ -49,9 +49,13 @@ pub(super) fn CommandPanel(
     project_id: i64,
     project_name: String,
     access: CommandAccess,
+    /// Set by the card's advice too, which opens the panel at its suggested command.
+    opened: RwSignal<bool>,
 ) -> impl IntoView {
     let asked = access.open_for == Some(project_id);
-    let opened = RwSignal::new(asked);
+    if asked {
+        opened.set(true);
+    }
     let toasts = access.toasts;
     let forms = move || {
         // Shared by the five forms: which one waits for its second click, which one is on
@@ -80,7 +84,7 @@ pub(super) fn CommandPanel(
             .collect_view()
     };
     view! {
-        <details class="commands" open=asked on:toggle=move |_| {
+        <details class="commands" open=asked prop:open=move || opened.get() on:toggle=move |_| {
             // Once: setting it again on a close would make the forms (and a command on its
             // way, with its toast) anew.
             if !opened.get_untracked() {

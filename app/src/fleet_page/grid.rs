@@ -117,14 +117,9 @@ pub(super) fn FleetGrid(
     };
     let hidden_count = move || matching.with(Vec::len).saturating_sub(shown.get());
     load_cards_coming_into_view(visible_cards, statuses);
-    let bulk_bar = commands.is_some().then(|| {
-        let matching_ids = Signal::derive(move || {
-            matching.with(|positions| {
-                projects.with_value(|projects| positions.iter().map(|&p| projects[p].id).collect())
-            })
-        });
-        view! { <super::bulk::BulkBar selection matching=matching_ids hydrated/> }
-    });
+    let bulk_bar = commands
+        .is_some()
+        .then(|| view! { <super::bulk::BulkBar selection matching projects hydrated/> });
     let grid = view! {
         <div class="grid">
             <For each=visible_cards key=|project| project.id let:project>

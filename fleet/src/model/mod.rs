@@ -45,7 +45,7 @@ pub use history::{
 };
 pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};
 pub use status::{
-    DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard, RefreshOutcome,
-    StatusEvent, StatusView,
+    Advice, DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard,
+    RefreshOutcome, StatusEvent, StatusView,
 };
 pub use user::{ApiKeyView, CreatedApiKey, CurrentUser, Role, UserView, Username};

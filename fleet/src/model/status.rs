@@ -162,6 +162,14 @@ impl Health {
         }
     }
 
+    /// The device answered and is not connected: TIMEOUT, UNPAIRED or an unknown state.
+    pub const fn is_device_down(self) -> bool {
+        matches!(
+            self,
+            Health::Timeout | Health::Unpaired | Health::UnknownState
+        )
+    }
+
     /// True when the problem is between us and PickyAssist rather than on the phone.
     pub const fn is_upstream_problem(self) -> bool {
         matches!(
@@ -213,6 +221,23 @@ pub struct StatusView {
     /// The last 24 hours in brief, for the card's strip; `None` before the first check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<super::CardHistory>,
+    /// What to try next, when there is something (`fleet::remediation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
+}
+
+/// What a support agent should try next for a project: one sentence, and the command it
+/// suggests (one click away on the card, never run by itself) or a page to go to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advice {
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "restart"))]
+    pub command: Option<pickyassist::Command>,
+    /// What the suggested command costs, when it costs something (deleted messages).
+    pub warning: Option<String>,
+    /// A page that helps (the Projects page, to replace a rejected token).
+    pub link: Option<String>,
 }
 
 impl StatusView {
@@ -232,6 +257,7 @@ impl StatusView {
             checked_at: None,
             device_at: None,
             history: None,
+            advice: None,
         }
     }
 }

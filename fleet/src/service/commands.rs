@@ -144,6 +144,7 @@ impl Fleet {
         );
 
         if outcome == AuditOutcome::Success {
+            self.remember_command(project.id, command);
             if command == pickyassist::Command::Disconnect {
                 self.disconnected_on_purpose(actor, project.id).await;
             }

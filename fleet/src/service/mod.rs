@@ -29,6 +29,7 @@ mod history;
 mod idempotency;
 mod lifecycle;
 mod projects;
+mod remediation;
 mod status;
 
 pub use alerts::{retry_delay, Checked, DEFAULT_STORM_PERCENT};
@@ -112,6 +113,8 @@ struct Inner {
     alerts: alerts::AlertState,
     /// Bulk commands running now, and their progress's subscribers.
     batches: batches::BatchState,
+    /// Each project's recent past, for the advice on its card.
+    remediation: Mutex<HashMap<i64, crate::remediation::Memory>>,
 }
 
 pub struct FleetDeps {
@@ -186,6 +189,7 @@ impl Fleet {
                     deps.storm_percent,
                 ),
                 batches: batches::BatchState::new(deps.batch_concurrency, deps.batch_max),
+                remediation: Mutex::default(),
             }),
         };
         fleet.reload_projects().await?;

@@ -240,7 +240,16 @@ impl Fleet {
             .inner
             .history_enabled
             .then(|| self.card_history(project_id));
-        let status = self.inner.board.record(project_id, &result, now, history);
+        let queue = result
+            .as_ref()
+            .ok()
+            .and_then(|s| s.message_queue_count)
+            .map(|q| q.min(1_000_000_000) as i64);
+        let advice = self.advise_after_poll(project_id, health, queue, now);
+        let status = self
+            .inner
+            .board
+            .record(project_id, &result, now, history, advice);
         Ok((status, Some(outcome)))
     }
 

@@ -21,4 +21,5 @@ mod history;
 mod process;
 mod receivers;
 mod reliability;
+mod remediation;
 mod secrets;
