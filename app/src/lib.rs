@@ -22,6 +22,7 @@ mod fleet_page;
 mod form;
 mod format;
 mod live;
+mod number_change_page;
 mod page;
 mod project_page;
 mod toast;
@@ -94,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=audit_page::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/alerts") view=alerts_page::AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:id") view=project_page::ProjectPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:id/connect-another-number") view=number_change_page::NumberChangePage ssr=SsrMode::Async/>
                     <Route path=path!("/batches/new") view=batch_page::ConfirmBatchPage ssr=SsrMode::Async/>
                     <Route path=path!("/batches/:id") view=batch_page::BatchPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/projects") view=admin::ProjectsPage ssr=SsrMode::Async/>

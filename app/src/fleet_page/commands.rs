@@ -94,7 +94,12 @@ pub(super) fn CommandPanel(
             <summary class="commands__toggle">"Commands"</summary>
             {move || {
                 if opened.get() {
-                    Either::Left(view! { <div class="commands__list">{forms()}</div> })
+                    Either::Left(view! {
+                        <div class="commands__list">{forms()}</div>
+                        <a class="commands__guide" href=format!("/projects/{project_id}/connect-another-number")>
+                            "Connect another number…"
+                        </a>
+                    })
                 } else {
                     Either::Right(view! {
                         <a class="commands__open" href=format!("/?commands={project_id}#card-{project_id}-name")>

@@ -221,6 +221,7 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
                 <h1 id="project-title">{card.name.clone()}</h1>
                 <span class=format!("badge badge--{}", health.slug())>{health.label()}</span>
                 <span class="muted">{checked}</span>
+                <a class="project__guide" href=format!("/projects/{id}/connect-another-number")>"Connect another number…"</a>
             </div>
             <crate::page::OutcomeLine/>
             <UptimeTiles uptime/>

@@ -19,6 +19,7 @@ mod audit;
 mod audit_chain;
 mod audit_filter;
 mod batch;
+mod guidance;
 mod history;
 mod project;
 mod status;
@@ -38,6 +39,7 @@ pub use batch::{
     BatchCounts, BatchFilter, BatchItem, BatchProgress, BatchRequest, BatchStatus, BatchView,
     ItemState,
 };
+pub use guidance::{Advice, NumberChange, NumberChangeStep};
 pub use history::{
     percent, CardHistory, ChangesQuery, ChangesQueryText, HistoryBucket, HistoryQueryText,
     HistoryRange, PollCounts, ProjectHistory, Resolution, Shown, StateChange, StateChangePage,
@@ -45,7 +47,7 @@ pub use history::{
 };
 pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};
 pub use status::{
-    Advice, DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard,
-    RefreshOutcome, StatusEvent, StatusView,
+    DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard, RefreshOutcome,
+    StatusEvent, StatusView,
 };
 pub use user::{ApiKeyView, CreatedApiKey, CurrentUser, Role, UserView, Username};

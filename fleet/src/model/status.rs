@@ -223,21 +223,7 @@ pub struct StatusView {
     pub history: Option<super::CardHistory>,
     /// What to try next, when there is something (`fleet::remediation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub advice: Option<Advice>,
-}
-
-/// What a support agent should try next for a project: one sentence, and the command it
-/// suggests (one click away on the card, never run by itself) or a page to go to.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Advice {
-    pub text: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "restart"))]
-    pub command: Option<pickyassist::Command>,
-    /// What the suggested command costs, when it costs something (deleted messages).
-    pub warning: Option<String>,
-    /// A page that helps (the Projects page, to replace a rejected token).
-    pub link: Option<String>,
+    pub advice: Option<super::Advice>,
 }
 
 impl StatusView {

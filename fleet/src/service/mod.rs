@@ -25,6 +25,7 @@ mod backup;
 mod batches;
 mod commands;
 mod error;
+mod guides;
 mod history;
 mod idempotency;
 mod lifecycle;

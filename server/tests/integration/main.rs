@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod events;
 mod fleet_page;
+mod guides;
 mod helpers;
 mod history;
 mod process;
