@@ -7,7 +7,7 @@
 //! Plain forms to a server function that runs the command through the service and comes
 //! back here with the outcome: no wasm.
 
-use fleet::model::{NumberChange, NumberChangeStep, Role};
+use fleet::model::{NumberChange, NumberChangeStep};
 use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -26,7 +26,7 @@ pub async fn get_number_change(id: i64) -> Result<NumberChangeData, AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
     Ok(NumberChangeData {
         progress: fleet.number_change(&actor, id).await?,
-        can_run: actor.role >= Role::Operator,
+        can_run: actor.role >= fleet::model::Role::Operator,
     })
 }
 
