@@ -54,6 +54,17 @@ impl Actor {
         }
     }
 
+    /// The server healing a project by itself under an admin's policy (`crate::autoheal`):
+    /// an operator's commands, audited as `auto-heal`.
+    pub fn auto_heal() -> Self {
+        Self {
+            user_id: None,
+            name: "auto-heal".into(),
+            role: Role::Operator,
+            request_id: None,
+        }
+    }
+
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
         self

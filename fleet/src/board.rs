@@ -59,6 +59,7 @@ impl StatusBoard {
         now: DateTime<Utc>,
         history: Option<CardHistory>,
         advice: Option<Advice>,
+        auto_heal: Option<String>,
     ) -> StatusView {
         let view = {
             let mut statuses = self
@@ -74,6 +75,7 @@ impl StatusBoard {
                 view.history = history;
             }
             view.advice = advice;
+            view.auto_heal = auto_heal;
             statuses.insert(project_id, view.clone());
             view
         };
@@ -121,6 +123,7 @@ pub fn next_status(
             device_at: Some(now),
             history: previous.history.clone(),
             advice: None,
+            auto_heal: None,
         },
         Err(error) => StatusView {
             health: Health::from_error(error.kind()),
@@ -130,6 +133,7 @@ pub fn next_status(
             device_at: previous.device_at,
             history: previous.history.clone(),
             advice: None,
+            auto_heal: None,
         },
     }
 }
@@ -153,7 +157,7 @@ mod tests {
     fn a_failure_keeps_the_last_known_device_data() {
         let board = StatusBoard::default();
         let t1 = Utc::now();
-        board.record(1, &Ok(connected(4)), t1, None, None);
+        board.record(1, &Ok(connected(4)), t1, None, None, None);
         let t2 = t1 + chrono::Duration::seconds(30);
         let view = board.record(
             1,
@@ -162,6 +166,7 @@ mod tests {
                 message: "Invalid Token".into(),
             }),
             t2,
+            None,
             None,
             None,
         );
@@ -176,7 +181,7 @@ mod tests {
     fn subscribers_see_every_recorded_status() {
         let board = StatusBoard::default();
         let mut rx = board.subscribe();
-        board.record(7, &Ok(connected(0)), Utc::now(), None, None);
+        board.record(7, &Ok(connected(0)), Utc::now(), None, None, None);
         let event = rx.try_recv().unwrap();
         assert_eq!(event.project_id, 7);
         assert_eq!(event.status.health, Health::Connected);

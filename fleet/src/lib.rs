@@ -15,6 +15,8 @@ pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod autoheal;
+#[cfg(feature = "ssr")]
 pub mod backoff;
 #[cfg(feature = "ssr")]
 pub mod board;

@@ -228,6 +228,8 @@ async fn add_project(State(sim): State<Simulator>, body: Bytes) -> Result<Respon
 #[derive(Debug, Serialize)]
 struct ConfigView {
     status_limit_per_minute: Option<u32>,
+    /// How long a `restart-server` keeps the project's requests dropped.
+    server_restart_downtime_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,16 +238,23 @@ struct ConfigPatch {
     /// Outer `None`: not in the body. `Some(None)`: `null`, no limit.
     #[serde(default, deserialize_with = "present")]
     status_limit_per_minute: Option<Option<u32>>,
+    #[serde(default)]
+    server_restart_downtime_ms: Option<u64>,
 }
 
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<u32>>, D::Error> {
     Option::<u32>::deserialize(deserializer).map(Some)
 }
 
-async fn config(State(sim): State<Simulator>) -> Json<ConfigView> {
-    Json(ConfigView {
+fn config_view(sim: &Simulator) -> ConfigView {
+    ConfigView {
         status_limit_per_minute: sim.status_limit(),
-    })
+        server_restart_downtime_ms: sim.server_restart_downtime().as_millis() as u64,
+    }
+}
+
+async fn config(State(sim): State<Simulator>) -> Json<ConfigView> {
+    Json(config_view(&sim))
 }
 
 async fn set_config(
@@ -254,14 +263,17 @@ async fn set_config(
 ) -> Result<Json<ConfigView>, ApiError> {
     let patch: ConfigPatch = parse_body(&body)?;
     // An empty object must not silently lift the limit.
-    let Some(limit) = patch.status_limit_per_minute else {
+    if patch.status_limit_per_minute.is_none() && patch.server_restart_downtime_ms.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "expected {\"status_limit_per_minute\": <number> or null}",
+            "expected {\"status_limit_per_minute\": <number> or null} and/or {\"server_restart_downtime_ms\": <number>}",
         ));
-    };
-    sim.set_status_limit(limit);
-    Ok(Json(ConfigView {
-        status_limit_per_minute: sim.status_limit(),
-    }))
+    }
+    if let Some(limit) = patch.status_limit_per_minute {
+        sim.set_status_limit(limit);
+    }
+    if let Some(ms) = patch.server_restart_downtime_ms {
+        sim.set_server_restart_downtime(std::time::Duration::from_millis(ms));
+    }
+    Ok(Json(config_view(&sim)))
 }

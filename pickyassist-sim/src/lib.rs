@@ -34,7 +34,7 @@
 //! | `GET /_sim/projects`, `GET /_sim/projects/{project_id}` | [`ProjectView`]s (never tokens) |
 //! | `POST /_sim/projects` | body: a [`NewProject`]; 201, 409 on a duplicate token or id |
 //! | `PATCH /_sim/projects/{project_id}` | body: `{"state": "TIMEOUT", "queue": 12}` (queue optional): the device changes on its own |
-//! | `GET`, `PUT /_sim/config` | body: `{"status_limit_per_minute": 3}` or `null` for no limit |
+//! | `GET`, `PUT /_sim/config` | body: `{"status_limit_per_minute": 3}` (`null`: no limit) and/or `{"server_restart_downtime_ms": 500}` |
 //!
 //! Bad input gets 400 (not JSON, bad path) or 422 (JSON of the wrong shape) with
 //! `{"error": "..."}`; an unknown project gets 404.

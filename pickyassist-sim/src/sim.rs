@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use pickyassist::DeviceState;
@@ -208,6 +208,14 @@ impl Simulator {
 
     pub fn status_limit(&self) -> Option<u32> {
         self.lock().status_limit
+    }
+
+    pub fn set_server_restart_downtime(&self, downtime: Duration) {
+        self.lock().timings.server_restart_downtime = downtime;
+    }
+
+    pub fn server_restart_downtime(&self) -> Duration {
+        self.lock().timings.server_restart_downtime
     }
 
     /// Every project, by project id.

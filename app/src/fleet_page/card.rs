@@ -179,6 +179,7 @@ fn StatusCard(
             </header>
             {move || status.with(|s| s.detail.clone()).map(|detail| view! { <p class="card__detail">{detail}</p> })}
             {quiet.map(|quiet| view! { <p class="card__quiet">{quiet}</p> })}
+            {move || status.with(|s| s.auto_heal.clone()).map(|line| view! { <p class="card__quiet">{line}</p> })}
             {advice}
             <dl class="card__facts" class:card__facts--last-known=last_known>
                 <div>

@@ -79,6 +79,11 @@ impl AlertMessage {
         let name = project.map_or("", |(_, name)| name);
         let message = match (kind, event) {
             (AlertKind::Test, _) => "Test alert from Picky Fleet: this channel works.".to_owned(),
+            (AlertKind::AutoHeal, _) => format!(
+                "{name} is still {} after auto-heal's restarts (down since {}): a person is needed.",
+                failing.label().to_uppercase(),
+                since.format("%H:%M UTC")
+            ),
             (AlertKind::Storm, AlertEvent::Recovered) => {
                 format!("PickyAssist answers again: the outage lasted {down_for}.")
             }

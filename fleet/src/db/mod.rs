@@ -18,6 +18,7 @@ pub mod audit;
 pub mod audit_archive;
 pub mod audit_chain;
 pub mod audit_writer;
+pub mod autoheal;
 pub mod batches;
 pub mod history;
 pub mod users;

@@ -266,6 +266,8 @@ pub enum AlertKind {
     Storm,
     /// A "send test alert".
     Test,
+    /// Auto-heal used up its caps and the device is still down: a person is needed.
+    AutoHeal,
 }
 
 impl AlertKind {
@@ -275,13 +277,20 @@ impl AlertKind {
             AlertKind::Dashboard => "dashboard",
             AlertKind::Storm => "storm",
             AlertKind::Test => "test",
+            AlertKind::AutoHeal => "auto_heal",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Device, Self::Dashboard, Self::Storm, Self::Test]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Device,
+            Self::Dashboard,
+            Self::Storm,
+            Self::Test,
+            Self::AutoHeal,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

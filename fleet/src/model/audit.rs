@@ -40,10 +40,13 @@ pub enum AuditAction {
     /// One command for many projects; pending while it runs, then completed with the counts.
     Batch,
     BatchCancelled,
+    AutoHealChanged,
+    /// Auto-heal used up its caps on a project still down; an alert says a person is needed.
+    AutoHealGaveUp,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::Command,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -72,6 +75,8 @@ impl AuditAction {
         AuditAction::MaintenanceRemoved,
         AuditAction::Batch,
         AuditAction::BatchCancelled,
+        AuditAction::AutoHealChanged,
+        AuditAction::AutoHealGaveUp,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -104,6 +109,8 @@ impl AuditAction {
             AuditAction::MaintenanceRemoved => "maintenance_removed",
             AuditAction::Batch => "batch",
             AuditAction::BatchCancelled => "batch_cancelled",
+            AuditAction::AutoHealChanged => "auto_heal_changed",
+            AuditAction::AutoHealGaveUp => "auto_heal_gave_up",
         }
     }
 
@@ -137,6 +144,8 @@ impl AuditAction {
             AuditAction::MaintenanceRemoved => "Maintenance removed",
             AuditAction::Batch => "Bulk command",
             AuditAction::BatchCancelled => "Bulk command cancelled",
+            AuditAction::AutoHealChanged => "Auto-heal changed",
+            AuditAction::AutoHealGaveUp => "Auto-heal gave up",
         }
     }
 

@@ -18,6 +18,7 @@ mod alerts;
 mod audit;
 mod audit_chain;
 mod audit_filter;
+mod autoheal;
 mod batch;
 mod guidance;
 mod history;
@@ -35,6 +36,7 @@ pub use alerts::{
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage, CommandResult};
 pub use audit_chain::{ChainProblem, ChainProblemKind, ChainReport};
 pub use audit_filter::{parse_time, stored_time, AuditFilter, AuditQueryText, PageSize};
+pub use autoheal::AutoHealPolicy;
 pub use batch::{
     BatchCounts, BatchFilter, BatchItem, BatchProgress, BatchRequest, BatchStatus, BatchView,
     ItemState,

@@ -224,6 +224,10 @@ pub struct StatusView {
     /// What to try next, when there is something (`fleet::remediation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advice: Option<super::Advice>,
+    /// What auto-heal last did, when it is on and did something ("Auto-heal: restarted at
+    /// 10:02 UTC").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_heal: Option<String>,
 }
 
 impl StatusView {
@@ -244,6 +248,7 @@ impl StatusView {
             device_at: None,
             history: None,
             advice: None,
+            auto_heal: None,
         }
     }
 }

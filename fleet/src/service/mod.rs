@@ -21,6 +21,7 @@ mod accounts;
 mod alerts;
 mod api_keys;
 mod audit;
+mod autoheal;
 mod backup;
 mod batches;
 mod commands;
@@ -116,6 +117,8 @@ struct Inner {
     batches: batches::BatchState,
     /// Each project's recent past, for the advice on its card.
     remediation: Mutex<HashMap<i64, crate::remediation::Memory>>,
+    /// Auto-heal's policies and what it did.
+    auto_heal: autoheal::AutoHealState,
 }
 
 pub struct FleetDeps {
@@ -191,11 +194,13 @@ impl Fleet {
                 ),
                 batches: batches::BatchState::new(deps.batch_concurrency, deps.batch_max),
                 remediation: Mutex::default(),
+                auto_heal: Default::default(),
             }),
         };
         fleet.reload_projects().await?;
         fleet.seed_history().await?;
         fleet.load_alerts().await?;
+        fleet.load_auto_heal().await?;
         Ok(fleet)
     }
 

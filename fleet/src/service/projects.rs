@@ -168,6 +168,7 @@ impl Fleet {
         self.inner.board.remove(id);
         self.inner.history.forget(id);
         self.forget_advice(id);
+        self.forget_auto_heal(id);
         if let Err(e) = db::history::delete_project(&self.inner.db.writer, id).await {
             // The project is gone; its history only takes room until the next prune.
             tracing::warn!(project_id = id, error = %e, "could not delete a removed project's history");

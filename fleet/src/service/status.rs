@@ -246,10 +246,11 @@ impl Fleet {
             .and_then(|s| s.message_queue_count)
             .map(|q| q.min(1_000_000_000) as i64);
         let advice = self.advise_after_poll(project_id, health, queue, now);
+        let auto_heal = self.auto_heal_after_poll(project_id, health, now);
         let status = self
             .inner
             .board
-            .record(project_id, &result, now, history, advice);
+            .record(project_id, &result, now, history, advice, auto_heal);
         Ok((status, Some(outcome)))
     }
 

@@ -87,7 +87,10 @@ async fn the_limit_can_be_changed_through_the_control_api() {
         .json()
         .await
         .expect("JSON");
-    assert_eq!(current, json!({"status_limit_per_minute": 3}));
+    assert_eq!(
+        current,
+        json!({"status_limit_per_minute": 3, "server_restart_downtime_ms": 300})
+    );
 
     let response = sim
         .http
@@ -115,4 +118,25 @@ async fn the_limit_can_be_changed_through_the_control_api() {
     for _ in 0..5 {
         assert!(sim.status(ALPHA.0).await.is_ok());
     }
+
+    // The restart-server downtime too (tests with a manual clock need none); an empty body
+    // changes nothing and says what it takes.
+    let response = sim
+        .http
+        .put(&url)
+        .json(&json!({"server_restart_downtime_ms": 0}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    assert_eq!(sim.sim.server_restart_downtime(), std::time::Duration::ZERO);
+    let response = sim
+        .http
+        .put(&url)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 422);
+    assert_eq!(sim.sim.status_limit(), None, "unchanged");
 }

@@ -27,6 +27,7 @@ use crate::state::AppState;
 mod alerts;
 mod audit;
 pub mod audit_csv;
+mod autoheal;
 mod batches;
 pub mod events;
 mod history;
@@ -109,6 +110,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::list_windows, alerts::add_window))
         .routes(routes!(alerts::remove_window))
         .routes(routes!(alerts::mute, alerts::unmute))
+        .routes(routes!(autoheal::get, autoheal::set))
         .routes(routes!(batches::start, batches::list))
         .routes(routes!(batches::get))
         .routes(routes!(batches::cancel))

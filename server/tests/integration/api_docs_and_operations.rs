@@ -57,6 +57,8 @@ async fn the_openapi_document_lists_every_api_route_and_every_listed_route_is_se
         "PUT /api/v1/alert-rules/default",
         "PUT /api/v1/alert-rules/{project_id}",
         "DELETE /api/v1/alert-rules/{project_id}",
+        "GET /api/v1/projects/{id}/auto-heal",
+        "PUT /api/v1/projects/{id}/auto-heal",
         "POST /api/v1/batches",
         "GET /api/v1/batches",
         "GET /api/v1/batches/{id}",

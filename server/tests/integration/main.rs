@@ -11,6 +11,7 @@ mod api_docs_and_operations;
 mod audit;
 mod audit_chain;
 mod auth;
+mod autoheal;
 mod batches;
 mod cli;
 mod commands;

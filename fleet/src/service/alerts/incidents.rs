@@ -330,6 +330,57 @@ impl Fleet {
         Ok(())
     }
 
+    /// Auto-heal gave up on a project: an open alert (acknowledged like any other) to the
+    /// project's device channels, saying a person is needed. Silenced if the project is quiet.
+    pub(in crate::service) async fn alert_person_needed(
+        &self,
+        project_id: i64,
+        health: Health,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<i64> {
+        let now = self.now();
+        let name = self
+            .project_names()
+            .get(&project_id)
+            .cloned()
+            .unwrap_or_default();
+        let silenced = self.project_quiet(project_id);
+        let mut tx = self.inner.db.writer.begin().await?;
+        let id = db::alerts::insert_alert(
+            &mut tx,
+            db::alerts::NewAlert {
+                kind: AlertKind::AutoHeal,
+                project_id: Some(project_id),
+                project_name: Some(&name),
+                state: health.as_str(),
+                since,
+                opened_at: now,
+                next_repeat_at: None,
+                storm_id: None,
+                silenced: silenced.as_ref().map(|q| q.as_str()),
+                resolved_at: None,
+            },
+        )
+        .await?;
+        if silenced.is_none() {
+            self.enqueue(
+                &mut tx,
+                id,
+                AlertKind::AutoHeal,
+                Some((project_id, &name)),
+                AlertEvent::Down,
+                health,
+                since,
+                now,
+                None,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// What a message about an open alert needs: its kind, since, and the state now.
     fn open_facts(
         &self,

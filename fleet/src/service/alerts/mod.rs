@@ -136,7 +136,7 @@ impl AlertConfig {
     /// The enabled channels of a rule for an alert of this kind.
     fn channels_for(&self, rule: &AlertRule, kind: AlertKind) -> Vec<i64> {
         let listed = match kind {
-            AlertKind::Device => &rule.device_channels,
+            AlertKind::Device | AlertKind::AutoHeal => &rule.device_channels,
             AlertKind::Dashboard => &rule.fault_channels,
             AlertKind::Storm | AlertKind::Test => &self.default_rule.fault_channels,
         };

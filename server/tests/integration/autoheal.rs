@@ -1,0 +1,282 @@
+//! Auto-heal against the simulator with a manual clock: a project in TIMEOUT is restarted,
+//! then its server restarted, within the caps, as the actor `auto-heal`; past the caps a
+//! person is called (an alert to a real webhook receiver); quiet projects are left alone.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use fleet::{
+    auth::Actor,
+    clock::ManualClock,
+    model::{AuditAction, AuditFilter, PageSize, Role},
+    poller,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{
+    api::{client, ApiClient},
+    helpers::{spawn_app_with_clock, TestApp},
+    receivers::WebhookReceiver,
+};
+
+/// Green Leaf Clinic: TIMEOUT in the demo fleet.
+const GREEN_LEAF: u64 = 933;
+
+struct Setup {
+    app: TestApp,
+    clock: ManualClock,
+    admin: ApiClient,
+    receiver: WebhookReceiver,
+    id: i64,
+}
+
+async fn setup() -> Setup {
+    let start = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
+        .expect("time")
+        .with_timezone(&Utc);
+    let clock = ManualClock::at(start);
+    let app = spawn_app_with_clock(
+        |s| s.status_checks_per_minute = 100_000,
+        Arc::new(clock.clone()),
+    )
+    .await;
+    app.sim_unlimited_status_checks().await;
+    // restart-server drops requests for a while in real time; the manual clock does not wait.
+    app.http
+        .put(app.sim_control.join("config").expect("url"))
+        .json(&json!({"server_restart_downtime_ms": 0}))
+        .send()
+        .await
+        .expect("config")
+        .error_for_status()
+        .expect("accepted");
+    app.wait_for_first_poll().await;
+    let receiver = WebhookReceiver::start().await;
+    let admin = client(&app, Some(app.api_key_for("alice", Role::Admin).await));
+    let (status, body) = admin
+        .call(
+            Method::POST,
+            "/api/v1/alert-channels",
+            Some(
+                json!({"name": "Clinic staff", "kind": "webhook", "url": receiver.url,
+                        "secret": "a-signing-secret-of-some-length"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let channel: Value = serde_json::from_str(&body).expect("json");
+    let channel_id = channel["channel"]["id"].as_i64().expect("id");
+    let (status, body) = admin
+        .call(
+            Method::PUT,
+            "/api/v1/alert-rules/default",
+            Some(json!({"device_channels": [channel_id]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let name = pickyassist_sim::DEMO_FLEET
+        .iter()
+        .find(|d| d.project_id == GREEN_LEAF)
+        .expect("demo")
+        .name;
+    let id = app.project_id(name);
+    Setup {
+        app,
+        clock,
+        admin,
+        receiver,
+        id,
+    }
+}
+
+impl Setup {
+    async fn enable(&self) {
+        let (status, body) = self
+            .admin
+            .call(
+                Method::PUT,
+                &format!("/api/v1/projects/{}/auto-heal", self.id),
+                Some(json!({"enabled": true})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// `minutes` minutes, polled each minute; auto-heal's commands have their moment.
+    async fn minutes(&self, minutes: u32) {
+        for _ in 0..minutes {
+            self.clock.advance(Duration::minutes(1));
+            poller::poll_once(&self.app.fleet).await;
+            tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+        }
+        self.app
+            .fleet
+            .dispatch_due_alerts()
+            .await
+            .expect("dispatch");
+    }
+
+    /// What auto-heal sent, oldest first.
+    async fn healed(&self) -> Vec<String> {
+        let rows = self
+            .app
+            .fleet
+            .audit_page(
+                &Actor::cli(),
+                &AuditFilter {
+                    actor: Some("auto-heal".into()),
+                    limit: PageSize::new(100).expect("size"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("audit")
+            .entries;
+        rows.into_iter()
+            .rev()
+            .filter_map(|r| r.command.or(Some(r.action.as_str().to_owned())))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_heal_restarts_then_restarts_the_server_within_its_caps_then_calls_a_person() {
+    let s = setup().await;
+    s.enable().await;
+    s.minutes(9).await;
+    assert!(
+        s.healed().await.is_empty(),
+        "not before ten minutes in TIMEOUT"
+    );
+    s.minutes(2).await;
+    assert_eq!(s.healed().await, ["restart"]);
+    let card = s.app.fleet.fleet_snapshot();
+    let line = card
+        .cards
+        .iter()
+        .find(|c| c.id == s.id)
+        .and_then(|c| c.status.auto_heal.clone())
+        .expect("the card says");
+    assert!(line.starts_with("Auto-heal restarted the app at"), "{line}");
+    s.minutes(5).await;
+    assert_eq!(s.healed().await, ["restart", "restart-server"]);
+    s.minutes(40).await;
+    assert_eq!(s.healed().await.len(), 2, "one restart an hour");
+    s.minutes(140).await;
+    assert_eq!(
+        s.healed().await,
+        [
+            "restart",
+            "restart-server",
+            "restart",
+            "restart-server",
+            "restart",
+            "auto_heal_gave_up"
+        ],
+        "two restart-servers a day, then a person"
+    );
+    assert_eq!(
+        s.app.sim_stats().await.projects[&GREEN_LEAF].device_action,
+        5
+    );
+    let gave_up = s.app.audit_rows(AuditAction::AutoHealGaveUp).await;
+    assert!(
+        gave_up[0]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("asks for a person"),
+        "{gave_up:?}"
+    );
+    s.app.fleet.dispatch_due_alerts().await.expect("dispatch");
+    let called = s.receiver.wait_for(1, |m| m["kind"] == "auto_heal").await;
+    assert!(
+        called[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("a person is needed"),
+        "{}",
+        called[0]
+    );
+    assert_eq!(called[0]["project"]["id"], s.id);
+    s.minutes(60).await;
+    assert_eq!(s.healed().await.len(), 6, "nothing more that day");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muted_project_is_left_alone_and_bad_policies_are_refused() {
+    let s = setup().await;
+    s.enable().await;
+    let (status, body) = s
+        .admin
+        .call(
+            Method::PUT,
+            &format!("/api/v1/projects/{}/mute", s.id),
+            Some(json!({"minutes": 60, "reason": "phone at the shop"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s.minutes(30).await;
+    assert!(s.healed().await.is_empty(), "muted: suspended");
+    let line = s
+        .app
+        .fleet
+        .fleet_snapshot()
+        .cards
+        .into_iter()
+        .find(|c| c.id == s.id)
+        .and_then(|c| c.status.auto_heal)
+        .expect("the card says why");
+    assert!(line.contains("paused: muted"), "{line}");
+    s.minutes(31).await;
+    assert_eq!(s.healed().await, ["restart"], "the mute ended");
+
+    for (body, why) in [
+        (
+            json!({"enabled": true, "restarts_per_hour": 0}),
+            "restarts_per_hour",
+        ),
+        (
+            json!({"enabled": true, "restart_after_minutes": 5000}),
+            "restart_after_minutes",
+        ),
+    ] {
+        let (status, text) = s
+            .admin
+            .call(
+                Method::PUT,
+                &format!("/api/v1/projects/{}/auto-heal", s.id),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+        assert!(text.contains(why), "{text}");
+    }
+    let operator = client(
+        &s.app,
+        Some(s.app.api_key_for("olga", Role::Operator).await),
+    );
+    let (status, _) = operator
+        .call(
+            Method::PUT,
+            &format!("/api/v1/projects/{}/auto-heal", s.id),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
+    let (status, body) = operator
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{}/auto-heal", s.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#""enabled":true"#), "{body}");
+    assert_eq!(
+        s.app.audit_rows(AuditAction::AutoHealChanged).await.len(),
+        1,
+        "the refused ones changed nothing"
+    );
+}
