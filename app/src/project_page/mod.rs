@@ -19,10 +19,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+mod autoheal;
 mod charts;
 mod quiet;
 mod timeline;
 
+use autoheal::AutoHealSection;
 use charts::{runs, Chart, StateBand};
 use quiet::QuietSection;
 use timeline::Timeline;
@@ -59,6 +61,8 @@ pub struct ProjectPageData {
     pub mute: Option<ProjectMute>,
     /// Whether the viewer may mute it (operators and admins).
     pub can_mute: bool,
+    pub auto_heal: fleet::model::AutoHealPolicy,
+    pub is_admin: bool,
     pub now: String,
 }
 
@@ -123,6 +127,8 @@ pub async fn load_project_page(id: i64, range: String) -> Result<ProjectPageData
     Ok(ProjectPageData {
         mute,
         can_mute: actor.role >= fleet::model::Role::Operator,
+        auto_heal: fleet.auto_heal_policy(&actor, id)?,
+        is_admin: actor.role == fleet::model::Role::Admin,
         uptime: fleet.project_uptime(&actor, id).await?,
         card,
         range: range.to_owned(),
@@ -180,6 +186,8 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
         audit,
         mute,
         can_mute,
+        auto_heal,
+        is_admin,
         now,
     } = data;
     let now = parse(&now).unwrap_or_else(Utc::now);
@@ -257,6 +265,7 @@ fn ProjectView(data: ProjectPageData) -> impl IntoView {
                 />
             </div>
             <QuietSection project_id=id quiet=card.quiet.clone() mute can_mute/>
+            <AutoHealSection project_id=id policy=auto_heal is_admin/>
             <h2 class="project__section">"What happened"</h2>
             <Timeline changes audit state_at_start now/>
             {clipped.then(|| view! {

@@ -280,3 +280,80 @@ async fn a_muted_project_is_left_alone_and_bad_policies_are_refused() {
         "the refused ones changed nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_turn_auto_heal_on_from_the_project_page() {
+    let s = setup().await;
+    let path = format!("/projects/{}", s.id);
+    let admin = s.app.admin().await;
+    let html = admin.get_page(&path).await.text().await.expect("html");
+    assert!(html.contains("Off: the dashboard sends no command by itself"));
+    let id = s.id.to_string();
+    let form = |enabled: bool, per_hour: &'static str| {
+        let mut form = vec![
+            ("project_id", id.clone()),
+            ("form[restart_after_minutes]", "15".to_owned()),
+            ("form[restarts_per_hour]", per_hour.to_owned()),
+            ("form[restart_server_after_minutes]", "5".to_owned()),
+            ("form[restart_servers_per_day]", "1".to_owned()),
+        ];
+        if enabled {
+            form.push(("form[enabled]", "on".to_owned()));
+        }
+        form
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = admin.submit_form("/fn/set_auto_heal", &form).await;
+            response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_owned()
+        }
+    };
+    let refused = post(form(true, "0")).await;
+    assert!(refused.contains("error=restarts_per_hour"), "{refused}");
+    let saved = post(form(true, "2")).await;
+    assert_eq!(saved, format!("{path}?done=Auto-heal%20is%20on."));
+    let policy = s
+        .app
+        .fleet
+        .auto_heal_policy(&Actor::cli(), s.id)
+        .expect("policy");
+    assert!(policy.enabled && policy.restart_after_minutes == 15 && policy.restarts_per_hour == 2);
+    let html = admin.get_page(&path).await.text().await.expect("html");
+    assert!(
+        html.contains("On: after 15 min in TIMEOUT"),
+        "said in words"
+    );
+
+    let operator = s.app.signed_in("olga", Role::Operator).await;
+    let html = operator.get_page(&path).await.text().await.expect("html");
+    assert!(!html.contains("Change auto-heal"), "admins only");
+    let off = operator
+        .submit_form(
+            "/fn/set_auto_heal",
+            &[
+                ("project_id", &id),
+                ("form[restart_after_minutes]", "1"),
+                ("form[restarts_per_hour]", "1"),
+                ("form[restart_server_after_minutes]", "1"),
+                ("form[restart_servers_per_day]", "1"),
+            ],
+        )
+        .await;
+    assert!(off.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .contains("error="));
+    assert!(
+        s.app
+            .fleet
+            .auto_heal_policy(&Actor::cli(), s.id)
+            .expect("p")
+            .enabled,
+        "unchanged"
+    );
+}
