@@ -89,10 +89,14 @@ pub(super) fn BulkBar(
             <input type="hidden" name="ids" prop:value=ids/>
             <label class="bulk__command">
                 "Command "
+                // Written out rather than mapped from `Command::ALL`: a static list costs the
+                // first page's wasm nothing (the labels are `Command::label`'s).
                 <select name="command">
-                    {pickyassist::Command::ALL.into_iter().map(|c| view! {
-                        <option value=c.wire_name()>{c.label()}</option>
-                    }).collect_view()}
+                    <option value="restart">"Restart app"</option>
+                    <option value="restart-server">"Restart server"</option>
+                    <option value="delete-message-queue">"Clear queue"</option>
+                    <option value="disconnect">"Disconnect"</option>
+                    <option value="clearlogs">"Clear logs"</option>
                 </select>
             </label>
             <button type="submit" class="btn btn--primary" disabled=move || count() == 0>
