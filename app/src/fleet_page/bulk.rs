@@ -89,19 +89,51 @@ pub(super) fn BulkBar(
             <input type="hidden" name="ids" prop:value=ids/>
             <label class="bulk__command">
                 "Command "
-                // Written out rather than mapped from `Command::ALL`: a static list costs the
-                // first page's wasm nothing (the labels are `Command::label`'s).
-                <select name="command">
-                    <option value="restart">"Restart app"</option>
-                    <option value="restart-server">"Restart server"</option>
-                    <option value="delete-message-queue">"Clear queue"</option>
-                    <option value="disconnect">"Disconnect"</option>
-                    <option value="clearlogs">"Clear logs"</option>
-                </select>
+                <select name="command"><CommandOptions/></select>
             </label>
             <button type="submit" class="btn btn--primary" disabled=move || count() == 0>
                 "Review…"
             </button>
         </form>
+    }
+}
+
+/// Every command, as `Command::ALL` has them, written out rather than mapped: a static list
+/// costs the first page's wasm less. The test below keeps it in step.
+#[component]
+fn CommandOptions() -> impl IntoView {
+    view! {
+        <option value="restart">"Restart app"</option>
+        <option value="restart-server">"Restart server"</option>
+        <option value="delete-message-queue">"Clear queue"</option>
+        <option value="disconnect">"Disconnect"</option>
+        <option value="clearlogs">"Clear logs"</option>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use leptos::prelude::*;
+
+    #[test]
+    fn the_command_list_is_every_command_with_its_label() {
+        let owner = Owner::new();
+        owner.set();
+        // Hydration markers (`<!>`) aside.
+        let html = view! { <super::CommandOptions/> }
+            .to_html()
+            .replace("<!>", "");
+        for command in pickyassist::Command::ALL {
+            let option = format!(
+                "<option value=\"{}\">{}</option>",
+                command.wire_name(),
+                command.label()
+            );
+            assert!(html.contains(&option), "{option} missing from {html}");
+        }
+        assert_eq!(
+            html.matches("<option").count(),
+            pickyassist::Command::ALL.len()
+        );
     }
 }
