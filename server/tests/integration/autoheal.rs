@@ -231,6 +231,21 @@ async fn a_muted_project_is_left_alone_and_bad_policies_are_refused() {
     assert!(line.contains("paused: muted"), "{line}");
     s.minutes(31).await;
     assert_eq!(s.healed().await, ["restart"], "the mute ended");
+    // A maintenance window from now on suspends it again: no restart-server follows.
+    let now = s.app.fleet.now();
+    let (status, body) = s
+        .admin
+        .call(
+            Method::POST,
+            "/api/v1/maintenance-windows",
+            Some(json!({"project_id": s.id, "schedule": {"kind": "once",
+                "starts_at": (now - Duration::minutes(1)).to_rfc3339(),
+                "ends_at": (now + Duration::hours(2)).to_rfc3339()}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    s.minutes(30).await;
+    assert_eq!(s.healed().await, ["restart"], "in maintenance: suspended");
 
     for (body, why) in [
         (
