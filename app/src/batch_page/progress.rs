@@ -43,9 +43,10 @@ pub async fn cancel_batch(id: i64) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "retry_batch")]
-pub async fn retry_batch(id: i64) -> Result<(), AppError> {
+pub async fn retry_batch(id: i64, confirm_count: Option<String>) -> Result<(), AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
-    match fleet.retry_batch(&actor, id).await {
+    let confirm_count = confirm_count.and_then(|c| c.trim().parse().ok());
+    match fleet.retry_batch(&actor, id, confirm_count).await {
         Ok(retry) => leptos_axum::redirect(&format!("/batches/{}", retry.id)),
         Err(e) => crate::page::back_with_outcome(&format!("/batches/{id}"), Err(e)),
     }
@@ -130,11 +131,21 @@ fn BatchDetails(data: BatchPageData) -> impl IntoView {
             </form>
         }
     });
+    let destructive = batch.command.is_destructive();
     let retry = (can_act && !running && counts.failed > 0).then(|| {
+        let typed = destructive.then(|| view! {
+            <label class="field">
+                {format!("Type the number of projects to retry ({}) to confirm", counts.failed)}
+                <input type="text" name="confirm_count" inputmode="numeric" autocomplete="off" required/>
+            </label>
+        });
         view! {
-            <form method="post" action={<RetryBatch as ServerFn>::url()} class="inline-form">
+            <form method="post" action={<RetryBatch as ServerFn>::url()} class="batch__form">
                 <input type="hidden" name="id" value=id/>
-                <button type="submit" class="btn btn--primary">{format!("Retry the {} failed", counts.failed)}</button>
+                {typed}
+                <div class="batch__buttons">
+                    <button type="submit" class="btn btn--primary">{format!("Retry the {} failed", counts.failed)}</button>
+                </div>
             </form>
         }
     });

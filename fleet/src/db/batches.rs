@@ -84,10 +84,16 @@ pub async fn update_item(
     .map(|_| ())
 }
 
-/// Items still `queued` become `to` (cancelled, interrupted); returns how many.
-pub async fn settle_queued(pool: &SqlitePool, batch_id: i64, to: ItemState) -> sqlx::Result<u64> {
+/// Items never sent (`queued`) or whose end was never recorded (`sending`: a failed write, a
+/// failed task) become `to` (cancelled, interrupted); returns how many.
+pub async fn settle_unfinished(
+    pool: &SqlitePool,
+    batch_id: i64,
+    to: ItemState,
+) -> sqlx::Result<u64> {
     Ok(sqlx::query(
-        "UPDATE batch_items SET state = ?, updated_at = ? WHERE batch_id = ? AND state = 'queued'",
+        "UPDATE batch_items SET state = ?, updated_at = ?
+         WHERE batch_id = ? AND state IN ('queued', 'sending')",
     )
     .bind(to.as_str())
     .bind(now_text())
@@ -199,6 +205,23 @@ impl BatchRow {
 const BATCH_COLUMNS: &str =
     "id, command, created_by, created_at, status, finished_at, retry_of, audit_id";
 
+/// How many of a batch's items are in each state.
+pub async fn counts(pool: &SqlitePool, batch_id: i64) -> sqlx::Result<crate::model::BatchCounts> {
+    let rows: Vec<(String, u32)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM batch_items WHERE batch_id = ? GROUP BY state")
+            .bind(batch_id)
+            .fetch_all(pool)
+            .await?;
+    let mut counts = crate::model::BatchCounts::default();
+    for (state, n) in rows {
+        let state = ItemState::parse(&state).unwrap_or(ItemState::Interrupted);
+        for _ in 0..n {
+            counts.add(state);
+        }
+    }
+    Ok(counts)
+}
+
 /// A batch with its items in order.
 pub async fn get(pool: &SqlitePool, batch_id: i64) -> sqlx::Result<Option<BatchView>> {
     let Some(row): Option<BatchRow> =
@@ -233,16 +256,8 @@ pub async fn newest(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<BatchView
     .await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
-        let states: Vec<String> =
-            sqlx::query_scalar("SELECT state FROM batch_items WHERE batch_id = ?")
-                .bind(row.id)
-                .fetch_all(pool)
-                .await?;
-        let mut counts = crate::model::BatchCounts::default();
-        for state in states {
-            counts.add(ItemState::parse(&state).unwrap_or(ItemState::Interrupted));
-        }
-        views.extend(row.into_view(Vec::new(), counts));
+        let batch_counts = counts(pool, row.id).await?;
+        views.extend(row.into_view(Vec::new(), batch_counts));
     }
     Ok(views)
 }

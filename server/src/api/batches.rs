@@ -64,8 +64,10 @@ pub async fn cancel(
     Ok(Json(fleet.cancel_batch(&actor, id).await?))
 }
 
-/// Starts a new batch of the projects whose command failed in this one.
-#[utoipa::path(post, path = "/api/v1/batches/{id}/retry", tag = "batches",
+/// Starts a new batch of the projects whose command failed in this one. For `disconnect` and
+/// `clearlogs` the body must carry `{"confirm_count": <how many failed>}`; otherwise it may be
+/// empty.
+#[utoipa::path(post, path = "/api/v1/batches/{id}/retry", tag = "batches", request_body = RetryRequest,
     params(("id" = i64, Path, description = "The batch to retry the failures of")),
     responses((status = 202, body = BatchView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -73,9 +75,28 @@ pub async fn retry(
     State(fleet): State<Fleet>,
     Caller(actor): Caller,
     ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<BatchView>), ApiError> {
+    let request: RetryRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RetryRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::invalid(format!(
+                "the body must be {{\"confirm_count\": <number>}}: {e}"
+            ))
+        })?
+    };
     Ok((
         StatusCode::ACCEPTED,
-        Json(fleet.retry_batch(&actor, id).await?),
+        Json(fleet.retry_batch(&actor, id, request.confirm_count).await?),
     ))
+}
+
+/// `POST /batches/{id}/retry`'s body, needed only for a destructive command.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryRequest {
+    /// How many projects failed (and are retried), typed to confirm.
+    #[serde(default)]
+    pub confirm_count: Option<u32>,
 }

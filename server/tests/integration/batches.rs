@@ -256,6 +256,33 @@ async fn bad_batches_are_refused_with_why_and_send_nothing() {
     )
     .await;
     assert_eq!(finished(&operator, batch.id).await.counts.succeeded, 2);
+
+    // Retrying a destructive one that partly failed asks for the count again.
+    let upstream_b = app.sim_stats().await.projects.keys().copied().find(|up| {
+        pickyassist_sim::DEMO_FLEET
+            .iter()
+            .any(|d| d.project_id == *up && app.project_id(d.name) == b)
+    });
+    app.sim_fault(upstream_b.expect("b upstream"), json!({"kind": "http500"}))
+        .await;
+    let batch = start(
+        &operator,
+        json!({"command": "clearlogs", "project_ids": [a, b], "confirm_count": 2}),
+    )
+    .await;
+    let batch = finished(&operator, batch.id).await;
+    assert_eq!((batch.counts.succeeded, batch.counts.failed), (1, 1));
+    let retry = format!("/api/v1/batches/{}/retry", batch.id);
+    let (status, text) = operator.call(Method::POST, &retry, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(
+        text.contains("type the number of projects to retry (1)"),
+        "{text}"
+    );
+    let (status, text) = operator
+        .call(Method::POST, &retry, Some(json!({"confirm_count": 1})))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,6 +90,14 @@ impl Fleet {
                     "choose the projects: project_ids or filter".into(),
                 ))
             }
+            // The cap first: a list too long is refused before anything looks at it.
+            (Some(ids), None) if ids.len() > self.inner.batches.max_projects => {
+                return Err(FleetError::Invalid(format!(
+                    "{} projects are more than one batch may have ({}); narrow the selection",
+                    ids.len(),
+                    self.inner.batches.max_projects
+                )))
+            }
             (Some(ids), None) => self.named_projects(ids)?,
             (None, Some(filter)) => self.matching_projects(filter)?,
         };
@@ -126,8 +134,14 @@ impl Fleet {
         self.launch_batch(actor, command, projects, None).await
     }
 
-    /// A new batch of the projects whose command failed in `batch_id`.
-    pub async fn retry_batch(&self, actor: &Actor, batch_id: i64) -> Result<BatchView, FleetError> {
+    /// A new batch of the projects whose command failed in `batch_id`; for a destructive
+    /// command, `confirm_count` must be their number, as when it started.
+    pub async fn retry_batch(
+        &self,
+        actor: &Actor,
+        batch_id: i64,
+        confirm_count: Option<u32>,
+    ) -> Result<BatchView, FleetError> {
         actor.require(Role::Operator, "run commands")?;
         let batch = self.read_batch(batch_id).await?;
         let failed: Vec<(i64, String)> = batch
@@ -140,6 +154,13 @@ impl Fleet {
         if failed.is_empty() {
             return Err(FleetError::Invalid(format!(
                 "batch {batch_id} has no failed project (still in the dashboard) to retry"
+            )));
+        }
+        if batch.command.is_destructive() && confirm_count != Some(failed.len() as u32) {
+            return Err(FleetError::Invalid(format!(
+                "{} is destructive: type the number of projects to retry ({}) to confirm",
+                batch.command.label(),
+                failed.len()
             )));
         }
         self.launch_batch(actor, batch.command, failed, Some(batch_id))
@@ -238,7 +259,35 @@ impl Fleet {
         )
         .await
         .map_err(|e| internal(e, "writing a batch"))?;
-        let mut detail = format!("{} projects", projects.len());
+        match self
+            .write_batch_row(actor, command, projects.len(), retry_of, batch_id)
+            .await
+        {
+            Ok(audit_id) => {
+                self.set_running(actor, batch_id, audit_id, command, projects);
+                self.read_batch(batch_id).await
+            }
+            Err(e) => {
+                // Nothing was sent: the batch must not look as if it still runs.
+                let db = &self.inner.db.writer;
+                let _ = db::batches::settle_unfinished(db, batch_id, ItemState::Interrupted).await;
+                let _ =
+                    db::batches::finish(db, batch_id, crate::model::BatchStatus::Interrupted).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The batch's own audit row (pending until it ends), linked both ways.
+    async fn write_batch_row(
+        &self,
+        actor: &Actor,
+        command: Command,
+        count: usize,
+        retry_of: Option<i64>,
+        batch_id: i64,
+    ) -> Result<i64, FleetError> {
+        let mut detail = format!("{count} projects");
         if let Some(of) = retry_of {
             detail.push_str(&format!(", retrying the failed of batch {of}"));
         }
@@ -260,6 +309,18 @@ impl Fleet {
         db::batches::set_audit_id(&self.inner.db.writer, batch_id, audit_id)
             .await
             .map_err(|e| internal(e, "linking a batch to its audit row"))?;
+        Ok(audit_id)
+    }
+
+    /// Hands the batch to its runner.
+    fn set_running(
+        &self,
+        actor: &Actor,
+        batch_id: i64,
+        audit_id: i64,
+        command: Command,
+        projects: Vec<(i64, String)>,
+    ) {
         let token = self.inner.stopping.child_token();
         self.inner.batches.running().insert(batch_id, token.clone());
         let fleet = self.clone();
@@ -276,7 +337,6 @@ impl Fleet {
                 })
                 .await;
         });
-        self.read_batch(batch_id).await
     }
 
     /// The projects named, in the order given: each must exist, and appear once.

@@ -1,7 +1,8 @@
 //! Running a batch: its items go in order, at most `concurrency` at a time, each through the
 //! project's command queue like a single command (its own audit row, carrying the batch's
-//! id). A sent command then waits for the project's next status check (the verification the
-//! command schedules, within the status budget), which confirms what it did.
+//! id). A sent command's slot is freed at its answer; the item then waits for the project's
+//! next status check taken after that answer (the verification the command schedules, within
+//! the status budget), which confirms what it did.
 //!
 //! Cancelling stops what has not started; commands on their way finish. At shutdown the
 //! rest is marked interrupted, as a restart finds it.
@@ -9,14 +10,17 @@
 use std::{sync::Arc, time::Duration};
 
 use pickyassist::Command;
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{broadcast::error::RecvError, OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::super::Fleet;
 use crate::{
     auth::Actor,
     db::batches::{self as store, ItemUpdate},
-    model::{AuditOutcome, BatchCounts, BatchItem, BatchProgress, BatchStatus, ItemState},
+    model::{AuditOutcome, BatchItem, BatchProgress, BatchStatus, Health, ItemState},
 };
 
 /// A batch about to run.
@@ -32,6 +36,13 @@ pub(super) struct Run {
 /// Longest wait for a sent command's follow-up check beyond the verification delay: a poll
 /// round, and a little for the check itself. Past it the item stays "sent".
 const CHECK_GRACE: Duration = Duration::from_secs(15);
+
+/// One item's place and name.
+struct Item<'a> {
+    position: usize,
+    project_id: i64,
+    name: &'a str,
+}
 
 impl Fleet {
     pub(super) async fn run_batch(&self, run: Run) {
@@ -54,37 +65,30 @@ impl Fleet {
             let run = run.clone();
             let (project_id, name) = (*project_id, name.clone());
             items.spawn(async move {
-                fleet.run_item(&run, position, project_id, &name).await;
-                drop(permit);
+                let item = Item {
+                    position,
+                    project_id,
+                    name: &name,
+                };
+                fleet.run_item(&run, &item, permit).await;
             });
         }
-        while items.join_next().await.is_some() {}
+        while let Some(done) = items.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(batch_id = run.batch_id, error = %e, "a batch item's task failed");
+            }
+        }
         self.finish_batch(&run).await;
     }
 
     /// One project: sending, then sent or failed, then (if sent) confirmed by its check.
-    async fn run_item(&self, run: &Run, position: usize, project_id: i64, name: &str) {
-        self.set_item(
-            run,
-            position,
-            project_id,
-            name,
-            ItemState::Sending,
-            None,
-            None,
-        )
-        .await;
-        let Some(project) = self.project(project_id) else {
-            self.set_item(
-                run,
-                position,
-                project_id,
-                name,
-                ItemState::Failed,
-                Some("the project was removed before its turn"),
-                None,
-            )
+    async fn run_item(&self, run: &Run, item: &Item<'_>, permit: OwnedSemaphorePermit) {
+        self.store_item(run, item, ItemState::Sending, None, None, None)
             .await;
+        let Some(project) = self.project(item.project_id) else {
+            let gone = "the project was removed before its turn";
+            self.store_item(run, item, ItemState::Failed, Some(gone), None, None)
+                .await;
             return;
         };
         // Subscribed before sending, so the check that follows cannot be missed.
@@ -92,109 +96,59 @@ impl Fleet {
         let result = self
             .enqueue_command(&run.actor, project, run.command, Some(run.batch_id))
             .await;
-        let sent = match result {
-            Ok(done) if done.outcome == AuditOutcome::Success => {
-                self.set_item(
-                    run,
-                    position,
-                    project_id,
-                    name,
-                    ItemState::Sent,
-                    Some(&done.message),
-                    Some(done.audit_id),
-                )
-                .await;
-                true
-            }
-            Ok(done) => {
-                self.set_item(
-                    run,
-                    position,
-                    project_id,
-                    name,
-                    ItemState::Failed,
-                    Some(&done.message),
-                    Some(done.audit_id),
-                )
-                .await;
-                false
-            }
+        let answered_at = self.now();
+        drop(permit);
+        let done = match result {
+            Ok(done) => done,
             Err(error) => {
                 let message = error.answer().message;
-                self.set_item(
-                    run,
-                    position,
-                    project_id,
-                    name,
-                    ItemState::Failed,
-                    Some(&message),
-                    None,
-                )
-                .await;
-                false
+                self.store_item(run, item, ItemState::Failed, Some(&message), None, None)
+                    .await;
+                return;
             }
         };
-        if !sent {
+        let state = if done.outcome == AuditOutcome::Success {
+            ItemState::Sent
+        } else {
+            ItemState::Failed
+        };
+        self.store_item(
+            run,
+            item,
+            state,
+            Some(&done.message),
+            None,
+            Some(done.audit_id),
+        )
+        .await;
+        if state != ItemState::Sent {
             return;
         }
+        // The first check of this project taken after the answer (a poll that was already
+        // under way says nothing about the command).
         let wait = self.inner.verify_delay + CHECK_GRACE;
-        let checked = tokio::time::timeout(wait, async {
+        let check = async {
             loop {
                 match statuses.recv().await {
-                    Ok(event) if event.project_id == project_id => {
+                    Ok(event)
+                        if event.project_id == item.project_id
+                            && event.status.checked_at.is_some_and(|at| at >= answered_at) =>
+                    {
                         return Some(event.status.health)
                     }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
                 }
             }
-        })
-        .await
-        .ok()
-        .flatten();
+        };
+        let checked = tokio::select! {
+            checked = tokio::time::timeout(wait, check) => checked.ok().flatten(),
+            _ = self.inner.stopping.cancelled() => None,
+        };
         if let Some(health) = checked {
-            self.confirm_item(run, position, project_id, name, health)
+            self.store_item(run, item, ItemState::Confirmed, None, Some(health), None)
                 .await;
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn set_item(
-        &self,
-        run: &Run,
-        position: usize,
-        project_id: i64,
-        name: &str,
-        state: ItemState,
-        message: Option<&str>,
-        audit_id: Option<i64>,
-    ) {
-        let update = ItemUpdate {
-            state,
-            message,
-            checked: None,
-            audit_id,
-        };
-        self.store_item(run, position, project_id, name, &update)
-            .await;
-    }
-
-    async fn confirm_item(
-        &self,
-        run: &Run,
-        position: usize,
-        project_id: i64,
-        name: &str,
-        health: crate::model::Health,
-    ) {
-        let update = ItemUpdate {
-            state: ItemState::Confirmed,
-            message: None,
-            checked: Some(health),
-            audit_id: None,
-        };
-        self.store_item(run, position, project_id, name, &update)
-            .await;
     }
 
     /// Writes an item's new state and tells the event stream. A failed write is logged: the
@@ -202,57 +156,71 @@ impl Fleet {
     async fn store_item(
         &self,
         run: &Run,
-        position: usize,
-        project_id: i64,
-        name: &str,
-        update: &ItemUpdate<'_>,
+        item: &Item<'_>,
+        state: ItemState,
+        message: Option<&str>,
+        checked: Option<Health>,
+        audit_id: Option<i64>,
     ) {
-        if let Err(e) =
-            store::update_item(&self.inner.db.writer, run.batch_id, position, update).await
-        {
-            tracing::error!(batch_id = run.batch_id, project_id, error = %e, "could not record a batch item");
+        let update = ItemUpdate {
+            state,
+            message,
+            checked,
+            audit_id,
+        };
+        let db = &self.inner.db.writer;
+        if let Err(e) = store::update_item(db, run.batch_id, item.position, &update).await {
+            tracing::error!(batch_id = run.batch_id, project_id = item.project_id, error = %e, "could not record a batch item");
         }
-        let counts = self.batch_counts(run.batch_id).await;
+        let counts = store::counts(&self.inner.db.reader, run.batch_id)
+            .await
+            .unwrap_or_default();
         self.publish_progress(BatchProgress {
             batch_id: run.batch_id,
             status: BatchStatus::Running,
             counts,
             item: Some(BatchItem {
-                project_id,
-                project_name: name.to_owned(),
-                state: update.state,
-                message: update.message.map(str::to_owned),
-                checked: update.checked,
-                audit_id: update.audit_id,
+                project_id: item.project_id,
+                project_name: item.name.to_owned(),
+                state,
+                message: message.map(str::to_owned),
+                checked,
+                audit_id,
                 updated_at: crate::model::stored_time(chrono::Utc::now()),
             }),
         });
     }
 
-    async fn batch_counts(&self, batch_id: i64) -> BatchCounts {
-        match self.read_batch(batch_id).await {
-            Ok(batch) => batch.counts,
-            Err(_) => BatchCounts::default(),
-        }
-    }
-
-    /// Settles what never started, records how the batch ended, completes its audit row.
+    /// Settles what never started (or never recorded its end), records how the batch ended,
+    /// completes its audit row.
     async fn finish_batch(&self, run: &Run) {
-        let (status, leftover) = if self.inner.stopping.is_cancelled() {
-            (BatchStatus::Interrupted, ItemState::Interrupted)
-        } else if run.cancel.is_cancelled() {
-            (BatchStatus::Cancelled, ItemState::Cancelled)
-        } else {
-            (BatchStatus::Finished, ItemState::Cancelled)
-        };
         let db = &self.inner.db.writer;
-        if let Err(e) = store::settle_queued(db, run.batch_id, leftover).await {
-            tracing::error!(batch_id = run.batch_id, error = %e, "could not settle a batch's items");
-        }
+        let stopping = self.inner.stopping.is_cancelled();
+        let leftover = if stopping {
+            ItemState::Interrupted
+        } else {
+            ItemState::Cancelled
+        };
+        let settled = store::settle_unfinished(db, run.batch_id, leftover)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(batch_id = run.batch_id, error = %e, "could not settle a batch's items");
+                0
+            });
+        // Cancelled only if the cancel kept something from being sent.
+        let status = if stopping {
+            BatchStatus::Interrupted
+        } else if run.cancel.is_cancelled() && settled > 0 {
+            BatchStatus::Cancelled
+        } else {
+            BatchStatus::Finished
+        };
         if let Err(e) = store::finish(db, run.batch_id, status).await {
             tracing::error!(batch_id = run.batch_id, error = %e, "could not finish a batch");
         }
-        let counts = self.batch_counts(run.batch_id).await;
+        let counts = store::counts(&self.inner.db.reader, run.batch_id)
+            .await
+            .unwrap_or_default();
         let outcome = if counts.succeeded == counts.total {
             AuditOutcome::Success
         } else {
