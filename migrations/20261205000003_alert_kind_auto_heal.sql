@@ -14,3 +14,10 @@ SET sql = replace(sql,
                   'CHECK (kind IN (''device'', ''dashboard'', ''storm'', ''test'', ''auto_heal''))')
 WHERE type = 'table' AND name = 'alerts';
 PRAGMA writable_schema = RESET;
+-- Had the CHECK's text not been exactly as written in 20261203000001, the replace above would
+-- have changed nothing: then stop here (json() refuses its argument), rather than fail later.
+SELECT CASE
+    WHEN (SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'alerts')
+         LIKE '%''auto_heal''%' THEN 1
+    ELSE json('the alerts table''s CHECK was not widened')
+END;

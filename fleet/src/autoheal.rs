@@ -29,12 +29,19 @@ pub struct HealMemory {
     sent: Vec<(Command, DateTime<Utc>)>,
     /// The day it last gave up: once a day is enough.
     gave_up_on: Option<NaiveDate>,
+    /// It called a person and the device has not been seen connected since.
+    person_called: bool,
+    /// The last command someone else sent (a person, a bulk command): auto-heal gives it its
+    /// time like one of its own, without counting it against its caps.
+    others: Option<(Command, DateTime<Utc>)>,
 }
 
 impl HealMemory {
     pub fn observe(&mut self, health: Health, now: DateTime<Utc>) {
         match health {
-            Health::Connected => self.down_since = None,
+            Health::Connected => {
+                self.down_since = None;
+            }
             Health::Timeout => {
                 self.down_since.get_or_insert(now);
             }
@@ -50,6 +57,22 @@ impl HealMemory {
 
     pub fn gave_up(&mut self, now: DateTime<Utc>) {
         self.gave_up_on = Some(now.date_naive());
+        self.person_called = true;
+    }
+
+    /// Someone else's command that upstream accepted.
+    pub fn others_sent(&mut self, command: Command, now: DateTime<Utc>) {
+        self.others = Some((command, now));
+    }
+
+    /// Whether a person was called and the device is connected again (once: the alert that
+    /// called them can be resolved).
+    pub fn take_recovered_after_call(&mut self, health: Health) -> bool {
+        let recovered = self.person_called && health == Health::Connected;
+        if recovered {
+            self.person_called = false;
+        }
+        recovered
     }
 
     /// What auto-heal last did, for the card: "restarted 10:02".
@@ -86,14 +109,17 @@ pub fn decide(
         return None;
     }
     let down_since = memory.down_since?;
-    // The last command of this outage, if auto-heal sent one.
-    let last = memory.last_sent().filter(|(_, at)| *at >= down_since);
+    // The last command of this outage, auto-heal's or anyone's.
+    let last = [memory.last_sent(), memory.others]
+        .into_iter()
+        .flatten()
+        .filter(|(_, at)| *at >= down_since)
+        .max_by_key(|(_, at)| *at);
+    let settle = Duration::minutes(i64::from(policy.restart_server_after_minutes));
     let restarts_this_hour = memory.count(Command::Restart, Duration::hours(1), now);
     let may_restart = restarts_this_hour < policy.restarts_per_hour;
     match last {
-        Some((Command::Restart, at))
-            if now - at >= Duration::minutes(i64::from(policy.restart_server_after_minutes)) =>
-        {
+        Some((Command::Restart, at)) if now - at >= settle => {
             let servers_today = memory.count(Command::RestartServer, Duration::days(1), now);
             if servers_today < policy.restart_servers_per_day {
                 Some(HealAction::Send(Command::RestartServer))
@@ -103,8 +129,8 @@ pub fn decide(
                 Some(HealAction::GiveUp)
             }
         }
-        // A restart that has not had its time yet: wait.
-        Some((Command::Restart, _)) => None,
+        // A restart or restart-server that has not had its time yet: wait.
+        Some((Command::Restart | Command::RestartServer, at)) if now - at < settle => None,
         // After a restart-server, or none yet this outage: restart when allowed.
         _ => {
             let waited =
@@ -168,6 +194,42 @@ mod tests {
                 // Two restart-servers a day: the third restart that did not help calls a person.
                 (135, GiveUp),
             ]
+        );
+    }
+
+    #[test]
+    fn a_persons_restart_gets_its_time_and_a_restart_server_too() {
+        let mut memory = HealMemory::default();
+        memory.observe(Health::Timeout, t(0));
+        memory.others_sent(Command::Restart, t(9));
+        memory.observe(Health::Timeout, t(10));
+        assert_eq!(
+            decide(&on(), &memory, Health::Timeout, false, t(10)),
+            None,
+            "someone just restarted it"
+        );
+        memory.observe(Health::Timeout, t(14));
+        assert_eq!(
+            decide(&on(), &memory, Health::Timeout, false, t(14)),
+            Some(HealAction::Send(Command::RestartServer)),
+            "their restart did not help within 5 min"
+        );
+
+        let generous = AutoHealPolicy {
+            restarts_per_hour: 3,
+            ..on()
+        };
+        let done = run(&generous, &mut HealMemory::default(), false, 0, 30);
+        assert_eq!(
+            done,
+            [
+                (10, HealAction::Send(Command::Restart)),
+                (15, HealAction::Send(Command::RestartServer)),
+                (20, HealAction::Send(Command::Restart)),
+                (25, HealAction::Send(Command::RestartServer)),
+                (30, HealAction::Send(Command::Restart)),
+            ],
+            "a restart-server gets its 5 min before the next restart"
         );
     }
 

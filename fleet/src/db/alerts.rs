@@ -317,6 +317,26 @@ pub async fn resolve(conn: &mut SqliteConnection, id: i64, at: DateTime<Utc>) ->
     Ok(())
 }
 
+/// Resolves a project's open alerts of `kind` (auto-heal's call for a person, once the device
+/// is back); returns how many.
+pub async fn resolve_kind(
+    pool: &sqlx::SqlitePool,
+    project_id: i64,
+    kind: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE alerts SET resolved_at = ?, next_repeat_at = NULL
+         WHERE project_id = ? AND kind = ? AND resolved_at IS NULL",
+    )
+    .bind(stored_time(at))
+    .bind(project_id)
+    .bind(kind)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Acknowledges an alert that is open and not yet acknowledged; false otherwise.
 pub async fn acknowledge(
     pool: &SqlitePool,

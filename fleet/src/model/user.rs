@@ -81,6 +81,10 @@ impl Username {
                 "the username may only contain letters, digits, '.', '_', '-' and '@'".into(),
             );
         }
+        // The server's own actor: a person by that name would read as the server in the audit.
+        if name.eq_ignore_ascii_case("auto-heal") {
+            return Err("\"auto-heal\" is the name the dashboard itself acts under".into());
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -164,7 +168,7 @@ mod tests {
     fn usernames_are_checked() {
         assert_eq!(Username::parse(" alice ").unwrap().as_str(), "alice");
         assert!(Username::parse("ops.team-lead@acme").is_ok());
-        for bad in ["", "a b", "<script>", "ü", &"x".repeat(65)] {
+        for bad in ["", "a b", "<script>", "ü", &"x".repeat(65), "auto-heal", "Auto-Heal"] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }

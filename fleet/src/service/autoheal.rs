@@ -37,17 +37,52 @@ impl AutoHealState {
 }
 
 impl Fleet {
-    /// At start: the stored policies.
+    /// At start: the stored policies, and what auto-heal did in the last day (from the audit
+    /// log), so a restart of the dashboard does not hand it fresh caps.
     pub(super) async fn load_auto_heal(&self) -> anyhow::Result<()> {
         let rows = db::autoheal::policies(&self.inner.db.reader)
             .await
             .context("loading auto-heal policies")?;
-        let mut policies = self.inner.auto_heal.policies();
-        for (project_id, json) in rows {
-            let policy: AutoHealPolicy = serde_json::from_str(&json).with_context(|| {
-                format!("the stored auto-heal policy of project {project_id} is damaged")
-            })?;
-            policies.insert(project_id, policy);
+        {
+            let mut policies = self.inner.auto_heal.policies();
+            for (project_id, json) in rows {
+                match serde_json::from_str::<AutoHealPolicy>(&json) {
+                    Ok(policy) => {
+                        policies.insert(project_id, policy);
+                    }
+                    // Off rather than a dashboard that will not start.
+                    Err(e) => {
+                        tracing::warn!(project_id, error = %e, "a stored auto-heal policy is damaged; auto-heal is off for the project")
+                    }
+                }
+            }
+        }
+        let past = self
+            .audit_page(
+                &Actor::cli(),
+                &crate::model::AuditFilter {
+                    actor: Some(Actor::auto_heal().name),
+                    since: Some(self.now() - chrono::Duration::days(1)),
+                    limit: crate::model::PageSize::MAX,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("reading auto-heal's past day: {e}"))?
+            .entries;
+        let mut memories = self.inner.auto_heal.memories();
+        // Oldest first, as they happened.
+        for row in past.into_iter().rev() {
+            let at = DateTime::parse_from_rfc3339(&row.at).map(|t| t.with_timezone(&Utc));
+            let (Some(project_id), Ok(at)) = (row.project_id, at) else {
+                continue;
+            };
+            let memory = memories.entry(project_id).or_default();
+            match row.command.as_deref().map(str::parse::<Command>) {
+                Some(Ok(command)) => memory.sent(command, at),
+                _ if row.action == AuditAction::AutoHealGaveUp => memory.gave_up(at),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -123,6 +158,22 @@ impl Fleet {
         health: Health,
         now: DateTime<Utc>,
     ) -> Option<String> {
+        let recovered = self
+            .inner
+            .auto_heal
+            .memories()
+            .get_mut(&project_id)
+            .is_some_and(|m| m.take_recovered_after_call(health));
+        if recovered {
+            // Back: the alert that called a person is resolved, whatever the policy is now.
+            let pool = self.inner.db.writer.clone();
+            tokio::spawn(async move {
+                if let Err(e) = db::alerts::resolve_kind(&pool, project_id, "auto_heal", now).await
+                {
+                    tracing::error!(project_id, error = %e, "could not resolve auto-heal's alert");
+                }
+            });
+        }
         let policy = self
             .inner
             .auto_heal
@@ -201,6 +252,14 @@ impl Fleet {
                     tracing::error!(project_id, error = %e, "could not audit auto-heal giving up");
                 }
             }
+        }
+    }
+
+    /// Someone else's command that upstream accepted: auto-heal gives it its time.
+    pub(super) fn auto_heal_saw_command(&self, project_id: i64, command: Command) {
+        let now = self.now();
+        if let Some(memory) = self.inner.auto_heal.memories().get_mut(&project_id) {
+            memory.others_sent(command, now);
         }
     }
 

@@ -145,6 +145,10 @@ impl Fleet {
 
         if outcome == AuditOutcome::Success {
             self.remember_command(project.id, command);
+            // Auto-heal wrote its own down when it decided; anyone else's it hears of here.
+            if actor.name != Actor::auto_heal().name {
+                self.auto_heal_saw_command(project.id, command);
+            }
             if command == pickyassist::Command::Disconnect {
                 self.disconnected_on_purpose(actor, project.id).await;
             }

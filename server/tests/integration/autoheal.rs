@@ -202,6 +202,27 @@ async fn auto_heal_restarts_then_restarts_the_server_within_its_caps_then_calls_
     assert_eq!(called[0]["project"]["id"], s.id);
     s.minutes(60).await;
     assert_eq!(s.healed().await.len(), 6, "nothing more that day");
+
+    // Someone fixes it: the alert that called them resolves with the recovery.
+    s.app.sim_state(GREEN_LEAF, "CONNECTED").await;
+    s.minutes(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (_, body) = s
+        .admin
+        .call(
+            Method::GET,
+            &format!("/api/v1/alerts?project_id={}", s.id),
+            None,
+        )
+        .await;
+    let page: Value = serde_json::from_str(&body).expect("json");
+    let call = page["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["kind"] == "auto_heal")
+        .expect("auto-heal's alert");
+    assert_eq!(call["status"], "resolved", "{call}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
