@@ -40,7 +40,7 @@ pub async fn run_guide_step(
     let (fleet, actor) = crate::auth::ssr::caller().await?;
     let outcome = match command.parse::<pickyassist::Command>() {
         Ok(command) => fleet
-            .run_command(&actor, project_id, command, confirm_name.as_deref())
+            .run_number_change_step(&actor, project_id, command, confirm_name.as_deref())
             .await
             .and_then(|done| match done.outcome {
                 fleet::model::AuditOutcome::Success => Ok(format!("{}: done.", command.label())),

@@ -16,8 +16,10 @@ use crate::model::{Advice, Health};
 
 /// Minutes in TIMEOUT after which `restart` is worth a try (before, it is usually the phone).
 pub const TIMEOUT_MINUTES_BEFORE_RESTART: i64 = 10;
-/// Polls after a `restart` that may still find the device down before `restart-server` is
-/// suggested.
+/// How long a `restart` gets to help, and the checks that must have seen the device still
+/// down since, before `restart-server` is suggested (time as well as checks: the check that
+/// confirms a command comes seconds after it). Auto-heal's default is the same five minutes.
+pub const MINUTES_FOR_RESTART_TO_HELP: i64 = 5;
 pub const POLLS_TO_RECOVER_FROM_RESTART: u32 = 2;
 /// Queue counts kept while CONNECTED; a rise across all of them is "growing".
 const QUEUE_SAMPLES: usize = 3;
@@ -88,12 +90,16 @@ pub fn advise(memory: &Memory, now: DateTime<Utc>) -> Option<Advice> {
             link: Some("/admin/projects".into()),
         });
     }
-    if let Some((_, polls)) = memory.restart {
-        if polls >= POLLS_TO_RECOVER_FROM_RESTART && health.is_device_down() {
+    if let Some((restarted_at, polls)) = memory.restart {
+        if polls >= POLLS_TO_RECOVER_FROM_RESTART
+            && now - restarted_at >= Duration::minutes(MINUTES_FOR_RESTART_TO_HELP)
+            && health.is_device_down()
+        {
             return Some(Advice {
                 text: format!(
-                    "Restart app did not bring it back ({polls} checks since). Try Restart \
-                     server: it restarts the whole automation server."
+                    "Restart app did not bring it back ({} min, {polls} checks since). Try \
+                     Restart server: it restarts the whole automation server.",
+                    (now - restarted_at).num_minutes()
                 ),
                 command: Some(Command::RestartServer),
                 warning: None,
@@ -203,17 +209,18 @@ mod tests {
         let mut m = Memory::default();
         m.observe(Health::Timeout, None, t(0));
         m.command_sent(Command::Restart, t(20));
+        m.observe(Health::Timeout, None, t(20));
         m.observe(Health::Timeout, None, t(21));
         assert_eq!(
             command(&m, t(21)),
             Some(Command::Restart),
-            "one poll is not enough"
+            "two checks, but a minute is too soon"
         );
-        m.observe(Health::Timeout, None, t(22));
-        assert_eq!(command(&m, t(22)), Some(Command::RestartServer));
-        m.command_sent(Command::RestartServer, t(23));
+        m.observe(Health::Timeout, None, t(25));
+        assert_eq!(command(&m, t(25)), Some(Command::RestartServer));
+        m.command_sent(Command::RestartServer, t(26));
         assert_eq!(
-            command(&m, t(23)),
+            command(&m, t(26)),
             Some(Command::Restart),
             "back to the plain advice"
         );

@@ -168,7 +168,15 @@ mod tests {
     fn usernames_are_checked() {
         assert_eq!(Username::parse(" alice ").unwrap().as_str(), "alice");
         assert!(Username::parse("ops.team-lead@acme").is_ok());
-        for bad in ["", "a b", "<script>", "ü", &"x".repeat(65), "auto-heal", "Auto-Heal"] {
+        for bad in [
+            "",
+            "a b",
+            "<script>",
+            "ü",
+            &"x".repeat(65),
+            "auto-heal",
+            "Auto-Heal",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -56,6 +56,24 @@ impl Fleet {
             (Some(_), None) => NumberChangeStep::ClearLogs,
             (Some(_), Some(_)) => NumberChangeStep::ScanNewNumber,
         };
+        // Both done, and a check since found it connected: the new number is in, and a next
+        // change starts afresh.
+        let status = self.inner.board.get(project_id);
+        let cleared_at = cleared.and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.at).ok());
+        let connected_since = status.health == crate::model::Health::Connected
+            && status
+                .checked_at
+                .zip(cleared_at)
+                .is_some_and(|(checked, cleared)| checked > cleared);
+        if step == NumberChangeStep::ScanNewNumber && connected_since {
+            return Ok(NumberChange {
+                project_id,
+                project_name: project.name,
+                step: NumberChangeStep::Disconnect,
+                disconnected_at: None,
+                cleared_at: None,
+            });
+        }
         Ok(NumberChange {
             project_id,
             project_name: project.name,
@@ -63,5 +81,30 @@ impl Fleet {
             disconnected_at: disconnect.map(|r| r.at.clone()),
             cleared_at: cleared.map(|r| r.at.clone()),
         })
+    }
+
+    /// Runs the guide's current step, and only that one (the order is PickyAssist's).
+    pub async fn run_number_change_step(
+        &self,
+        actor: &Actor,
+        project_id: i64,
+        command: Command,
+        confirm_name: Option<&str>,
+    ) -> Result<crate::model::CommandResult, FleetError> {
+        let progress = self.number_change(actor, project_id).await?;
+        let expected = match progress.step {
+            NumberChangeStep::Disconnect => Command::Disconnect,
+            NumberChangeStep::ClearLogs => Command::Clearlogs,
+            NumberChangeStep::ScanNewNumber => Command::Restart,
+        };
+        if command != expected {
+            return Err(FleetError::Conflict(format!(
+                "the next step is {}, not {}",
+                expected.label(),
+                command.label()
+            )));
+        }
+        self.run_command(actor, project_id, command, confirm_name)
+            .await
     }
 }

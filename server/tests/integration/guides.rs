@@ -45,6 +45,11 @@ async fn connecting_another_number_goes_disconnect_then_clear_logs_then_the_qr_c
     assert!(html.contains(r#"value="disconnect""#), "its form");
     assert!(!html.contains(r#"value="clearlogs""#), "not step 2's yet");
 
+    let out_of_order = step(&operator, acme, "clearlogs", Some("Acme Support")).await;
+    assert!(
+        out_of_order.contains("error=the%20next%20step%20is%20Disconnect"),
+        "{out_of_order}"
+    );
     let wrong = step(&operator, acme, "disconnect", Some("Acme")).await;
     assert!(
         wrong.contains("error=Disconnect%20is%20destructive"),
@@ -88,6 +93,15 @@ async fn connecting_another_number_goes_disconnect_then_clear_logs_then_the_qr_c
         ["clearlogs", "disconnect"],
         "newest first, in order"
     );
+
+    // The new phone scans the code: once a check finds it connected, the guide starts over.
+    app.sim_state(929, "CONNECTED").await;
+    fleet::poller::poll_once(&app.fleet).await;
+    let html = page(&operator, &path).await;
+    let current = html.split("guide__step--current").nth(1).expect("current step");
+    assert!(current.contains("1. Disconnect"), "a next change starts afresh");
+    app.sim_state(929, "UNPAIRED").await;
+    fleet::poller::poll_once(&app.fleet).await;
 
     // Viewers follow the guide but get no forms.
     let viewer = app.signed_in("vera", Role::Viewer).await;
