@@ -24,7 +24,7 @@ use futures::StreamExt;
 /// Rows per read: the most one `Fleet::audit_page` call returns.
 const PAGE: u32 = PageSize::MAX.get();
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "id",
     "at",
     "actor",
@@ -37,6 +37,7 @@ const HEADER: [&str; 12] = [
     "upstream_latency_ms",
     "request_id",
     "completed_at",
+    "batch_id",
 ];
 
 /// The audit log as CSV: every row matching the filters (not just one page), streamed.
@@ -190,6 +191,7 @@ fn entry_line(entry: &AuditEntry) -> String {
         .upstream_latency_ms
         .map(|ms| ms.to_string())
         .unwrap_or_default();
+    let batch_id = entry.batch_id.map(|id| id.to_string()).unwrap_or_default();
     csv_line([
         id.as_str(),
         &entry.at,
@@ -203,6 +205,7 @@ fn entry_line(entry: &AuditEntry) -> String {
         &latency,
         entry.request_id.as_deref().unwrap_or(""),
         entry.completed_at.as_deref().unwrap_or(""),
+        &batch_id,
     ])
 }
 
@@ -297,7 +300,7 @@ mod tests {
         assert_eq!(csv_line(["1", "a,b", "=x", ""]), "1,\"a,b\",'=x,\r\n");
         assert_eq!(
             csv_line(HEADER),
-            "id,at,actor,action,project_id,project_name,command,outcome,detail,upstream_latency_ms,request_id,completed_at\r\n"
+            "id,at,actor,action,project_id,project_name,command,outcome,detail,upstream_latency_ms,request_id,completed_at,batch_id\r\n"
         );
     }
 

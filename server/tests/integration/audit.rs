@@ -10,7 +10,7 @@ use pickyassist::ApiToken;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp, UserClient};
 
-const HEADER: &str = "id,at,actor,action,project_id,project_name,command,outcome,detail,upstream_latency_ms,request_id,completed_at";
+const HEADER: &str = "id,at,actor,action,project_id,project_name,command,outcome,detail,upstream_latency_ms,request_id,completed_at,batch_id";
 const ACTOR: usize = 2;
 const ACTION: usize = 3;
 const PROJECT_NAME: usize = 5;
@@ -65,7 +65,7 @@ async fn csv_rows(client: &UserClient, query: &str) -> Vec<Vec<String>> {
     let mut records = parse_csv(&text);
     records.remove(0);
     for record in &records {
-        assert_eq!(record.len(), 12, "every row has every column: {record:?}");
+        assert_eq!(record.len(), 13, "every row has every column: {record:?}");
     }
     records
 }
