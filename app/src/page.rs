@@ -40,24 +40,48 @@ pub(crate) fn go_to(path: &str) {
 }
 
 /// After a plain form's server function: back to `path` with what happened in the query
-/// string (`done=` or `error=`), which the page shows as its status line. Pages with such
-/// forms work without the wasm and add nothing to it.
+/// string (`done=` or `error=`, signed: `fleet::notice`), which the page shows as its status
+/// line. Pages with such forms work without the wasm and add nothing to it.
 #[cfg(feature = "ssr")]
 pub(crate) fn back_with_outcome(path: &str, outcome: Result<String, fleet::FleetError>) {
-    let query = match outcome {
-        Ok(done) => format!("done={}", crate::audit_page::encode(&done)),
-        Err(e) => format!("error={}", crate::audit_page::encode(&e.answer().message)),
+    let (kind, text) = match outcome {
+        Ok(done) => ("done", done),
+        Err(e) => ("error", e.answer().message),
     };
-    leptos_axum::redirect(&format!("{path}?{query}"));
+    let signature = crate::auth::ssr::fleet()
+        .map(|fleet| fleet.sign_notice(kind, &text))
+        .unwrap_or_default();
+    let encode = crate::audit_page::encode;
+    let separator = if path.contains('?') { '&' } else { '?' };
+    leptos_axum::redirect(&format!(
+        "{path}{separator}{kind}={}&sig={signature}",
+        encode(&text)
+    ));
 }
 
 /// The status line of a page with plain forms: what the last one did, from the query string
-/// [`back_with_outcome`] wrote.
+/// [`back_with_outcome`] wrote, shown only if its signature holds. These pages render on the
+/// server only (they are not islands), where the check runs.
 #[component]
 pub(crate) fn OutcomeLine() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
-    let done = move || query.with(|q| q.get("done"));
-    let error = move || query.with(|q| q.get("error"));
+    let genuine = move |kind: &str, text: &str| {
+        let signature = query.with(|q| q.get("sig")).unwrap_or_default();
+        #[cfg(feature = "ssr")]
+        return crate::auth::ssr::fleet()
+            .is_ok_and(|fleet| fleet.notice_is_genuine(kind, text, &signature));
+        #[cfg(not(feature = "ssr"))]
+        {
+            let _ = (kind, text, signature);
+            false
+        }
+    };
+    let done = move || query.with(|q| q.get("done")).filter(|t| genuine("done", t));
+    let error = move || {
+        query
+            .with(|q| q.get("error"))
+            .filter(|t| genuine("error", t))
+    };
     view! {
         {move || done().map(|text| view! { <p class="alert alert--success" role="status">{text}</p> })}
         {move || error().map(|text| view! { <p class="alert alert--error" role="alert">{text}</p> })}

@@ -23,6 +23,7 @@ pub struct TokenCipher {
     cipher: Aes256Gcm,
     audit_chain_key: crate::db::audit_chain::ChainKey,
     alert_link_key: crate::alerts::ack::LinkKey,
+    notice_key: crate::notice::NoticeKey,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -47,6 +48,7 @@ impl TokenCipher {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
             audit_chain_key: crate::db::audit_chain::ChainKey::derive(key),
             alert_link_key: crate::alerts::ack::LinkKey::derive(key),
+            notice_key: crate::notice::NoticeKey::derive(key),
         })
     }
 
@@ -84,6 +86,11 @@ impl TokenCipher {
     /// The key that signs the acknowledge links in alert messages.
     pub fn alert_link_key(&self) -> crate::alerts::ack::LinkKey {
         self.alert_link_key.clone()
+    }
+
+    /// The key that signs the notices plain forms send back to their pages.
+    pub fn notice_key(&self) -> crate::notice::NoticeKey {
+        self.notice_key.clone()
     }
 
     pub fn seal(&self, token: &ApiToken) -> anyhow::Result<SealedToken> {

@@ -78,12 +78,12 @@ pub async fn start_batch(
         Ok(batch) => leptos_axum::redirect(&format!("/batches/{}", batch.id)),
         Err(e) => {
             use crate::audit_page::encode;
-            leptos_axum::redirect(&format!(
-                "/batches/new?command={}&ids={}&error={}",
+            let back = format!(
+                "/batches/new?command={}&ids={}",
                 encode(&command),
-                encode(&ids),
-                encode(&e.answer().message)
-            ));
+                encode(&ids)
+            );
+            crate::page::back_with_outcome(&back, Err(e));
         }
     }
     Ok(())

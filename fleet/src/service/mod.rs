@@ -221,6 +221,19 @@ impl Fleet {
         self.inner.board.subscribe()
     }
 
+    /// Signs a page's status line (`crate::notice`): `kind` is `done` or `error`.
+    pub fn sign_notice(&self, kind: &str, text: &str) -> String {
+        self.inner.cipher.notice_key().sign(kind, text)
+    }
+
+    /// Whether a status line from a URL is one the dashboard signed.
+    pub fn notice_is_genuine(&self, kind: &str, text: &str, signature: &str) -> bool {
+        self.inner
+            .cipher
+            .notice_key()
+            .is_genuine(kind, text, signature)
+    }
+
     pub fn project_ids(&self) -> Vec<i64> {
         self.projects_read().iter().map(|p| p.id).collect()
     }

@@ -8,8 +8,18 @@ use reqwest::StatusCode;
 
 use crate::helpers::{spawn_app, UserClient};
 
-/// Posts a form and returns where the answer sends the browser.
+/// Posts a form and returns where the answer sends the browser, decoded, without the
+/// notice's signature (`sig=`; see the test of it below).
 async fn post(client: &UserClient, endpoint: &str, form: &[(&str, &str)]) -> String {
+    let location = post_raw(client, endpoint, form).await;
+    let decoded = urlencoding_decode(&location);
+    match decoded.rsplit_once("&sig=") {
+        Some((before, _)) => before.to_owned(),
+        None => decoded,
+    }
+}
+
+async fn post_raw(client: &UserClient, endpoint: &str, form: &[(&str, &str)]) -> String {
     let response = client.submit_form(&format!("/fn/{endpoint}"), form).await;
     assert!(
         response.status().is_redirection(),
@@ -22,7 +32,7 @@ async fn post(client: &UserClient, endpoint: &str, form: &[(&str, &str)]) -> Str
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    urlencoding_decode(&location)
+    location
 }
 
 fn urlencoding_decode(text: &str) -> String {
@@ -124,6 +134,39 @@ async fn admins_schedule_and_remove_maintenance_from_the_alerts_page() {
         app.audit_rows(AuditAction::MaintenanceRemoved).await.len(),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_shows_only_the_notices_the_dashboard_signed() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let location = post_raw(
+        &admin,
+        "add_maintenance_window",
+        &[
+            ("form[kind]", "weekly"),
+            ("form[weekday]", "1"),
+            ("form[start]", "03:00"),
+            ("form[duration_minutes]", "30"),
+        ],
+    )
+    .await;
+    assert!(location.contains("&sig="), "{location}");
+    let html = page(&admin, &location).await;
+    assert!(html.contains("Maintenance scheduled: every Tue 03:00 UTC for 30 min."));
+    for forged in [
+        "/alerts?done=Session%20expired%2C%20sign%20in%20at%20evil.example".to_owned(),
+        location.replace("Maintenance", "Mayhem"),
+        location.replace("done=", "error="),
+    ] {
+        let html = page(&admin, &forged).await;
+        assert!(
+            !html.contains("evil.example") && !html.contains("Mayhem"),
+            "{forged}"
+        );
+        assert!(!html.contains("alert--error"), "{forged}");
+        assert!(!html.contains("alert--success"), "{forged}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,8 +98,14 @@ async fn connecting_another_number_goes_disconnect_then_clear_logs_then_the_qr_c
     app.sim_state(929, "CONNECTED").await;
     fleet::poller::poll_once(&app.fleet).await;
     let html = page(&operator, &path).await;
-    let current = html.split("guide__step--current").nth(1).expect("current step");
-    assert!(current.contains("1. Disconnect"), "a next change starts afresh");
+    let current = html
+        .split("guide__step--current")
+        .nth(1)
+        .expect("current step");
+    assert!(
+        current.contains("1. Disconnect"),
+        "a next change starts afresh"
+    );
     app.sim_state(929, "UNPAIRED").await;
     fleet::poller::poll_once(&app.fleet).await;
 
