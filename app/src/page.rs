@@ -59,6 +59,14 @@ pub(crate) fn back_with_outcome(path: &str, outcome: Result<String, fleet::Fleet
     ));
 }
 
+/// A whole number from a plain form's field, or a refusal that names the field.
+#[cfg(feature = "ssr")]
+pub(crate) fn form_number(text: &str, what: &str) -> Result<u32, fleet::FleetError> {
+    let text = text.trim();
+    text.parse()
+        .map_err(|_| fleet::FleetError::Invalid(format!("{what}: {text:?} is not a whole number")))
+}
+
 /// The status line of a page with plain forms: what the last one did, from the query string
 /// [`back_with_outcome`] wrote, shown only if its signature holds. These pages render on the
 /// server only (they are not islands), where the check runs.

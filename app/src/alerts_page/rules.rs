@@ -15,9 +15,7 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 fn rule_from_form(form: &HashMap<String, String>) -> Result<AlertRule, fleet::FleetError> {
     let number = |key: &str, what: &str| {
-        let text = form.get(key).map_or("", |v| v.trim());
-        text.parse::<u32>()
-            .map_err(|_| fleet::FleetError::Invalid(format!("{what}: {text:?} is not a number")))
+        crate::page::form_number(form.get(key).map_or("", String::as_str), what)
     };
     let ticked = |key: &str| form.contains_key(key);
     let channels = |prefix: &str| {

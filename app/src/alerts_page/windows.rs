@@ -38,11 +38,7 @@ impl WindowForm {
             model::{NewMaintenanceWindow, WindowSchedule},
             FleetError,
         };
-        let number = |text: &str, what: &str| {
-            text.trim()
-                .parse::<u32>()
-                .map_err(|_| FleetError::Invalid(format!("{what}: {text:?} is not a number")))
-        };
+        let number = crate::page::form_number;
         // `datetime-local` sends "2026-12-05T02:00", without a zone; the form says UTC.
         let utc = |text: &str| match text.trim() {
             "" => String::new(),

@@ -149,8 +149,9 @@ fn Confirm(preview: BatchPreview) -> impl IntoView {
             {(more > 0).then(|| view! { <li class="muted">{format!("and {more} more")}</li> })}
         </ul>
         <p class="muted">
-            "The dashboard sends them four at a time, each through its project's queue, and checks \
-             each project afterwards. You can leave the page: the command runs on the server."
+            "The dashboard sends them a few at a time (four, unless set otherwise), each through its \
+             project's queue, and checks each project afterwards. You can leave the page: the \
+             command runs on the server."
         </p>
         <form method="post" action={<StartBatch as ServerFn>::url()} class="batch__form">
             <input type="hidden" name="command" value=preview.command.clone()/>

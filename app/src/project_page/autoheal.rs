@@ -11,12 +11,8 @@ use crate::error::AppError;
 #[server(prefix = "/fn", endpoint = "set_auto_heal")]
 pub async fn set_auto_heal(project_id: i64, form: HashMap<String, String>) -> Result<(), AppError> {
     let (fleet, actor) = crate::auth::ssr::caller().await?;
-    let number = |key: &str| {
-        let text = form.get(key).map_or("", |v| v.trim());
-        text.parse::<u32>().map_err(|_| {
-            fleet::FleetError::Invalid(format!("{key}: {text:?} is not a whole number"))
-        })
-    };
+    let number =
+        |key: &str| crate::page::form_number(form.get(key).map_or("", String::as_str), key);
     let policy = (|| {
         Ok::<_, fleet::FleetError>(AutoHealPolicy {
             enabled: form.contains_key("enabled"),

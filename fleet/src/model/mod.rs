@@ -24,6 +24,7 @@ mod guidance;
 mod history;
 mod project;
 mod status;
+mod strip;
 mod user;
 
 pub use alerts::{
@@ -43,13 +44,13 @@ pub use batch::{
 };
 pub use guidance::{Advice, NumberChange, NumberChangeStep};
 pub use history::{
-    percent, CardHistory, ChangesQuery, ChangesQueryText, HistoryBucket, HistoryQueryText,
-    HistoryRange, PollCounts, ProjectHistory, Resolution, Shown, StateChange, StateChangePage,
-    StripSegment, Uptime,
+    ChangesQuery, ChangesQueryText, HistoryBucket, HistoryQueryText, HistoryRange, PollCounts,
+    ProjectHistory, Resolution, Shown, StateChange, StateChangePage, Uptime,
 };
 pub use project::{token_hint, InvalidProjectName, ProjectAdminView, ProjectName};
 pub use status::{
     DeviceSnapshot, FleetOverview, FleetView, Health, ProjectBrief, ProjectCard, RefreshOutcome,
     StatusEvent, StatusView,
 };
+pub use strip::{percent, CardHistory, StripSegment};
 pub use user::{ApiKeyView, CreatedApiKey, CurrentUser, Role, UserView, Username};
