@@ -396,3 +396,47 @@ async fn admins_turn_auto_heal_on_from_the_project_page() {
         "unchanged"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_disconnected_on_purpose_is_left_alone_even_in_timeout() {
+    let s = setup().await;
+    s.enable().await;
+    let operator = client(
+        &s.app,
+        Some(s.app.api_key_for("olga", Role::Operator).await),
+    );
+    let name = s
+        .app
+        .fleet
+        .fleet_snapshot()
+        .cards
+        .into_iter()
+        .find(|c| c.id == s.id)
+        .expect("card")
+        .name;
+    let (status, body) = operator
+        .call(
+            Method::POST,
+            &format!("/api/v1/projects/{}/commands", s.id),
+            Some(json!({"command": "disconnect", "confirm_name": name})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The phone then drops off the network: TIMEOUT, but the project is meant to be off.
+    s.app.sim_state(GREEN_LEAF, "TIMEOUT").await;
+    s.minutes(30).await;
+    assert!(
+        s.healed().await.is_empty(),
+        "disconnected on purpose: suspended"
+    );
+    let line = s
+        .app
+        .fleet
+        .fleet_snapshot()
+        .cards
+        .into_iter()
+        .find(|c| c.id == s.id)
+        .and_then(|c| c.status.auto_heal)
+        .expect("the card says why");
+    assert!(line.contains("paused: disconnected on purpose"), "{line}");
+}
