@@ -3,6 +3,7 @@
 
 pub mod ack_link;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod background;
 pub mod cli;

@@ -118,8 +118,19 @@ impl Application {
                 tower_sessions::cookie::time::Duration::try_from(settings.session_idle)
                     .context("session idle time out of range")?,
             ));
+        // The site's wasm, JS and CSS compressed once per build, beside the server's start.
+        let pkg = PathBuf::from(leptos_options.site_root.as_ref())
+            .join(leptos_options.site_pkg_dir.as_ref());
+        tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, dir = %pkg.display(), "assets compressed"),
+            Err(e) => {
+                tracing::warn!(dir = %pkg.display(), error = %e, "could not compress the assets; they are served as they are")
+            }
+        });
         let router =
             with_security_headers(router(fleet.clone(), leptos_options, session_store.clone()))
+                .layer(crate::assets::compression())
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
                 .layer(
                     tower::ServiceBuilder::new()
@@ -392,7 +403,17 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: SqliteStore
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(
             crate::pages::render_on_one_thread,
+        ))
+        // Live data for a signed-in user: kept, but asked for again each time.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
         ));
+    // `/pkg` by its own file service: Leptos's fallback serves files but drops the request's
+    // `If-Modified-Since`, so a reload would download the wasm again instead of a 304.
+    let pkg_dir = PathBuf::from(state.leptos_options.site_root.as_ref())
+        .join(state.leptos_options.site_pkg_dir.as_ref());
+
     let (api, openapi) = crate::api::routes();
     let openapi = std::sync::Arc::new(openapi);
     Router::new()
@@ -411,6 +432,7 @@ pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: SqliteStore
         .route("/healthz", get(crate::health::healthz))
         .route("/metrics", get(crate::metrics::render))
         .merge(server_fns)
+        .merge(crate::assets::pkg_routes(&pkg_dir))
         .merge(pages)
         .with_state(state)
 }

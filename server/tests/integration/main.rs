@@ -8,6 +8,7 @@ mod alert_forms;
 mod alerts;
 mod api;
 mod api_docs_and_operations;
+mod assets;
 mod audit;
 mod audit_chain;
 mod auth;
