@@ -53,6 +53,31 @@ pub fn compression() -> CompressionLayer {
     CompressionLayer::new()
 }
 
+/// Removes `.br` and `.gz` siblings older than their file (left by the previous build): run
+/// before serving, or `ServeDir` would send the old build's wasm with the new build's JS until
+/// [`precompress`] has caught up. Quick: it only compares times.
+pub fn remove_stale(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(source) = ["br", "gz"].into_iter().find_map(|suffix| {
+            let name = path.to_str()?.strip_suffix(&format!(".{suffix}"))?;
+            Some(PathBuf::from(name))
+        }) else {
+            continue;
+        };
+        let (Ok(copy), Ok(original)) = (std::fs::metadata(&path), std::fs::metadata(&source))
+        else {
+            continue;
+        };
+        if copy.modified()? < original.modified()? {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `name.br` and `name.gz` beside each compressible file of `dir` that lacks them or
 /// is newer than them (a fresh build). Each is written to a temporary name and renamed, so a
 /// browser, or a second server starting at once, never gets half a file. Returns how many
@@ -160,5 +185,13 @@ mod tests {
             0,
             "fresh: nothing to do"
         );
+
+        // A new build: the old copies go before anything is served, then new ones come.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&wasm, vec![b'b'; 1000]).expect("rebuild");
+        assert_eq!(remove_stale(dir.path()).expect("stale"), 2);
+        assert!(!dir.path().join("app.wasm.br").exists());
+        STARTED.lock().expect("lock").clear();
+        assert_eq!(precompress(dir.path()).expect("new"), 1);
     }
 }

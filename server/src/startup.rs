@@ -121,6 +121,9 @@ impl Application {
         // The site's wasm, JS and CSS compressed once per build, beside the server's start.
         let pkg = PathBuf::from(leptos_options.site_root.as_ref())
             .join(leptos_options.site_pkg_dir.as_ref());
+        if let Err(e) = crate::assets::remove_stale(&pkg) {
+            tracing::debug!(dir = %pkg.display(), error = %e, "no compressed assets to check");
+        }
         tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, dir = %pkg.display(), "assets compressed"),
