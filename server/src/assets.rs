@@ -60,6 +60,17 @@ pub fn remove_stale(dir: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
+        // A copy half-written when a server stopped (one being written now is younger).
+        if path.extension().is_some_and(|e| e == "tmp") {
+            let old = std::fs::metadata(&path)?
+                .modified()?
+                .elapsed()
+                .is_ok_and(|age| age > std::time::Duration::from_secs(600));
+            if old {
+                std::fs::remove_file(&path)?;
+            }
+            continue;
+        }
         let Some(source) = ["br", "gz"].into_iter().find_map(|suffix| {
             let name = path.to_str()?.strip_suffix(&format!(".{suffix}"))?;
             Some(PathBuf::from(name))

@@ -124,13 +124,19 @@ impl Application {
         if let Err(e) = crate::assets::remove_stale(&pkg) {
             tracing::debug!(dir = %pkg.display(), error = %e, "no compressed assets to check");
         }
-        tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(files = n, dir = %pkg.display(), "assets compressed"),
-            Err(e) => {
-                tracing::warn!(dir = %pkg.display(), error = %e, "could not compress the assets; they are served as they are")
-            }
-        });
+        // A thread of its own, not the runtime's blocking pool: a shutdown must not wait for
+        // a compression (a debug build's wasm takes many seconds); a half-written copy is only
+        // a temporary file, which a later start removes.
+        let compressing = std::thread::Builder::new()
+            .name("compress-assets".into())
+            .spawn(move || match crate::assets::precompress(&pkg) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(files = n, dir = %pkg.display(), "assets compressed"),
+                Err(e) => tracing::warn!(dir = %pkg.display(), error = %e, "could not compress the assets; they are served as they are"),
+            });
+        if let Err(e) = compressing {
+            tracing::warn!(error = %e, "could not start compressing the assets; they are served as they are");
+        }
         let router =
             with_security_headers(router(fleet.clone(), leptos_options, session_store.clone()))
                 .layer(crate::assets::compression())

@@ -2,9 +2,7 @@
 //! then its server restarted, within the caps, as the actor `auto-heal`; past the caps a
 //! person is called (an alert to a real webhook receiver); quiet projects are left alone.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use fleet::{
     auth::Actor,
     clock::ManualClock,
@@ -16,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::{
     api::{client, ApiClient},
-    helpers::{spawn_app_with_clock, TestApp},
+    helpers::TestApp,
     receivers::WebhookReceiver,
 };
 
@@ -32,16 +30,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let start = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
-        .expect("time")
-        .with_timezone(&Utc);
-    let clock = ManualClock::at(start);
-    let app = spawn_app_with_clock(
-        |s| s.status_checks_per_minute = 100_000,
-        Arc::new(clock.clone()),
-    )
-    .await;
-    app.sim_unlimited_status_checks().await;
+    let (app, clock) = crate::helpers::spawn_app_at("2026-12-02T08:00:00Z").await;
     // restart-server drops requests for a while in real time; the manual clock does not wait.
     app.http
         .put(app.sim_control.join("config").expect("url"))
@@ -51,7 +40,6 @@ async fn setup() -> Setup {
         .expect("config")
         .error_for_status()
         .expect("accepted");
-    app.wait_for_first_poll().await;
     let receiver = WebhookReceiver::start().await;
     let admin = client(&app, Some(app.api_key_for("alice", Role::Admin).await));
     let (status, body) = admin

@@ -27,6 +27,23 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server whose clock stands at `start` (RFC 3339) until the test moves it, with the status
+/// budget and the simulator's limit out of the way, its first poll round done.
+pub async fn spawn_app_at(start: &str) -> (TestApp, fleet::clock::ManualClock) {
+    let start = chrono::DateTime::parse_from_rfc3339(start)
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let clock = fleet::clock::ManualClock::at(start);
+    let app = spawn_app_with_clock(
+        |s| s.status_checks_per_minute = 100_000,
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    app.sim_unlimited_status_checks().await;
+    app.wait_for_first_poll().await;
+    (app, clock)
+}
+
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_clock(customise, std::sync::Arc::new(fleet::clock::SystemClock)).await
 }

@@ -13,7 +13,7 @@ use fleet::{
 use pickyassist_sim::DEMO_FLEET;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_with_clock, TestApp};
+use crate::helpers::TestApp;
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -23,15 +23,7 @@ fn at(text: &str) -> DateTime<Utc> {
 
 /// A server whose clock stands at `start` until the test moves it, polling only when told.
 async fn app_at(start: &str) -> (TestApp, ManualClock) {
-    let clock = ManualClock::at(at(start));
-    let app = spawn_app_with_clock(
-        |s| s.status_checks_per_minute = 100_000,
-        Arc::new(clock.clone()),
-    )
-    .await;
-    app.sim_unlimited_status_checks().await;
-    app.wait_for_first_poll().await;
-    (app, clock)
+    crate::helpers::spawn_app_at(start).await
 }
 
 /// Polls the project every 30 s of clock time over `[from, to)`.

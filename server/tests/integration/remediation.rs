@@ -1,9 +1,7 @@
 //! The advice on each card (`fleet::remediation`), driven by simulator states and a manual
 //! clock: what each rule suggests, when, and that it reaches the API and the page.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use fleet::{
     clock::ManualClock,
     model::{Advice, Role},
@@ -13,10 +11,7 @@ use pickyassist::Command;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::{
-    api::client,
-    helpers::{spawn_app_with_clock, TestApp},
-};
+use crate::{api::client, helpers::TestApp};
 
 struct Setup {
     app: TestApp,
@@ -24,17 +19,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let start = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
-        .expect("time")
-        .with_timezone(&Utc);
-    let clock = ManualClock::at(start);
-    let app = spawn_app_with_clock(
-        |s| s.status_checks_per_minute = 100_000,
-        Arc::new(clock.clone()),
-    )
-    .await;
-    app.sim_unlimited_status_checks().await;
-    app.wait_for_first_poll().await;
+    let (app, clock) = crate::helpers::spawn_app_at("2026-12-02T08:00:00Z").await;
     Setup { app, clock }
 }
 
