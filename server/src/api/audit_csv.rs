@@ -92,7 +92,9 @@ pub async fn export(
             }
         }
     });
-    let body = Body::from_stream(head.chain(first).chain(rest));
+    // Fused: a reader may poll once more after the end (the compression layer does), which
+    // an `unfold` answers with a panic.
+    let body = Body::from_stream(head.chain(first).chain(rest).fuse());
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -81,6 +81,26 @@ async fn pages_are_compressed_on_the_way_out_and_the_event_stream_is_not() {
     assert_eq!(page.headers()[header::CONTENT_ENCODING], "gzip");
     assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache");
 
+    // A streamed body (the audit CSV) compresses to its end, and decompresses to every row.
+    let key = app.api_key_for("cora", Role::Viewer).await;
+    let csv = http
+        .get(format!("{}/api/v1/audit.csv", app.address))
+        .bearer_auth(&key)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.headers()[header::CONTENT_ENCODING], "gzip");
+    let compressed = csv.bytes().await.expect("the whole body");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(compressed.as_ref()),
+        &mut text,
+    )
+    .expect("gzip");
+    assert!(text.starts_with("id,at,actor,"), "{text}");
+    assert!(text.contains("sign_in"), "the viewer's sign-in row: {text}");
+
     // The event stream: never compressed, so its events leave at once.
     let key = app.api_key_for("otto", Role::Viewer).await;
     let events = http
