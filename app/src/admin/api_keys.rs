@@ -345,7 +345,7 @@ fn ApiKeysTable(
         "Revoke",
     ];
     view! {
-        <AdminTable labelled_by="api-keys-title" columns=COLUMNS class="admin-table api-keys__table">
+        <AdminTable label="API keys" columns=COLUMNS class="admin-table api-keys__table">
             {rows}
         </AdminTable>
     }

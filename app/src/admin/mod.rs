@@ -182,11 +182,12 @@ fn AdminPage(title: &'static str, intro: &'static str, children: Children) -> im
     }
 }
 
-/// An admin list: a keyboard-focusable scrolling region (labelled by the heading with id
-/// `labelled_by`) around a table with these column headings; `children` are its rows.
+/// An admin list: a keyboard-focusable scrolling region around a table with these column
+/// headings; `children` are its rows. The region is named "`label`, table": its section is
+/// already named by the heading, and two landmarks of one name confuse screen readers.
 #[component]
 fn AdminTable(
-    labelled_by: &'static str,
+    label: &'static str,
     columns: &'static [&'static str],
     class: &'static str,
     children: Children,
@@ -196,7 +197,7 @@ fn AdminTable(
         .map(|column| view! { <th scope="col">{*column}</th> })
         .collect_view();
     view! {
-        <div class="admin__table-wrap" role="region" aria-labelledby=labelled_by tabindex="0">
+        <div class="admin__table-wrap" role="region" aria-label=format!("{label}, table") tabindex="0">
             <table class=class>
                 <thead>
                     <tr>{headings}</tr>

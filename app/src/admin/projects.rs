@@ -220,7 +220,7 @@ fn ProjectsTable(list: Vec<ProjectAdminView>, actions: ProjectActions) -> impl I
         .collect_view();
     const COLUMNS: &[&str] = &["Name", "Token", "Upstream id", "Created", "Manage"];
     view! {
-        <AdminTable labelled_by="project-list-title" columns=COLUMNS class="admin-table">
+        <AdminTable label="All projects" columns=COLUMNS class="admin-table">
             {rows}
         </AdminTable>
     }

@@ -236,7 +236,7 @@ fn UsersTable(list: Vec<UserView>, actions: UserActions, me: Option<i64>) -> imp
         .collect_view();
     const COLUMNS: &[&str] = &["Username", "Role", "Status", "Created", "Access"];
     view! {
-        <AdminTable labelled_by="user-list-title" columns=COLUMNS class="admin-table">
+        <AdminTable label="All users" columns=COLUMNS class="admin-table">
             {rows}
         </AdminTable>
     }

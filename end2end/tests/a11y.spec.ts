@@ -1,0 +1,47 @@
+import AxeBuilder from "@axe-core/playwright";
+import type { Page } from "@playwright/test";
+import { test, expect } from "./fixtures";
+import { signIn } from "./helpers";
+
+// axe-core on every page, as each kind of visitor sees it, disclosures open: no violation of
+// any impact. (Read-only: this file changes nothing the other tests count on.)
+async function noViolations(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")}`);
+  expect(found, `${what}: accessibility violations`).toEqual([]);
+}
+
+async function openAll(page: Page) {
+  // Every <details> open, so the forms inside are checked too.
+  await page.evaluate(() => document.querySelectorAll("details").forEach((d) => ((d as HTMLDetailsElement).open = true)));
+}
+
+test("the sign-in page has no accessibility violations", async ({ page }) => {
+  await page.goto("/sign-in");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await noViolations(page, "sign-in");
+});
+
+test("every page an admin sees has no accessibility violations", async ({ page }) => {
+  test.setTimeout(90_000);
+  await signIn(page);
+  await noViolations(page, "fleet");
+  const first = page.locator("article.card").first();
+  await first.getByText("Commands", { exact: true }).click();
+  await noViolations(page, "fleet with a command panel open");
+  const id = await first.getAttribute("data-project-id");
+  for (const path of [
+    "/alerts",
+    "/audit",
+    `/projects/${id}`,
+    `/projects/${id}/connect-another-number`,
+    `/batches/new?command=restart&ids=${id}`,
+    "/admin/projects",
+    "/admin/users",
+  ]) {
+    await page.goto(path);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await openAll(page);
+    await noViolations(page, path);
+  }
+});
