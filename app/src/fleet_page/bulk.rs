@@ -67,7 +67,15 @@ pub(super) fn BulkBar(
         });
     };
     view! {
-        <form class="bulk" method="get" action="/batches/new" aria-label="Bulk command">
+        // Until something is ticked only the count and "select all" show (CSS): on a phone the
+        // cards come first.
+        <form
+            class="bulk"
+            method="get"
+            action="/batches/new"
+            aria-label="Bulk command"
+            data-selected=move || (count() > 0).to_string()
+        >
             <span class="bulk__count" role="status">
                 {move || match count() {
                     0 => "No project selected".to_owned(),
@@ -80,7 +88,7 @@ pub(super) fn BulkBar(
             </button>
             <button
                 type="button"
-                class="btn"
+                class="btn bulk__clear"
                 disabled=move || count() == 0
                 on:click=move |_| selection.update(Vec::clear)
             >
