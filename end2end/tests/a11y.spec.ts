@@ -45,3 +45,35 @@ test("every page an admin sees has no accessibility violations", async ({ page }
     await noViolations(page, path);
   }
 });
+
+test("a viewer's pages and a bulk command's progress have no accessibility violations", async ({ page, browser, baseURL }) => {
+  test.setTimeout(90_000);
+  await signIn(page);
+  const origin = { origin: baseURL ?? "" };
+  // A viewer of its own, and a harmless bulk command (Clear queue on Acme Support, whose
+  // queue is empty in the demo) for its progress page.
+  const user = await page.request.post("/api/v1/users", {
+    headers: origin,
+    data: { username: "axel", role: "viewer", password: "axel-password-123" },
+  });
+  expect(user.ok(), await user.text()).toBeTruthy();
+  const id = await page.locator("article.card", { hasText: "Acme Support" }).getAttribute("data-project-id");
+  const batch = await page.request.post("/api/v1/batches", {
+    headers: origin,
+    data: { command: "delete-message-queue", project_ids: [Number(id)] },
+  });
+  expect(batch.ok(), await batch.text()).toBeTruthy();
+  const { id: batchId } = await batch.json();
+  await page.goto(`/batches/${batchId}`);
+  await expect(page.locator(".batch__status")).toHaveAttribute("data-status", "finished", { timeout: 30_000 });
+  await noViolations(page, "a bulk command's progress");
+
+  const viewer = await (await browser.newContext({ baseURL })).newPage();
+  await signIn(viewer, "axel", "axel-password-123");
+  await noViolations(viewer, "fleet, as a viewer");
+  for (const path of ["/alerts", "/audit", `/projects/${id}`, `/batches/${batchId}`]) {
+    await viewer.goto(path);
+    await expect(viewer.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await noViolations(viewer, `${path}, as a viewer`);
+  }
+});
