@@ -2,7 +2,7 @@
 //! query string (a plain GET form), so the page works without JavaScript and every view of
 //! it is a link that can be shared. Pages are keyset-paginated with `before`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use fleet::model::{AuditAction, AuditEntry, AuditOutcome, AuditQueryText};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -99,15 +99,9 @@ fn with_query(path: &str, query: &str) -> String {
     }
 }
 
-/// `2026-11-25T14:03:05.123Z` → `2026-11-25 14:03:05 UTC`.
+/// `2026-11-25T14:03:05.123Z` → `2026-11-25 15:03:05 CET` (the viewer's zone).
 pub(crate) fn readable_time(at: &str) -> String {
-    match DateTime::parse_from_rfc3339(at) {
-        Ok(t) => t
-            .with_timezone(&Utc)
-            .format("%Y-%m-%d %H:%M:%S UTC")
-            .to_string(),
-        Err(_) => at.to_owned(),
-    }
+    crate::prefs::zoned_rfc3339(at, "%Y-%m-%d %H:%M:%S %Z")
 }
 
 #[component]

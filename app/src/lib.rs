@@ -5,7 +5,7 @@
 use fleet::model::Role;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path, SsrMode,
@@ -24,6 +24,7 @@ mod format;
 mod live;
 mod number_change_page;
 mod page;
+mod prefs;
 mod project_page;
 mod toast;
 
@@ -34,14 +35,17 @@ pub use fleet_page::FleetPage;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     send_content_security_policy();
+    // The theme the viewer chose is rendered, not applied by a script: the first paint is right.
+    let theme = prefs::current_theme().data_attribute();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light"/>
+                <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
@@ -51,6 +55,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// `/pkg/picky-fleet.css`, or with cargo-leptos's `hash-files` the name with the content's hash
+/// (`picky-fleet.<hash>.css`, read once from the hash file beside the binary, as Leptos's
+/// `HydrationScripts` reads the wasm's and the JS's).
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        HREF.get_or_init(|| {
+            let hash = options
+                .hash_files
+                .then(|| {
+                    let exe = std::env::current_exe().ok()?;
+                    let file = exe.parent()?.join(options.hash_file.as_ref());
+                    let hashes = std::fs::read_to_string(file).ok()?;
+                    hashes.lines().find_map(|line| {
+                        let (kind, hash) = line.split_once(':')?;
+                        (kind.trim() == "css").then(|| hash.trim().to_owned())
+                    })
+                })
+                .flatten();
+            match hash {
+                Some(hash) => format!(
+                    "/{}/{}.{hash}.css",
+                    options.site_pkg_dir, options.output_name
+                ),
+                None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
+            }
+        })
+        .clone()
+    }
+    #[cfg(not(feature = "ssr"))]
+    format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
 }
 
 /// Scripts run only if they come from us or carry this response's nonce (leptos_axum makes a
@@ -83,7 +121,6 @@ pub fn App() -> impl IntoView {
     // admin pages), hydrated on their own. Moving between pages is a normal page load, so the
     // first page's wasm holds the fleet board and little else (see bench/README.md).
     view! {
-        <Stylesheet id="leptos" href="/pkg/picky-fleet.css"/>
         <Title text="picky-fleet"/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -145,6 +182,7 @@ fn TopBar() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <prefs::ThemeButton/>
         </header>
     }
 }
@@ -161,5 +199,6 @@ fn HydrationMark() -> impl IntoView {
         {
             let _ = body.set_attribute("data-hydrated", "true");
         }
+        prefs::remember_time_zone();
     });
 }

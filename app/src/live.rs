@@ -9,6 +9,8 @@ pub enum LiveMessage {
     Status(Box<StatusEvent>),
     /// We fell behind and missed events: reload the whole fleet.
     Resync,
+    /// The stream opened (`true`) or dropped (`false`; the browser retries by itself).
+    Connection(bool),
 }
 
 /// Subscribes to status events for as long as the calling component lives. Does nothing on
@@ -42,6 +44,24 @@ pub fn subscribe(on_message: impl Fn(LiveMessage) + Clone + 'static) {
                     on_message(LiveMessage::Resync)
                 })
             };
+            let on_open = {
+                let on_message = on_message.clone();
+                Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+                    on_message(LiveMessage::Connection(true))
+                })
+            };
+            let on_error = {
+                let on_message = on_message.clone();
+                Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+                    on_message(LiveMessage::Connection(false))
+                })
+            };
+            let _ =
+                events.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
+            let _ =
+                events.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
+            on_open.forget();
+            on_error.forget();
             let _ = events
                 .add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
             let _ = events

@@ -77,3 +77,44 @@ test("a viewer's pages and a bulk command's progress have no accessibility viola
     await noViolations(viewer, `${path}, as a viewer`);
   }
 });
+
+test("in the dark theme, as an operator, the pages have no accessibility violations", async ({ page, browser, baseURL }) => {
+  test.setTimeout(90_000);
+  await signIn(page);
+  const user = await page.request.post("/api/v1/users", {
+    headers: { origin: baseURL ?? "" },
+    data: { username: "olga", role: "operator", password: "olga-password-123" },
+  });
+  expect(user.ok(), await user.text()).toBeTruthy();
+
+  // Dark chosen with the theme button (the cookie), and dark from the OS with none chosen.
+  for (const how of ["cookie", "os"] as const) {
+    const context = await browser.newContext({ baseURL, colorScheme: how === "os" ? "dark" : "light" });
+    const operator = await context.newPage();
+    await signIn(operator, "olga", "olga-password-123");
+    if (how === "cookie") {
+      await operator.getByRole("button", { name: /Theme: system/ }).click();
+      await expect(operator.locator("html")).toHaveAttribute("data-theme", "dark");
+    }
+    const background = await operator.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background, `dark by ${how}`).toBe("rgb(13, 17, 23)");
+    await noViolations(operator, `fleet, dark by ${how}`);
+    const first = operator.locator("article.card").first();
+    await first.getByText("Commands", { exact: true }).click();
+    await noViolations(operator, `fleet with commands open, dark by ${how}`);
+    await operator.getByRole("group", { name: "Layout" }).getByRole("button", { name: "List" }).click();
+    await noViolations(operator, `fleet as a list, dark by ${how}`);
+    const id = await first.getAttribute("data-project-id");
+    for (const path of ["/alerts", "/audit", `/projects/${id}`]) {
+      await operator.goto(path);
+      await expect(operator.locator("body")).toHaveAttribute("data-hydrated", "true");
+      await openAll(operator);
+      await noViolations(operator, `${path}, dark by ${how}`);
+    }
+    await context.close();
+  }
+  const signedOut = await (await browser.newContext({ baseURL, colorScheme: "dark" })).newPage();
+  await signedOut.goto("/sign-in");
+  await expect(signedOut.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await noViolations(signedOut, "sign-in, dark");
+});

@@ -5,19 +5,19 @@
 //! leave at once, not wait in a compressor's buffer (tower-http's default predicate skips
 //! `text/event-stream`).
 //!
-//! Caching: `/pkg` files may be kept but are revalidated (`no-cache`, answered 304 from their
-//! modification time), since their names do not change between builds; pages are `no-cache`
-//! too: they show live data for a signed-in user.
+//! Caching: cargo-leptos puts each file's content hash in its name (`hash-files`), so a named
+//! file never changes: `/pkg` files with a hash in their name are cached for a year,
+//! `immutable` (a second visit downloads no wasm and asks nothing). Anything else under `/pkg`
+//! (a build without hashes) is revalidated (`no-cache`, 304 from its modification time), and
+//! pages are `no-cache`: they show live data for a signed-in user.
 
 use std::{
     io::Write as _,
     path::{Path, PathBuf},
 };
 
-use axum::{http::header, Router};
-use tower_http::{
-    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
-};
+use axum::{extract::Request, http::header, middleware::Next, response::Response, Router};
+use tower_http::{compression::CompressionLayer, services::ServeDir};
 
 /// What is worth compressing: text and wasm (images and fonts are compressed already).
 const COMPRESSIBLE: [&str; 5] = ["wasm", "js", "css", "json", "svg"];
@@ -40,12 +40,40 @@ pub fn pkg_routes<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
     Router::new().nest_service(
         "/pkg",
         tower::ServiceBuilder::new()
-            .layer(SetResponseHeaderLayer::overriding(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-cache"),
-            ))
+            .layer(axum::middleware::from_fn(cache_policy))
             .service(files),
     )
+}
+
+/// A year, `immutable`, for a file whose name holds its content's hash; revalidate otherwise.
+async fn cache_policy(request: Request, next: Next) -> Response {
+    let forever = is_content_addressed(request.uri().path());
+    let mut response = next.run(request).await;
+    let policy = if forever && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(policy),
+    );
+    response
+}
+
+/// Whether a file name carries a content hash as cargo-leptos writes it: a dot-separated part
+/// of 22 URL-safe base64 characters (an MD5), as in `picky-fleet.Xk3…Q.wasm`, or a name that is
+/// a hash of its own (the lazily loaded wasm chunks).
+fn is_content_addressed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    name.split('.').any(|part| {
+        part.len() == 22
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            // Not the unhashed placeholder (`______________________`) nor a plain word.
+            && part.bytes().any(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    })
 }
 
 /// Compression for what is made per request.
@@ -162,6 +190,22 @@ fn gzip_bytes(source: &[u8]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_hashed_names_are_cached_for_good() {
+        assert!(is_content_addressed(
+            "/pkg/picky-fleet.Xk3dQ0vB1n2m3L4p5r6s7t.wasm"
+        ));
+        assert!(is_content_addressed(
+            "/pkg/__wasm_split.aB-cD_eF0123456789abcd.js"
+        ));
+        assert!(!is_content_addressed("/pkg/picky-fleet.wasm"));
+        assert!(!is_content_addressed("/pkg/picky-fleet.css"));
+        assert!(!is_content_addressed(
+            "/pkg/__wasm_split.______________________.js"
+        ));
+        assert!(!is_content_addressed("/pkg/a-name-that-is-long-enough.js"));
+    }
 
     #[test]
     fn compressible_files_get_fresh_siblings_once() {

@@ -1,7 +1,12 @@
 //! Builds the application from [`Settings`]: database, key, upstream (real or the built-in
 //! simulator), the fleet service, the poller and the router.
 
-use std::{future::IntoFuture, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{
+    future::IntoFuture,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::Context;
 use app::{shell, App};
@@ -55,6 +60,17 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
         .leptos_options;
     if options.output_name.is_empty() {
         options.output_name = "picky-fleet".into();
+    }
+    // cargo-leptos writes the hashed asset names beside the binary it builds (see
+    // `hash-files` in Cargo.toml); the binary run without cargo-leptos still finds them there.
+    // A test binary has none and links the plain names.
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        if dir.join(options.hash_file.as_ref()).is_file() {
+            options.hash_files = true;
+        }
     }
     Ok(options)
 }

@@ -145,15 +145,9 @@ fn error_alert(message: String) -> impl IntoView {
     view! { <p class="alert alert--error admin__error" role="alert">{message}</p> }
 }
 
-/// `2026-11-25T10:04:05.123Z` → `2026-11-25 10:04 UTC`.
+/// `2026-11-25T10:04:05.123Z` → `2026-11-25 11:04 CET` (the viewer's zone).
 fn created(rfc3339: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => t
-            .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
-        Err(_) => rfc3339.to_owned(),
-    }
+    crate::prefs::zoned_rfc3339(rfc3339, "%Y-%m-%d %H:%M %Z")
 }
 
 /// True once the wasm runs: only then do buttons that need JavaScript checks get disabled,

@@ -197,7 +197,7 @@ fn StatusCard(
                     </dd>
                 </div>
                 <div>
-                    <dt>"Upstream time"</dt>
+                    <dt title="PickyAssist's own clock, in its profile's time zone, as it sent it">"Upstream time"</dt>
                     <dd>{move || fact(|d| d.upstream_time.as_deref().map(upstream_time))}</dd>
                 </div>
             </dl>

@@ -6,7 +6,12 @@ use fleet::model::{CurrentUser, Health, ProjectCard};
 use leptos::{either::Either, prelude::*};
 
 use super::{
-    card::GridCell, commands::CommandAccess, statuses::FleetStatuses, Project, FIRST_CARDS,
+    card::GridCell,
+    commands::CommandAccess,
+    connection::{Connection, ConnectionLine},
+    statuses::FleetStatuses,
+    view_state::{show_in_address_bar, Layout, SortBy, ViewState},
+    Project, FIRST_CARDS,
 };
 use crate::{
     error::AppError,
@@ -34,11 +39,27 @@ pub(super) fn FleetGrid(
     now: RwSignal<DateTime<Utc>>,
     open_for: Option<i64>,
     selection: super::bulk::Selection,
+    view: StoredValue<ViewState>,
+    live: RwSignal<Connection>,
 ) -> impl IntoView {
-    let filter = RwSignal::new(None::<Health>);
-    let search = RwSignal::new(String::new());
-    let sort = RwSignal::new(SortBy::Name);
-    let recent_only = RwSignal::new(false);
+    let initial = view.get_value();
+    let filter = RwSignal::new(initial.state);
+    let search = RwSignal::new(initial.search);
+    let sort = RwSignal::new(initial.sort);
+    let layout = RwSignal::new(initial.layout);
+    let recent_only = RwSignal::new(initial.recent);
+    // The address bar follows the view, so it can be bookmarked and shared.
+    Effect::new(move |_| {
+        let now = ViewState {
+            state: filter.get(),
+            search: search.get(),
+            sort: sort.get(),
+            layout: layout.get(),
+            recent: recent_only.get(),
+        };
+        show_in_address_bar(&now);
+        view.set_value(now);
+    });
     let total = projects.len();
     let counts = Memo::new(move |_| {
         let mut counts: Vec<(Health, usize)> = Health::ALL.iter().map(|h| (*h, 0)).collect();
@@ -67,11 +88,11 @@ pub(super) fn FleetGrid(
             let wanted = filter.get();
             let query = search.with(|q| q.trim().to_lowercase());
             let sort = sort.get();
-            // Health is read (and tracked) only while a state filter is on; change times only
-            // while they sort or filter.
-            let health = wanted.map(|_| statuses.health.get());
+            // Each column is read (and tracked) only while something filters or sorts by it.
+            let health = (wanted.is_some() || sort == SortBy::State).then(|| statuses.health.get());
             let changed =
                 (recent_only.get() || sort == SortBy::LastChange).then(|| statuses.changed.get());
+            let queue = (sort == SortBy::Queue).then(|| statuses.queue.get());
             let hour_ago = now.get().timestamp() - 3600;
             let changed_at = |position: usize| {
                 changed
@@ -94,6 +115,15 @@ pub(super) fn FleetGrid(
                 // Stable sorts over name order: ties stay alphabetical.
                 match sort {
                     SortBy::Name => {}
+                    SortBy::State => positions.sort_by_key(|&p| {
+                        health
+                            .as_ref()
+                            .and_then(|all| all.get(p))
+                            .map_or(u8::MAX, |h| h.severity())
+                    }),
+                    SortBy::Queue => positions.sort_by_key(|&p| {
+                        std::cmp::Reverse(queue.as_ref().and_then(|q| q.get(p).copied().flatten()))
+                    }),
                     SortBy::Uptime => positions
                         .sort_by_key(|&p| projects[p].uptime_permille.map_or(u16::MAX, |u| u)),
                     SortBy::LastChange => positions
@@ -120,8 +150,13 @@ pub(super) fn FleetGrid(
     let bulk_bar = commands
         .is_some()
         .then(|| view! { <super::bulk::BulkBar selection matching projects hydrated/> });
+    // A dense list shows more rows at a time than cards.
+    let step = move || match layout.get() {
+        Layout::Cards => FIRST_CARDS,
+        Layout::List => FIRST_CARDS * 4,
+    };
     let grid = view! {
-        <div class="grid">
+        <div class="grid" class:grid--list=move || layout.get() == Layout::List>
             <For each=visible_cards key=|project| project.id let:project>
                 <GridCell project statuses poll_interval_secs now commands hydrated/>
             </For>
@@ -132,8 +167,8 @@ pub(super) fn FleetGrid(
         <Show when=move || { hidden_count() > 0 }>
             <p class="fleet__more">
                 {move || format!("Showing {} of {} matching projects. ", shown.get(), matching.with(Vec::len))}
-                <button type="button" class="btn" on:click=move |_| shown.update(|n| *n += FIRST_CARDS)>
-                    {move || format!("Show {} more", hidden_count().min(FIRST_CARDS))}
+                <button type="button" class="btn" on:click=move |_| shown.update(|n| *n += step())>
+                    {move || format!("Show {} more", hidden_count().min(step()))}
                 </button>
                 <button type="button" class="btn" on:click=move |_| shown.set(usize::MAX)>
                     {move || format!("Show all {}", matching.with(Vec::len))}
@@ -145,12 +180,18 @@ pub(super) fn FleetGrid(
     view! {
         <section class="fleet" aria-labelledby="fleet-title">
             <div class="fleet__head">
-                <h1 id="fleet-title">"Fleet " <span class="fleet__total">{total} " projects"</span></h1>
+                <div>
+                    <h1 id="fleet-title">"Fleet " <span class="fleet__total">{total} " projects"</span></h1>
+                    <ConnectionLine connection=live now/>
+                </div>
                 <input
                     type="search"
                     class="fleet__search"
                     placeholder="Search projects"
                     aria-label="Search projects by name"
+                    // The attribute for the server's HTML, the property for later changes.
+                    value=search.get_untracked()
+                    prop:value=move || search.get()
                     on:input=move |ev| search.set(event_target_value(&ev))
                 />
             </div>
@@ -158,15 +199,32 @@ pub(super) fn FleetGrid(
                 <label class="fleet__sort">
                     "Sort by "
                     <select on:change=move |ev| sort.set(SortBy::parse(&event_target_value(&ev)))>
-                        <option value="name" selected=true>"Name"</option>
-                        <option value="uptime">"Uptime (24 h), lowest first"</option>
-                        <option value="change">"Last change, newest first"</option>
+                        {SortBy::ALL.map(|option| view! {
+                            <option value=option.slug() selected=move || sort.get() == option>{option.label()}</option>
+                        })}
                     </select>
                 </label>
                 <label class="fleet__recent">
-                    <input type="checkbox" on:change=move |ev| recent_only.set(event_target_checked(&ev))/>
+                    <input
+                        type="checkbox"
+                        checked=recent_only.get_untracked()
+                        prop:checked=move || recent_only.get()
+                        on:change=move |ev| recent_only.set(event_target_checked(&ev))
+                    />
                     " Changed in the last hour"
                 </label>
+                <div class="layout-switch" role="group" aria-label="Layout">
+                    {[(Layout::Cards, "Cards"), (Layout::List, "List")].map(|(option, label)| view! {
+                        <button
+                            type="button"
+                            class="btn btn--quiet layout-switch__option"
+                            aria-pressed=move || (layout.get() == option).to_string()
+                            on:click=move |_| layout.set(option)
+                        >
+                            {label}
+                        </button>
+                    })}
+                </div>
             </div>
             <div class="counts" role="group" aria-label="Filter by state">
                 <button
@@ -202,24 +260,6 @@ pub(super) fn FleetGrid(
                 Either::Right(grid)
             }}
         </section>
-    }
-}
-
-/// The orders the fleet can be shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SortBy {
-    Name,
-    Uptime,
-    LastChange,
-}
-
-impl SortBy {
-    fn parse(value: &str) -> Self {
-        match value {
-            "uptime" => SortBy::Uptime,
-            "change" => SortBy::LastChange,
-            _ => SortBy::Name,
-        }
     }
 }
 

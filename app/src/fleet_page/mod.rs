@@ -18,12 +18,15 @@ use crate::{
 mod bulk;
 mod card;
 mod commands;
+mod connection;
 mod grid;
 mod statuses;
 mod strip;
+mod view_state;
 
 use grid::FleetGrid;
 use statuses::FleetStatuses;
+pub use view_state::ViewState;
 
 /// The fleet and who is looking at it (the page shows command buttons by role).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -77,22 +80,27 @@ impl Project {
 }
 
 /// `/`: the page around the board. `?commands=ID` opens that card's command panel (the
-/// no-JavaScript way to reach the commands, see `CommandPanel`).
+/// no-JavaScript way to reach the commands, see `CommandPanel`); the rest of the query is the
+/// view ([`ViewState`]: filter, search, sort, layout).
 #[component]
 pub fn FleetPage() -> impl IntoView {
-    let open_for = use_query_map()
+    let query = use_query_map();
+    let open_for = query
         .with_untracked(|query| query.get("commands"))
         .and_then(|id| id.parse().ok());
+    let view = query.with_untracked(|query| ViewState::from_query(|name| query.get(name)));
     view! {
         <Title text="Fleet · picky-fleet"/>
-        <FleetBoard open_for/>
+        <FleetBoard open_for view/>
     }
 }
 
 /// The live board: every card, the filters and the commands. The one island of the fleet
 /// page, and the first page's wasm is mostly this.
 #[island]
-fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
+fn FleetBoard(open_for: Option<i64>, view: ViewState) -> impl IntoView {
+    // Held here, above the grid: a reload of the fleet keeps the view as it is now.
+    let view_state = StoredValue::new(view);
     Toasts::provide();
     // Bumped when the event stream says we missed events: reload everything.
     let resync = RwSignal::new(0u32);
@@ -100,16 +108,23 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
     let statuses = FleetStatuses::new();
     // Outside the Transition below: a reload of the fleet keeps what was ticked.
     let selection: bulk::Selection = RwSignal::new(Default::default());
+    let live = RwSignal::new(connection::Connection::default());
     live::subscribe(move |message| match message {
         LiveMessage::Status(event) => {
             let StatusEvent { project_id, status } = *event;
+            live.update(|c| c.updated_at = Some(Utc::now()));
             statuses.show(project_id, status)
         }
         LiveMessage::Resync => resync.update(|n| *n += 1),
+        LiveMessage::Connection(open) => live.update(|c| c.open = Some(open)),
     });
 
     let now = RwSignal::new(Utc::now());
     Effect::new(move |_| {
+        // The page's data is as fresh as the page (browser only: effects run after hydration).
+        live.update(|c| {
+            c.updated_at.get_or_insert_with(Utc::now);
+        });
         // Keeps "checked 12 s ago" and staleness current between events (browser only).
         let handle = set_interval_with_handle(
             move || now.set(Utc::now()),
@@ -145,6 +160,8 @@ fn FleetBoard(open_for: Option<i64>) -> impl IntoView {
                                     now
                                     open_for
                                     selection
+                                    view=view_state
+                                    live
                                 />
                             })
                         }

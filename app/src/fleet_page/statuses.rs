@@ -17,6 +17,8 @@ pub(super) struct FleetStatuses {
     /// When each project's state last changed (Unix seconds), in the same order: the sort by
     /// last change and the "changed in the last hour" filter read it.
     pub(super) changed: RwSignal<Vec<Option<i64>>>,
+    /// Each project's message queue as last seen, in the same order: the sort by queue reads it.
+    pub(super) queue: RwSignal<Vec<Option<u64>>>,
     /// The project ids in that order (found by a scan: a live event costs microseconds, and a
     /// map would cost a thousand inserts on every render).
     ids: StoredValue<Vec<i64>>,
@@ -31,6 +33,7 @@ impl FleetStatuses {
         Self {
             health: RwSignal::new(Vec::new()),
             changed: RwSignal::new(Vec::new()),
+            queue: RwSignal::new(Vec::new()),
             ids: StoredValue::new(Vec::new()),
             full: RwSignal::new(HashMap::new()),
         }
@@ -41,6 +44,7 @@ impl FleetStatuses {
         self.health.set(briefs.iter().map(|b| b.health).collect());
         self.changed
             .set(briefs.iter().map(|b| b.changed_at).collect());
+        self.queue.set(briefs.iter().map(|b| b.queue).collect());
         self.ids.set_value(briefs.iter().map(|b| b.id).collect());
         self.full.set(
             cards
@@ -57,6 +61,15 @@ impl FleetStatuses {
             .with_value(|ids| ids.iter().position(|id| *id == project_id))
         {
             let health = status.health;
+            let queue = status.device.as_ref().and_then(|d| d.message_queue_count);
+            // Only a new figure wakes the sort: most events repeat the last one.
+            self.queue.maybe_update(|all| match all.get_mut(position) {
+                Some(old) if *old != queue => {
+                    *old = queue;
+                    true
+                }
+                _ => false,
+            });
             let mut changed = false;
             self.health.maybe_update(|all| match all.get_mut(position) {
                 Some(old) if *old != health => {

@@ -12,12 +12,16 @@ pub(super) fn Strip(history: Signal<Option<CardHistory>>) -> impl IntoView {
         history.get().map(|history| {
             let uptime = percent(history.uptime());
             let summary = summary(&history, &uptime);
+            // The zone as of the strip's end: the viewer's, named (an offset is enough for 24 h).
+            let zone = crate::prefs::zone_at(
+                chrono::DateTime::from_timestamp(history.strip_end, 0).unwrap_or_default(),
+            );
             let segments = history
                 .hours()
                 .map(|(start, state)| {
                     let slug = state.map_or("nodata", Shown::slug);
                     let label = state.map_or("no data", Shown::label);
-                    let title = format!("{}: {label}", hour_range(start));
+                    let title = format!("{}: {label}", hour_range(start, &zone));
                     view! { <span class=format!("strip__seg strip__seg--{slug}") title=title></span> }
                 })
                 .collect_view();
@@ -45,10 +49,22 @@ fn summary(history: &CardHistory, uptime: &str) -> String {
     format!("Last 24 hours, uptime {uptime}: {}.", parts.join(", "))
 }
 
-/// "14:00–15:00 UTC", from the hour's start in Unix seconds (no date library in the wasm).
-fn hour_range(start: i64) -> String {
-    let hour = start.div_euclid(3600).rem_euclid(24);
-    format!("{hour:02}:00–{:02}:00 UTC", (hour + 1) % 24)
+/// "14:00–15:00 CET", from the hour's start in Unix seconds, in the viewer's zone. By hand:
+/// chrono's formatting machinery would otherwise join the fleet page's wasm for this alone.
+fn hour_range(start: i64, zone: &crate::prefs::ZoneAt) -> String {
+    const DAY: i64 = 24 * 60;
+    let from = (start + i64::from(zone.offset_secs))
+        .div_euclid(60)
+        .rem_euclid(DAY);
+    let to = (from + 60) % DAY;
+    format!(
+        "{:02}:{:02}–{:02}:{:02} {}",
+        from / 60,
+        from % 60,
+        to / 60,
+        to % 60,
+        zone.name
+    )
 }
 
 #[cfg(test)]
@@ -66,7 +82,16 @@ mod tests {
             summary(&history, "66.6 %"),
             "Last 24 hours, uptime 66.6 %: 2 h Connected, 1 h Timeout, 1 h no data."
         );
-        assert_eq!(hour_range(23 * 3600), "23:00–00:00 UTC");
-        assert_eq!(hour_range(-3600), "23:00–00:00 UTC");
+        let utc = crate::prefs::ZoneAt {
+            offset_secs: 0,
+            name: "UTC".into(),
+        };
+        assert_eq!(hour_range(23 * 3600, &utc), "23:00–00:00 UTC");
+        assert_eq!(hour_range(-3600, &utc), "23:00–00:00 UTC");
+        let india = crate::prefs::ZoneAt {
+            offset_secs: 5 * 3600 + 1800,
+            name: "IST".into(),
+        };
+        assert_eq!(hour_range(23 * 3600, &india), "04:30–05:30 IST");
     }
 }

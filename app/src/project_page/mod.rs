@@ -332,14 +332,14 @@ fn UptimeTiles(uptime: Uptime) -> impl IntoView {
     }
 }
 
-/// "14:03".
+/// "14:03", in the viewer's zone.
 pub(super) fn hm(at: DateTime<Utc>) -> String {
-    at.format("%H:%M").to_string()
+    crate::prefs::zoned(at, "%H:%M")
 }
 
-/// "Dec 2, 14:03 UTC".
+/// "Dec 2, 14:03 CET", in the viewer's zone.
 pub(super) fn hm_day(at: DateTime<Utc>) -> String {
-    at.format("%b %-d, %H:%M UTC").to_string()
+    crate::prefs::zoned(at, "%b %-d, %H:%M %Z")
 }
 
 /// "40 min", "3 h 5 min", "2 d 4 h".

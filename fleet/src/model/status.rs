@@ -52,6 +52,22 @@ pub enum Health {
 }
 
 impl Health {
+    /// How much a state needs someone, most first, for sorting the fleet "by state": devices
+    /// that are down, then faults on the way to them, then the unsure, then the well.
+    pub fn severity(self) -> u8 {
+        match self {
+            Health::Unpaired => 0,
+            Health::Timeout => 1,
+            Health::Rejected => 2,
+            Health::Unreachable => 3,
+            Health::TimedOut => 4,
+            Health::Malformed => 5,
+            Health::UnknownState => 6,
+            Health::Checking => 7,
+            Health::Connected => 8,
+        }
+    }
+
     pub const ALL: [Health; 9] = [
         Health::Connected,
         Health::Timeout,
@@ -306,6 +322,8 @@ pub struct ProjectBrief {
     pub changed_at: Option<i64>,
     /// Why it alerts nobody right now, for its card (see [`ProjectCard::quiet`]).
     pub quiet: Option<String>,
+    /// The message queue as last seen, for sorting by queue.
+    pub queue: Option<u64>,
 }
 
 impl Serialize for ProjectBrief {
@@ -318,6 +336,7 @@ impl Serialize for ProjectBrief {
             self.uptime_permille,
             self.changed_at,
             &self.quiet,
+            self.queue,
         )
             .serialize(serializer)
     }
@@ -325,7 +344,7 @@ impl Serialize for ProjectBrief {
 
 impl<'de> Deserialize<'de> for ProjectBrief {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (id, name, token_last4, health, uptime_permille, changed_at, quiet) =
+        let (id, name, token_last4, health, uptime_permille, changed_at, quiet, queue) =
             Deserialize::deserialize(deserializer)?;
         Ok(Self {
             id,
@@ -335,6 +354,7 @@ impl<'de> Deserialize<'de> for ProjectBrief {
             uptime_permille,
             changed_at,
             quiet,
+            queue,
         })
     }
 }
@@ -423,11 +443,12 @@ mod tests {
             uptime_permille: Some(998),
             changed_at: None,
             quiet: None,
+            queue: Some(12),
         };
         let json = serde_json::to_string(&brief).unwrap_or_default();
         assert_eq!(
             json,
-            r#"[7,"Café \"Ünïcode\"","1f29","unpaired",998,null,null]"#
+            r#"[7,"Café \"Ünïcode\"","1f29","unpaired",998,null,null,12]"#
         );
         let back: ProjectBrief = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, brief);

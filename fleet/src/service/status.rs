@@ -66,6 +66,9 @@ impl Fleet {
                             .and_then(|h| h.uptime_permille),
                         changed_at: self.inner.history.changed_at(p.id).map(|t| t.timestamp()),
                         quiet: self.project_quiet(p.id).map(|q| q.label()),
+                        queue: status
+                            .and_then(|s| s.device.as_ref())
+                            .and_then(|d| d.message_queue_count),
                     }
                 })
                 .collect();

@@ -40,6 +40,46 @@ async fn the_fleet_page_is_rendered_on_the_server_with_every_demo_project() {
     assert_no_token_in(&html, "fleet page");
 }
 
+/// A bookmarked view (`?state=…&sort=…&layout=…`) is rendered as asked by the server, before
+/// any script: the right cards only, the list layout, the sort chosen, the filter pressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_in_the_query_string_is_rendered_by_the_server() {
+    let app = spawn_app().await;
+    app.wait_for_first_poll().await;
+    let admin = app.admin().await;
+    let html = admin
+        .text("/?state=timeout&sort=queue&layout=list&q=green")
+        .await;
+    assert!(html.contains("class=\"grid grid--list\""), "list layout");
+    // One card rendered (the page's data still names every project, for the counts).
+    assert_eq!(
+        html.matches("<article").count(),
+        1,
+        "only the matching card"
+    );
+    assert!(html.contains("data-health=\"timeout\""));
+    assert!(
+        html.contains("<option value=\"queue\" selected"),
+        "the sort chosen is selected"
+    );
+    assert!(
+        html.contains("value=\"green\""),
+        "the search box holds the search"
+    );
+    let pressed = html
+        .split("<button")
+        .find(|button| button.contains("count--timeout"))
+        .unwrap_or_default();
+    assert!(pressed.contains("aria-pressed=\"true\""), "{pressed}");
+
+    // Nonsense in the query is ignored: the whole fleet, in cards, by name.
+    let html = admin.text("/?state=purple&sort=size&layout=3d").await;
+    assert!(html.contains("class=\"grid\""));
+    for demo in DEMO_FLEET {
+        assert!(html.contains(demo.name), "{}", demo.name);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_poll_gives_each_demo_project_its_simulated_state() {
     let app = spawn_app().await;

@@ -21,6 +21,7 @@ mod fleet_page;
 mod guides;
 mod helpers;
 mod history;
+mod prefs;
 mod process;
 mod receivers;
 mod reliability;
