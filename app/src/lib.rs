@@ -60,7 +60,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// `/pkg/picky-fleet.css`, or with cargo-leptos's `hash-files` the name with the content's hash
 /// (`picky-fleet.<hash>.css`, read once from the hash file beside the binary, as Leptos's
 /// `HydrationScripts` reads the wasm's and the JS's).
-fn stylesheet_href(options: &LeptosOptions) -> String {
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
     #[cfg(feature = "ssr")]
     {
         static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -120,9 +120,20 @@ pub fn ThemeButton() -> impl IntoView {
     // The raw query string may or may not keep its `?`; the page comes back whole either way.
     let path = here.pathname.get_untracked();
     let search = here.search.get_untracked();
-    let back = match search.trim_start_matches('?') {
-        "" => path,
-        query => format!("{path}?{query}"),
+    // A form's outcome notice (`done`/`error` with its `sig`) is not carried back: it was
+    // shown once, and a crafted link's text does not travel on through this form.
+    let query: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && !matches!(key, "done" | "error" | "sig")
+        })
+        .collect();
+    let back = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", query.join("&"))
     };
     view! {
         <form method="post" action={<SetTheme as leptos::server_fn::ServerFn>::url()} class="inline-form topbar__theme">

@@ -31,12 +31,23 @@ pub fn check_build(binary: &Path, site: &Path) -> anyhow::Result<()> {
             binary.display()
         );
     }
-    for name in ["picky-fleet.js", "picky-fleet.wasm"] {
-        let file = site.join("pkg").join(name);
-        if !file.is_file() {
+    // `picky-fleet.js`, or with hashed names `picky-fleet.<hash>.js`; the same for the wasm.
+    let names: Vec<String> = std::fs::read_dir(site.join("pkg"))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for extension in [".js", ".wasm"] {
+        let built = names
+            .iter()
+            .any(|name| name.starts_with("picky-fleet.") && name.ends_with(extension));
+        if !built {
             bail!(
-                "{} does not exist: build the site with `{BUILD_COMMAND}` (or pass --site DIR)",
-                file.display()
+                "{} holds no picky-fleet{extension}: build the site with `{BUILD_COMMAND}` \
+                 (or pass --site DIR)",
+                site.join("pkg").display()
             );
         }
     }

@@ -87,10 +87,16 @@ fn status_line(alert: &AlertView) -> String {
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let title = escape(title);
+    // The app's stylesheet under its hashed name, as the app's own pages link it.
+    static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stylesheet = STYLESHEET.get_or_init(|| match crate::startup::leptos_options() {
+        Ok(options) => app::stylesheet_href(&options),
+        Err(_) => "/pkg/picky-fleet.css".to_owned(),
+    });
     let html = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Picky Fleet</title><link rel="stylesheet" href="/pkg/picky-fleet.css"></head>
+<title>{title} · Picky Fleet</title><link rel="stylesheet" href="{stylesheet}"></head>
 <body><main class="page page--narrow"><h1>{title}</h1>{body}
 <p><a href="/alerts">Open the Alerts page</a> (sign-in needed)</p></main></body></html>"#
     );

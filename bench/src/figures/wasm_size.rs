@@ -208,7 +208,16 @@ struct SplitManifest {
 
 impl SplitManifest {
     fn read(pkg: &std::path::Path) -> anyhow::Result<Self> {
-        let path = pkg.join("__wasm_split_manifest.json");
+        // `__wasm_split_manifest.json`, or with hashed names `__wasm_split_manifest.<hash>.json`.
+        let path = std::fs::read_dir(pkg)
+            .with_context(|| format!("listing {}", pkg.display()))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .find(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("__wasm_split_manifest.") && name.ends_with(".json"))
+            })
+            .unwrap_or_else(|| pkg.join("__wasm_split_manifest.json"));
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),

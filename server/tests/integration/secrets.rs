@@ -364,7 +364,7 @@ async fn sim_control_url(server: &ServerProcess) -> String {
 /// The chunks named in the split build's manifest (`cargo leptos build --split`), as paths.
 async fn split_chunks(browser: &Browser) -> Vec<String> {
     let response = browser
-        .get("/pkg/__wasm_split_manifest.json")
+        .get(&split_manifest_path())
         .send()
         .await
         .expect("manifest");
@@ -384,6 +384,22 @@ async fn split_chunks(browser: &Browser) -> Vec<String> {
     chunks.dedup();
     assert!(!chunks.is_empty(), "split pages have chunks");
     chunks
+}
+
+/// `/pkg/__wasm_split_manifest.json`, or its hashed name from the hash file cargo-leptos leaves
+/// beside the binary (`manifest: <hash>`).
+fn split_manifest_path() -> String {
+    let hashes = std::path::Path::new(env!("CARGO_BIN_EXE_picky-fleet"))
+        .parent()
+        .and_then(|dir| std::fs::read_to_string(dir.join("hash.txt")).ok())
+        .unwrap_or_default();
+    match hashes
+        .lines()
+        .find_map(|line| line.strip_prefix("manifest:"))
+    {
+        Some(hash) => format!("/pkg/__wasm_split_manifest.{}.json", hash.trim()),
+        None => "/pkg/__wasm_split_manifest.json".to_owned(),
+    }
 }
 
 /// The `/pkg/...` files a page links (scripts, wasm, styles).
