@@ -215,7 +215,9 @@ impl SplitManifest {
             .find(|path| {
                 path.file_name()
                     .and_then(|name| name.to_str())
-                    .is_some_and(|name| name.starts_with("__wasm_split_manifest.") && name.ends_with(".json"))
+                    .is_some_and(|name| {
+                        name.starts_with("__wasm_split_manifest.") && name.ends_with(".json")
+                    })
             })
             .unwrap_or_else(|| pkg.join("__wasm_split_manifest.json"));
         let text = match std::fs::read_to_string(&path) {
