@@ -7,12 +7,13 @@ use url::Url;
 
 use crate::client_addr::TrustedProxies;
 
-// Debug by hand: the key and the demo password must not reach a log line.
+// Debug by hand: the key, the demo password and a database password must not reach a log line.
 #[derive(Clone)]
 pub struct Settings {
     /// `PICKY_FLEET_ADDR`, default `127.0.0.1:3000`.
     pub addr: SocketAddr,
-    /// `PICKY_FLEET_DATABASE_URL`, default `sqlite:data/picky-fleet.db`.
+    /// `PICKY_FLEET_DATABASE_URL`, default `sqlite:data/picky-fleet.db`; `postgres://…` runs
+    /// on PostgreSQL (then `PICKY_FLEET_SECRET_KEY` is required, the same on every instance).
     pub database_url: String,
     /// `PICKY_FLEET_UPSTREAM_URL`: the PickyAssist API base. Unset: the built-in simulator.
     pub upstream_url: Option<Url>,
@@ -75,7 +76,7 @@ impl std::fmt::Debug for Settings {
         let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "••••");
         f.debug_struct("Settings")
             .field("addr", &self.addr)
-            .field("database_url", &self.database_url)
+            .field("database_url", &fleet::db::shown_url(&self.database_url))
             .field("upstream_url", &self.upstream_url.as_ref().map(Url::as_str))
             .field("secret_key", &redacted(&self.secret_key))
             .field("poll_interval", &self.poll_interval)

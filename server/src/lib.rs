@@ -13,6 +13,7 @@ pub mod health;
 pub mod metrics;
 pub mod pages;
 pub mod server_fns;
+pub mod session_store;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use std::{
     sync::Arc,
 };
 
+use crate::session_store::Sessions;
 use anyhow::Context;
 use app::{shell, App};
 use axum::http::{header, HeaderValue};
@@ -34,7 +35,6 @@ use tower_http::{
 use tower_sessions::{
     cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer,
 };
-use tower_sessions_sqlx_store::SqliteStore;
 use url::Url;
 
 use crate::{config::Settings, state::AppState};
@@ -49,7 +49,7 @@ pub struct Application {
     database_url: String,
     /// Set on the first start with the demo simulator, printed once.
     demo_admin_password: Option<String>,
-    session_store: SqliteStore,
+    session_store: Sessions,
 }
 
 /// Leptos settings: cargo-leptos's environment when present, our names otherwise, so the
@@ -102,7 +102,7 @@ impl Application {
         // request could wait 20 s and more for its session while that connection was taken
         // (seen as hung page loads in the integration tests). Their few writes meet the
         // command path's in SQLite's busy handler instead.
-        let session_store = SqliteStore::new(database.reader);
+        let session_store = Sessions::new(&database.reader);
         session_store
             .migrate()
             .await
@@ -208,7 +208,7 @@ impl Application {
 
     pub fn print_banner(&self) {
         println!("picky-fleet is listening on http://{}", self.addr());
-        println!("  database: {}", self.database_url);
+        println!("  database: {}", db::shown_url(&self.database_url));
         match &self.simulator {
             Some(sim) => {
                 println!(
@@ -407,7 +407,7 @@ impl Application {
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: SqliteStore) -> Router {
+pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: Sessions) -> Router {
     crate::metrics::handle(); // install the recorder before the first request records anything
 
     // Server functions have their own routes, outside the page render threads and deadline
@@ -482,6 +482,9 @@ pub async fn open_fleet_with_clock(
     let cipher = match (&settings.secret_key, settings.database_path()) {
         (Some(key), _) => TokenCipher::from_base64(key)?,
         (None, Some(db_path)) => TokenCipher::load_or_create_key_file(&key_file_for(&db_path))?,
+        (None, None) if db::is_postgres_url(&settings.database_url) => anyhow::bail!(
+            "a PostgreSQL database needs PICKY_FLEET_SECRET_KEY (the same on every instance)"
+        ),
         (None, None) => anyhow::bail!("an in-memory database needs PICKY_FLEET_SECRET_KEY"),
     };
     let client = Client::new(ClientConfig {

@@ -1,8 +1,8 @@
 //! State shared by every handler.
 
+use crate::session_store::Sessions;
 use fleet::Fleet;
 use leptos::config::LeptosOptions;
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// State shared by every handler.
 #[derive(Clone, axum::extract::FromRef)]
@@ -10,5 +10,5 @@ pub struct AppState {
     pub fleet: Fleet,
     pub leptos_options: LeptosOptions,
     /// The session store, for the event streams to see a session end (signed out, expired).
-    pub sessions: SqliteStore,
+    pub sessions: Sessions,
 }

@@ -1,18 +1,20 @@
-//! The alert tables (see migrations/20261203000001_alerts.sql): channels, rules, alerts, the
-//! delivery outbox and its attempts, mutes, maintenance windows, intended disconnects.
+//! The alert tables (see migrations/sqlite/20261203000001_alerts.sql and its PostgreSQL twin):
+//! channels, rules, alerts, the delivery outbox and its attempts, mutes, maintenance windows,
+//! intended disconnects.
 //!
 //! One file per table group would split it (channels, alerts and outbox, quiet); kept together
 //! for now as every query here serves `service::alerts`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::{
     crypto::SealedToken,
+    db::{Conn, Pool},
     model::{
         stored_time, AlertDelivery, AlertEvent, AlertKind, AlertStatus, AlertView, DeliveryAttempt,
         DeliveryCounts, DeliveryResult, DeliveryStatus,
     },
+    with_conn, with_pool,
 };
 
 // ---- channels -------------------------------------------------------------------------------
@@ -52,114 +54,97 @@ pub struct ChannelFields<'a> {
     pub enabled: bool,
 }
 
-pub async fn insert_channel(pool: &SqlitePool, c: ChannelFields<'_>) -> sqlx::Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO alert_channels
+pub async fn insert_channel(pool: &Pool, c: ChannelFields<'_>) -> sqlx::Result<i64> {
+    const SQL: &str = "INSERT INTO alert_channels
              (name, kind, settings, target, secret_nonce, secret_ciphertext, enabled, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(c.name)
-    .bind(c.kind)
-    .bind(c.settings)
-    .bind(c.target)
-    .bind(&c.secret.nonce)
-    .bind(&c.secret.ciphertext)
-    .bind(c.enabled)
-    .bind(super::now_text())
-    .fetch_one(pool)
-    .await?;
-    Ok(id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    let now = super::now_text();
+    with_pool!(pool, p => {
+        sqlx::query_scalar(SQL)
+            .bind(c.name)
+            .bind(c.kind)
+            .bind(c.settings)
+            .bind(c.target)
+            .bind(&c.secret.nonce)
+            .bind(&c.secret.ciphertext)
+            .bind(c.enabled)
+            .bind(&now)
+            .fetch_one(p)
+            .await
+    })
 }
 
-pub async fn update_channel(
-    pool: &SqlitePool,
-    id: i64,
-    c: ChannelFields<'_>,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE alert_channels SET name = ?, kind = ?, settings = ?, target = ?,
-             secret_nonce = ?, secret_ciphertext = ?, enabled = ? WHERE id = ?",
-    )
-    .bind(c.name)
-    .bind(c.kind)
-    .bind(c.settings)
-    .bind(c.target)
-    .bind(&c.secret.nonce)
-    .bind(&c.secret.ciphertext)
-    .bind(c.enabled)
-    .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn update_channel(pool: &Pool, id: i64, c: ChannelFields<'_>) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE alert_channels SET name = $1, kind = $2, settings = $3, target = $4,
+             secret_nonce = $5, secret_ciphertext = $6, enabled = $7 WHERE id = $8";
+    let done = with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(c.name)
+            .bind(c.kind)
+            .bind(c.settings)
+            .bind(c.target)
+            .bind(&c.secret.nonce)
+            .bind(&c.secret.ciphertext)
+            .bind(c.enabled)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+    });
+    Ok(done == 1)
 }
 
-pub async fn channels(pool: &SqlitePool) -> sqlx::Result<Vec<ChannelRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY name COLLATE NOCASE"
-    ))
-    .fetch_all(pool)
-    .await
+pub async fn channels(pool: &Pool) -> sqlx::Result<Vec<ChannelRow>> {
+    let sql = format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY name");
+    with_pool!(pool, p => sqlx::query_as(&sql).fetch_all(p).await)
 }
 
-pub async fn channel(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<ChannelRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await
+pub async fn channel(pool: &Pool, id: i64) -> sqlx::Result<Option<ChannelRow>> {
+    let sql = format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = $1");
+    with_pool!(pool, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)
 }
 
 /// Removes a channel; its pending deliveries fail (there is nobody left to send them to).
-pub async fn delete_channel(pool: &SqlitePool, id: i64) -> sqlx::Result<bool> {
+pub async fn delete_channel(pool: &Pool, id: i64) -> sqlx::Result<bool> {
+    const FAIL: &str = "UPDATE alert_deliveries SET status = 'failed', finished_at = $1
+         WHERE channel_id = $2 AND status = 'pending'";
+    const DELETE: &str = "DELETE FROM alert_channels WHERE id = $1";
+    let now = super::now_text();
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "UPDATE alert_deliveries SET status = 'failed', finished_at = ?
-         WHERE channel_id = ? AND status = 'pending'",
-    )
-    .bind(super::now_text())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    let done = sqlx::query("DELETE FROM alert_channels WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    let done = with_conn!(tx.conn(), c => {
+        sqlx::query(FAIL).bind(&now).bind(id).execute(&mut *c).await?;
+        sqlx::query(DELETE).bind(id).execute(&mut *c).await?.rows_affected()
+    });
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 // ---- rules ----------------------------------------------------------------------------------
 
 /// Every stored rule: (project id, 0 for the default; the rule's JSON).
-pub async fn rules(pool: &SqlitePool) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT project_id, rule FROM alert_rules ORDER BY project_id")
-        .fetch_all(pool)
-        .await
+pub async fn rules(pool: &Pool) -> sqlx::Result<Vec<(i64, String)>> {
+    const SQL: &str = "SELECT project_id, rule FROM alert_rules ORDER BY project_id";
+    with_pool!(pool, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
-pub async fn put_rule(pool: &SqlitePool, project_id: i64, rule: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO alert_rules (project_id, rule, updated_at) VALUES (?, ?, ?)
+pub async fn put_rule(pool: &Pool, project_id: i64, rule: &str) -> sqlx::Result<()> {
+    const SQL: &str = "INSERT INTO alert_rules (project_id, rule, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (project_id) DO UPDATE SET rule = excluded.rule,
-             updated_at = excluded.updated_at",
-    )
-    .bind(project_id)
-    .bind(rule)
-    .bind(super::now_text())
-    .execute(pool)
-    .await?;
+             updated_at = excluded.updated_at";
+    let now = super::now_text();
+    with_pool!(pool, p => {
+        sqlx::query(SQL).bind(project_id).bind(rule).bind(&now).execute(p).await.map(drop)
+    })?;
     Ok(())
 }
 
-pub async fn delete_rule(pool: &SqlitePool, project_id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM alert_rules WHERE project_id = ?")
-        .bind(project_id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn delete_rule(pool: &Pool, project_id: i64) -> sqlx::Result<bool> {
+    const SQL: &str = "DELETE FROM alert_rules WHERE project_id = $1";
+    let done = with_pool!(pool, p => {
+        sqlx::query(SQL).bind(project_id).execute(p).await?.rows_affected()
+    });
+    Ok(done == 1)
 }
-
 // ---- alerts ---------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -243,189 +228,184 @@ pub struct NewAlert<'a> {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert_alert(conn: &mut SqliteConnection, a: NewAlert<'_>) -> sqlx::Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO alerts (kind, project_id, project_name, state, since, opened_at,
+pub async fn insert_alert(conn: Conn<'_>, a: NewAlert<'_>) -> sqlx::Result<i64> {
+    const SQL: &str = "INSERT INTO alerts (kind, project_id, project_name, state, since, opened_at,
              next_repeat_at, storm_id, silenced, resolved_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(a.kind.as_str())
-    .bind(a.project_id)
-    .bind(a.project_name)
-    .bind(a.state)
-    .bind(stored_time(a.since))
-    .bind(stored_time(a.opened_at))
-    .bind(a.next_repeat_at.map(stored_time))
-    .bind(a.storm_id)
-    .bind(a.silenced)
-    .bind(a.resolved_at.map(stored_time))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    let since = stored_time(a.since);
+    let opened_at = stored_time(a.opened_at);
+    let next_repeat_at = a.next_repeat_at.map(stored_time);
+    let resolved_at = a.resolved_at.map(stored_time);
+    with_conn!(conn, c => {
+        sqlx::query_scalar(SQL)
+            .bind(a.kind.as_str())
+            .bind(a.project_id)
+            .bind(a.project_name)
+            .bind(a.state)
+            .bind(&since)
+            .bind(&opened_at)
+            .bind(&next_repeat_at)
+            .bind(a.storm_id)
+            .bind(a.silenced)
+            .bind(&resolved_at)
+            .fetch_one(&mut *c)
+            .await
+    })
 }
 
 pub async fn set_repeats(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     id: i64,
     repeats: u32,
     next_repeat_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE alerts SET repeats = ?, next_repeat_at = ? WHERE id = ?")
-        .bind(i64::from(repeats))
-        .bind(next_repeat_at.map(stored_time))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    const SQL: &str = "UPDATE alerts SET repeats = $1, next_repeat_at = $2 WHERE id = $3";
+    let next_repeat_at = next_repeat_at.map(stored_time);
+    with_conn!(conn, c => {
+        sqlx::query(SQL)
+            .bind(i64::from(repeats))
+            .bind(&next_repeat_at)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(drop)
+    })?;
     Ok(())
 }
 
 pub async fn unsilence(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     id: i64,
     next_repeat_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE alerts SET silenced = NULL, next_repeat_at = ? WHERE id = ?")
-        .bind(next_repeat_at.map(stored_time))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    const SQL: &str = "UPDATE alerts SET silenced = NULL, next_repeat_at = $1 WHERE id = $2";
+    let next_repeat_at = next_repeat_at.map(stored_time);
+    with_conn!(conn, c => {
+        sqlx::query(SQL).bind(&next_repeat_at).bind(id).execute(&mut *c).await.map(drop)
+    })?;
     Ok(())
 }
 
-pub async fn set_storm_state(
-    conn: &mut SqliteConnection,
-    id: i64,
-    state: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE alerts SET state = ? WHERE id = ?")
-        .bind(state)
-        .bind(id)
-        .execute(conn)
-        .await?;
+pub async fn set_storm_state(conn: Conn<'_>, id: i64, state: &str) -> sqlx::Result<()> {
+    const SQL: &str = "UPDATE alerts SET state = $1 WHERE id = $2";
+    with_conn!(conn, c => {
+        sqlx::query(SQL).bind(state).bind(id).execute(&mut *c).await.map(drop)
+    })?;
     Ok(())
 }
 
-pub async fn resolve(conn: &mut SqliteConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE alerts SET resolved_at = ?, next_repeat_at = NULL
-         WHERE id = ? AND resolved_at IS NULL",
-    )
-    .bind(stored_time(at))
-    .bind(id)
-    .execute(conn)
-    .await?;
+pub async fn resolve(conn: Conn<'_>, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    const SQL: &str = "UPDATE alerts SET resolved_at = $1, next_repeat_at = NULL
+         WHERE id = $2 AND resolved_at IS NULL";
+    let at = stored_time(at);
+    with_conn!(conn, c => {
+        sqlx::query(SQL).bind(&at).bind(id).execute(&mut *c).await.map(drop)
+    })?;
     Ok(())
 }
 
 /// Resolves a project's open alerts of `kind` (auto-heal's call for a person, once the device
 /// is back); returns how many.
 pub async fn resolve_kind(
-    pool: &sqlx::SqlitePool,
+    pool: &Pool,
     project_id: i64,
     kind: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE alerts SET resolved_at = ?, next_repeat_at = NULL
-         WHERE project_id = ? AND kind = ? AND resolved_at IS NULL",
-    )
-    .bind(stored_time(at))
-    .bind(project_id)
-    .bind(kind)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    const SQL: &str = "UPDATE alerts SET resolved_at = $1, next_repeat_at = NULL
+         WHERE project_id = $2 AND kind = $3 AND resolved_at IS NULL";
+    let at = stored_time(at);
+    Ok(with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(&at)
+            .bind(project_id)
+            .bind(kind)
+            .execute(p)
+            .await?
+            .rows_affected()
+    }))
 }
 
 /// Acknowledges an alert that is open and not yet acknowledged; false otherwise.
-pub async fn acknowledge(
-    pool: &SqlitePool,
-    id: i64,
-    by: &str,
-    at: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?, next_repeat_at = NULL
-         WHERE id = ? AND resolved_at IS NULL AND acknowledged_at IS NULL",
-    )
-    .bind(by)
-    .bind(stored_time(at))
-    .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn acknowledge(pool: &Pool, id: i64, by: &str, at: DateTime<Utc>) -> sqlx::Result<bool> {
+    const SQL: &str =
+        "UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2, next_repeat_at = NULL
+         WHERE id = $3 AND resolved_at IS NULL AND acknowledged_at IS NULL";
+    let at = stored_time(at);
+    let done = with_pool!(pool, p => {
+        sqlx::query(SQL).bind(by).bind(&at).bind(id).execute(p).await?.rows_affected()
+    });
+    Ok(done == 1)
 }
 
-pub async fn alert(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<AlertRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await
+pub async fn alert(pool: &Pool, id: i64) -> sqlx::Result<Option<AlertRow>> {
+    let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.id = $1");
+    with_pool!(pool, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)
 }
 
 /// Every unresolved alert (the engine's state at start-up).
-pub async fn open_alerts(pool: &SqlitePool) -> sqlx::Result<Vec<AlertRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.resolved_at IS NULL ORDER BY a.id"
-    ))
-    .fetch_all(pool)
-    .await
+pub async fn open_alerts(pool: &Pool) -> sqlx::Result<Vec<AlertRow>> {
+    let sql =
+        format!("SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.resolved_at IS NULL ORDER BY a.id");
+    with_pool!(pool, p => sqlx::query_as(&sql).fetch_all(p).await)
 }
 
 /// A page of alerts, newest first.
 pub async fn list_alerts(
-    pool: &SqlitePool,
+    pool: &Pool,
     status: Option<AlertStatus>,
     project_id: Option<i64>,
     before: Option<i64>,
     limit: u32,
 ) -> sqlx::Result<Vec<AlertRow>> {
     let status_clause = match status {
-        None => "1",
+        None => "TRUE",
         Some(AlertStatus::Open) => "a.resolved_at IS NULL AND a.acknowledged_at IS NULL",
         Some(AlertStatus::Acknowledged) => {
             "a.resolved_at IS NULL AND a.acknowledged_at IS NOT NULL"
         }
         Some(AlertStatus::Resolved) => "a.resolved_at IS NOT NULL",
     };
-    sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM alerts a
-         WHERE {status_clause} AND (?1 IS NULL OR a.project_id = ?1) AND (?2 IS NULL OR a.id < ?2)
-         ORDER BY a.id DESC LIMIT ?3"
-    ))
-    .bind(project_id)
-    .bind(before)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
+         WHERE {status_clause} AND ($1 IS NULL OR a.project_id = $1) AND ($2 IS NULL OR a.id < $2)
+         ORDER BY a.id DESC LIMIT $3"
+    );
+    with_pool!(pool, p => {
+        sqlx::query_as(&sql)
+            .bind(project_id)
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await
+    })
 }
 
 // ---- deliveries (the outbox) ----------------------------------------------------------------
 
 pub async fn insert_delivery(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     alert_id: i64,
     channel_id: i64,
     event: AlertEvent,
     message: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO alert_deliveries
+    // $5 twice: created now, first attempt due now.
+    const SQL: &str = "INSERT INTO alert_deliveries
              (alert_id, channel_id, event, message, status, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-    )
-    .bind(alert_id)
-    .bind(channel_id)
-    .bind(event.as_str())
-    .bind(message)
-    .bind(stored_time(now))
-    .bind(stored_time(now))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id";
+    let now = stored_time(now);
+    with_conn!(conn, c => {
+        sqlx::query_scalar(SQL)
+            .bind(alert_id)
+            .bind(channel_id)
+            .bind(event.as_str())
+            .bind(message)
+            .bind(&now)
+            .fetch_one(&mut *c)
+            .await
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -439,71 +419,70 @@ pub struct DueDelivery {
 
 /// Pending deliveries whose time has come, oldest first.
 pub async fn due_deliveries(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: DateTime<Utc>,
     limit: u32,
 ) -> sqlx::Result<Vec<DueDelivery>> {
-    sqlx::query_as(
-        "SELECT id, channel_id, message, attempts, created_at FROM alert_deliveries
-         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-    )
-    .bind(stored_time(now))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
+    const SQL: &str = "SELECT id, channel_id, message, attempts, created_at FROM alert_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2";
+    let now = stored_time(now);
+    with_pool!(pool, p => {
+        sqlx::query_as(SQL).bind(&now).bind(i64::from(limit)).fetch_all(p).await
+    })
 }
 
 /// Writes an attempt and the delivery's new state: sent, failed for good, or pending until
 /// `retry_at`.
 pub async fn record_attempt(
-    pool: &SqlitePool,
+    pool: &Pool,
     delivery_id: i64,
     result: &DeliveryResult,
     at: DateTime<Utc>,
     retry_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
+    const ATTEMPT: &str =
         "INSERT INTO alert_attempts (delivery_id, at, ok, http_status, latency_ms, error)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(delivery_id)
-    .bind(stored_time(at))
-    .bind(result.ok)
-    .bind(result.status.map(i64::from))
-    .bind(result.latency_ms)
-    .bind(result.error.as_deref())
-    .execute(&mut *tx)
-    .await?;
+         VALUES ($1, $2, $3, $4, $5, $6)";
+    const DELIVERY: &str = "UPDATE alert_deliveries SET attempts = attempts + 1, status = $1,
+             next_attempt_at = COALESCE($2, next_attempt_at), finished_at = $3
+         WHERE id = $4";
     let status = match (result.ok, retry_at) {
         (true, _) => DeliveryStatus::Sent,
         (false, Some(_)) => DeliveryStatus::Pending,
         (false, None) => DeliveryStatus::Failed,
     };
-    sqlx::query(
-        "UPDATE alert_deliveries SET attempts = attempts + 1, status = ?,
-             next_attempt_at = coalesce(?, next_attempt_at), finished_at = ?
-         WHERE id = ?",
-    )
-    .bind(status.as_str())
-    .bind(retry_at.map(stored_time))
-    .bind((status != DeliveryStatus::Pending).then(|| stored_time(at)))
-    .bind(delivery_id)
-    .execute(&mut *tx)
-    .await?;
+    let at_text = stored_time(at);
+    let retry_at = retry_at.map(stored_time);
+    let finished_at = (status != DeliveryStatus::Pending).then(|| at_text.clone());
+    let mut tx = pool.begin().await?;
+    with_conn!(tx.conn(), c => {
+        sqlx::query(ATTEMPT)
+            .bind(delivery_id)
+            .bind(&at_text)
+            .bind(result.ok)
+            .bind(result.status.map(i64::from))
+            .bind(result.latency_ms)
+            .bind(result.error.as_deref())
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(DELIVERY)
+            .bind(status.as_str())
+            .bind(&retry_at)
+            .bind(&finished_at)
+            .bind(delivery_id)
+            .execute(&mut *c)
+            .await?;
+    });
     tx.commit().await
 }
 
-pub async fn fail_delivery(
-    pool: &SqlitePool,
-    delivery_id: i64,
-    at: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE alert_deliveries SET status = 'failed', finished_at = ? WHERE id = ?")
-        .bind(stored_time(at))
-        .bind(delivery_id)
-        .execute(pool)
-        .await?;
+pub async fn fail_delivery(pool: &Pool, delivery_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    const SQL: &str =
+        "UPDATE alert_deliveries SET status = 'failed', finished_at = $1 WHERE id = $2";
+    let at = stored_time(at);
+    with_pool!(pool, p => {
+        sqlx::query(SQL).bind(&at).bind(delivery_id).execute(p).await.map(drop)
+    })?;
     Ok(())
 }
 
@@ -528,23 +507,20 @@ struct AttemptRow {
 }
 
 /// An alert's deliveries, each with its attempts.
-pub async fn deliveries_of(pool: &SqlitePool, alert_id: i64) -> sqlx::Result<Vec<AlertDelivery>> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(
+pub async fn deliveries_of(pool: &Pool, alert_id: i64) -> sqlx::Result<Vec<AlertDelivery>> {
+    const DELIVERIES: &str =
         "SELECT d.id, d.channel_id, c.name AS channel_name, d.event, d.status, d.next_attempt_at
          FROM alert_deliveries d LEFT JOIN alert_channels c ON c.id = d.channel_id
-         WHERE d.alert_id = ? ORDER BY d.id",
-    )
-    .bind(alert_id)
-    .fetch_all(pool)
-    .await?;
-    let attempts: Vec<AttemptRow> = sqlx::query_as(
-        "SELECT t.delivery_id, t.at, t.ok, t.http_status, t.latency_ms, t.error
+         WHERE d.alert_id = $1 ORDER BY d.id";
+    const ATTEMPTS: &str = "SELECT t.delivery_id, t.at, t.ok, t.http_status, t.latency_ms, t.error
          FROM alert_attempts t JOIN alert_deliveries d ON d.id = t.delivery_id
-         WHERE d.alert_id = ? ORDER BY t.id",
-    )
-    .bind(alert_id)
-    .fetch_all(pool)
-    .await?;
+         WHERE d.alert_id = $1 ORDER BY t.id";
+    let (rows, attempts): (Vec<DeliveryRow>, Vec<AttemptRow>) = with_pool!(pool, p => {
+        let rows: Vec<DeliveryRow> =
+            sqlx::query_as(DELIVERIES).bind(alert_id).fetch_all(p).await?;
+        let attempts: Vec<AttemptRow> = sqlx::query_as(ATTEMPTS).bind(alert_id).fetch_all(p).await?;
+        (rows, attempts)
+    });
     Ok(rows
         .into_iter()
         .map(|d| {
@@ -572,14 +548,15 @@ pub async fn deliveries_of(pool: &SqlitePool, alert_id: i64) -> sqlx::Result<Vec
         .collect())
 }
 
-pub async fn delivery_counts(pool: &SqlitePool) -> sqlx::Result<DeliveryCounts> {
-    let (pending, sent, failed): (i64, i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'sent'), 0),
-                coalesce(sum(status = 'failed'), 0)
-         FROM alert_deliveries",
-    )
-    .fetch_one(pool)
-    .await?;
+pub async fn delivery_counts(pool: &Pool) -> sqlx::Result<DeliveryCounts> {
+    // COUNT of a CASE: a BIGINT in both engines (a SUM of a comparison is not: PostgreSQL
+    // cannot sum booleans).
+    const SQL: &str = "SELECT COUNT(CASE WHEN status = 'pending' THEN 1 END),
+                COUNT(CASE WHEN status = 'sent' THEN 1 END),
+                COUNT(CASE WHEN status = 'failed' THEN 1 END)
+         FROM alert_deliveries";
+    let (pending, sent, failed): (i64, i64, i64) =
+        with_pool!(pool, p => sqlx::query_as(SQL).fetch_one(p).await)?;
     Ok(DeliveryCounts {
         pending: pending.max(0) as u64,
         sent: sent.max(0) as u64,
@@ -597,33 +574,35 @@ pub struct MuteRow {
     pub reason: String,
 }
 
-pub async fn mutes(pool: &SqlitePool) -> sqlx::Result<Vec<MuteRow>> {
-    sqlx::query_as("SELECT project_id, until, muted_by, reason FROM alert_mutes")
-        .fetch_all(pool)
-        .await
+pub async fn mutes(pool: &Pool) -> sqlx::Result<Vec<MuteRow>> {
+    const SQL: &str = "SELECT project_id, until, muted_by, reason FROM alert_mutes";
+    with_pool!(pool, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
-pub async fn put_mute(pool: &SqlitePool, m: &MuteRow) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO alert_mutes (project_id, until, muted_by, reason) VALUES (?, ?, ?, ?)
+pub async fn put_mute(pool: &Pool, m: &MuteRow) -> sqlx::Result<()> {
+    const SQL: &str =
+        "INSERT INTO alert_mutes (project_id, until, muted_by, reason) VALUES ($1, $2, $3, $4)
          ON CONFLICT (project_id) DO UPDATE SET until = excluded.until,
-             muted_by = excluded.muted_by, reason = excluded.reason",
-    )
-    .bind(m.project_id)
-    .bind(&m.until)
-    .bind(&m.muted_by)
-    .bind(&m.reason)
-    .execute(pool)
-    .await?;
+             muted_by = excluded.muted_by, reason = excluded.reason";
+    with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(m.project_id)
+            .bind(&m.until)
+            .bind(&m.muted_by)
+            .bind(&m.reason)
+            .execute(p)
+            .await
+            .map(drop)
+    })?;
     Ok(())
 }
 
-pub async fn delete_mute(pool: &SqlitePool, project_id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM alert_mutes WHERE project_id = ?")
-        .bind(project_id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn delete_mute(pool: &Pool, project_id: i64) -> sqlx::Result<bool> {
+    const SQL: &str = "DELETE FROM alert_mutes WHERE project_id = $1";
+    let done = with_pool!(pool, p => {
+        sqlx::query(SQL).bind(project_id).execute(p).await?.rows_affected()
+    });
+    Ok(done == 1)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -641,72 +620,58 @@ pub struct WindowRow {
     pub created_at: String,
 }
 
-pub async fn windows(pool: &SqlitePool) -> sqlx::Result<Vec<WindowRow>> {
-    sqlx::query_as(
-        "SELECT id, project_id, kind, starts_at, ends_at, weekday, start_minute,
+pub async fn windows(pool: &Pool) -> sqlx::Result<Vec<WindowRow>> {
+    const SQL: &str = "SELECT id, project_id, kind, starts_at, ends_at, weekday, start_minute,
                 duration_minutes, note, created_by, created_at
-         FROM maintenance_windows ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await
+         FROM maintenance_windows ORDER BY id";
+    with_pool!(pool, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
-pub async fn insert_window(pool: &SqlitePool, w: &WindowRow) -> sqlx::Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO maintenance_windows (project_id, kind, starts_at, ends_at, weekday,
-             start_minute, duration_minutes, note, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(w.project_id)
-    .bind(&w.kind)
-    .bind(&w.starts_at)
-    .bind(&w.ends_at)
-    .bind(w.weekday)
-    .bind(w.start_minute)
-    .bind(w.duration_minutes)
-    .bind(&w.note)
-    .bind(&w.created_by)
-    .bind(&w.created_at)
-    .fetch_one(pool)
-    .await?;
-    Ok(id)
+pub async fn insert_window(pool: &Pool, w: &WindowRow) -> sqlx::Result<i64> {
+    const SQL: &str = "INSERT INTO maintenance_windows (project_id, kind, starts_at, ends_at,
+             weekday, start_minute, duration_minutes, note, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    with_pool!(pool, p => {
+        sqlx::query_scalar(SQL)
+            .bind(w.project_id)
+            .bind(&w.kind)
+            .bind(&w.starts_at)
+            .bind(&w.ends_at)
+            .bind(w.weekday)
+            .bind(w.start_minute)
+            .bind(w.duration_minutes)
+            .bind(&w.note)
+            .bind(&w.created_by)
+            .bind(&w.created_at)
+            .fetch_one(p)
+            .await
+    })
 }
 
-pub async fn delete_window(pool: &SqlitePool, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM maintenance_windows WHERE id = ?")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+pub async fn delete_window(pool: &Pool, id: i64) -> sqlx::Result<bool> {
+    const SQL: &str = "DELETE FROM maintenance_windows WHERE id = $1";
+    let done = with_pool!(pool, p => sqlx::query(SQL).bind(id).execute(p).await?.rows_affected());
+    Ok(done == 1)
 }
 
-pub async fn intended_disconnects(pool: &SqlitePool) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT project_id, by_actor FROM intended_disconnects")
-        .fetch_all(pool)
-        .await
+pub async fn intended_disconnects(pool: &Pool) -> sqlx::Result<Vec<(i64, String)>> {
+    const SQL: &str = "SELECT project_id, by_actor FROM intended_disconnects";
+    with_pool!(pool, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
-pub async fn set_intended_disconnect(
-    pool: &SqlitePool,
-    project_id: i64,
-    by: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO intended_disconnects (project_id, by_actor, at) VALUES (?, ?, ?)
-         ON CONFLICT (project_id) DO UPDATE SET by_actor = excluded.by_actor, at = excluded.at",
-    )
-    .bind(project_id)
-    .bind(by)
-    .bind(super::now_text())
-    .execute(pool)
-    .await?;
+pub async fn set_intended_disconnect(pool: &Pool, project_id: i64, by: &str) -> sqlx::Result<()> {
+    const SQL: &str = "INSERT INTO intended_disconnects (project_id, by_actor, at)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (project_id) DO UPDATE SET by_actor = excluded.by_actor, at = excluded.at";
+    let now = super::now_text();
+    with_pool!(pool, p => {
+        sqlx::query(SQL).bind(project_id).bind(by).bind(&now).execute(p).await.map(drop)
+    })?;
     Ok(())
 }
 
-pub async fn clear_intended_disconnect(pool: &SqlitePool, project_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM intended_disconnects WHERE project_id = ?")
-        .bind(project_id)
-        .execute(pool)
-        .await?;
+pub async fn clear_intended_disconnect(pool: &Pool, project_id: i64) -> sqlx::Result<()> {
+    const SQL: &str = "DELETE FROM intended_disconnects WHERE project_id = $1";
+    with_pool!(pool, p => sqlx::query(SQL).bind(project_id).execute(p).await.map(drop))?;
     Ok(())
 }

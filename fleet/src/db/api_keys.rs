@@ -1,8 +1,7 @@
 //! The `api_keys` table.
 
-use sqlx::SqlitePool;
-
-use super::now_text;
+use super::{now_text, Pool};
+use crate::with_pool;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKeyRow {
@@ -27,60 +26,53 @@ const SELECT: &str =
                       FROM api_keys k JOIN users u ON u.id = k.user_id";
 
 pub async fn insert(
-    pool: &SqlitePool,
+    pool: &Pool,
     user_id: i64,
     label: &str,
     prefix: &str,
     key_hash: &[u8],
 ) -> sqlx::Result<i64> {
-    let result = sqlx::query(
-        "INSERT INTO api_keys (user_id, label, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(user_id)
-    .bind(label)
-    .bind(prefix)
-    .bind(key_hash)
-    .bind(now_text())
-    .execute(pool)
-    .await?;
-    Ok(result.last_insert_rowid())
+    const SQL: &str = "INSERT INTO api_keys (user_id, label, prefix, key_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    let now = now_text();
+    with_pool!(pool, p => {
+        sqlx::query_scalar(SQL)
+            .bind(user_id)
+            .bind(label)
+            .bind(prefix)
+            .bind(key_hash)
+            .bind(&now)
+            .fetch_one(p)
+            .await
+    })
 }
 
-pub async fn by_prefix(pool: &SqlitePool, prefix: &str) -> sqlx::Result<Option<ApiKeyRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE k.prefix = ?"))
-        .bind(prefix)
-        .fetch_optional(pool)
-        .await
+pub async fn by_prefix(pool: &Pool, prefix: &str) -> sqlx::Result<Option<ApiKeyRow>> {
+    let sql = format!("{SELECT} WHERE k.prefix = $1");
+    with_pool!(pool, p => sqlx::query_as(&sql).bind(prefix).fetch_optional(p).await)
 }
 
-pub async fn by_id(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<ApiKeyRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE k.id = ?"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+pub async fn by_id(pool: &Pool, id: i64) -> sqlx::Result<Option<ApiKeyRow>> {
+    let sql = format!("{SELECT} WHERE k.id = $1");
+    with_pool!(pool, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)
 }
 
-pub async fn list(pool: &SqlitePool) -> sqlx::Result<Vec<ApiKeyRow>> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY k.id DESC"))
-        .fetch_all(pool)
-        .await
+pub async fn list(pool: &Pool) -> sqlx::Result<Vec<ApiKeyRow>> {
+    let sql = format!("{SELECT} ORDER BY k.id DESC");
+    with_pool!(pool, p => sqlx::query_as(&sql).fetch_all(p).await)
 }
 
-pub async fn touch(pool: &SqlitePool, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-        .bind(now_text())
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
+pub async fn touch(pool: &Pool, id: i64) -> sqlx::Result<()> {
+    const SQL: &str = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
+    let now = now_text();
+    with_pool!(pool, p => sqlx::query(SQL).bind(&now).bind(id).execute(p).await.map(|_| ()))
 }
 
-pub async fn revoke(pool: &SqlitePool, id: i64) -> sqlx::Result<bool> {
-    let result =
-        sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now_text())
-            .bind(id)
-            .execute(pool)
-            .await?;
-    Ok(result.rows_affected() == 1)
+pub async fn revoke(pool: &Pool, id: i64) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+    let now = now_text();
+    let revoked = with_pool!(pool, p => {
+        sqlx::query(SQL).bind(&now).bind(id).execute(p).await?.rows_affected()
+    });
+    Ok(revoked == 1)
 }

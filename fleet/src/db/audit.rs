@@ -2,10 +2,13 @@
 //! [`super::audit_writer::AuditWriter`], which seals each completed row into the hash chain
 //! ([`super::audit_chain`]).
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::QueryBuilder;
 
-use super::now_text;
-use crate::model::{stored_time, AuditAction, AuditEntry, AuditFilter, AuditOutcome};
+use super::{now_text, Conn, Pool};
+use crate::{
+    model::{stored_time, AuditAction, AuditEntry, AuditFilter, AuditOutcome},
+    with_conn, with_pool,
+};
 
 /// A row to append. Commands are appended as `Pending` and completed once with
 /// [`complete_command`]; every other action is appended already complete.
@@ -74,32 +77,34 @@ impl OwnedEntry {
 
 /// Inserts a row and returns it as stored. A completed row still has to be sealed into the
 /// chain; the [`super::audit_writer::AuditWriter`] does both in one transaction.
-pub async fn append(db: &mut SqliteConnection, entry: &NewEntry<'_>) -> sqlx::Result<StoredRow> {
+pub async fn append(db: Conn<'_>, entry: &NewEntry<'_>) -> sqlx::Result<StoredRow> {
+    const SQL: &str =
+        "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, outcome, detail,
+                                upstream_latency_ms, request_id, completed_at, batch_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
     let outcome = entry.outcome.unwrap_or(AuditOutcome::Success);
     let now = now_text();
     let completed_at = (outcome != AuditOutcome::Pending).then(|| now.clone());
     let action = entry.action.unwrap_or(AuditAction::Command).as_str();
-    let result = sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, project_id, project_name, command, outcome, detail,
-                                upstream_latency_ms, request_id, completed_at, batch_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&now)
-    .bind(entry.actor)
-    .bind(action)
-    .bind(entry.project_id)
-    .bind(entry.project_name)
-    .bind(entry.command)
-    .bind(outcome.as_str())
-    .bind(entry.detail)
-    .bind(entry.upstream_latency_ms)
-    .bind(entry.request_id)
-    .bind(&completed_at)
-    .bind(entry.batch_id)
-    .execute(&mut *db)
-    .await?;
+    let id: i64 = with_conn!(db, c => {
+        sqlx::query_scalar(SQL)
+            .bind(&now)
+            .bind(entry.actor)
+            .bind(action)
+            .bind(entry.project_id)
+            .bind(entry.project_name)
+            .bind(entry.command)
+            .bind(outcome.as_str())
+            .bind(entry.detail)
+            .bind(entry.upstream_latency_ms)
+            .bind(entry.request_id)
+            .bind(&completed_at)
+            .bind(entry.batch_id)
+            .fetch_one(&mut *c)
+            .await
+    })?;
     Ok(StoredRow {
-        id: result.last_insert_rowid(),
+        id,
         at: now,
         actor: entry.actor.to_owned(),
         action: action.to_owned(),
@@ -123,37 +128,39 @@ pub(crate) const COLUMNS: &str =
 /// Completes a pending command row and returns it as stored; `None` if it was not pending.
 /// The only update a row's own fields ever see.
 pub async fn complete_command(
-    db: &mut SqliteConnection,
+    db: Conn<'_>,
     id: i64,
     outcome: AuditOutcome,
     detail: Option<&str>,
     upstream_latency_ms: i64,
 ) -> sqlx::Result<Option<StoredRow>> {
-    sqlx::query_as(&format!(
-        "UPDATE audit_log SET outcome = ?, detail = ?, upstream_latency_ms = ?, completed_at = ?
-         WHERE id = ? AND outcome = 'pending' RETURNING {COLUMNS}"
-    ))
-    .bind(outcome.as_str())
-    .bind(detail)
-    .bind(upstream_latency_ms)
-    .bind(now_text())
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    let sql = format!(
+        "UPDATE audit_log SET outcome = $1, detail = $2, upstream_latency_ms = $3, completed_at = $4
+         WHERE id = $5 AND outcome = 'pending' RETURNING {COLUMNS}"
+    );
+    let now = now_text();
+    with_conn!(db, c => {
+        sqlx::query_as(&sql)
+            .bind(outcome.as_str())
+            .bind(detail)
+            .bind(upstream_latency_ms)
+            .bind(&now)
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await
+    })
 }
 
 /// At start-up: a row still pending belongs to a command in flight when the dashboard
 /// stopped; completes it as interrupted and returns it, to be sealed.
-pub async fn interrupt(db: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<StoredRow>> {
-    sqlx::query_as(&format!(
-        "UPDATE audit_log SET outcome = 'interrupted', completed_at = ?,
+pub async fn interrupt(db: Conn<'_>, id: i64) -> sqlx::Result<Option<StoredRow>> {
+    let sql = format!(
+        "UPDATE audit_log SET outcome = 'interrupted', completed_at = $1,
                 detail = 'the dashboard stopped before PickyAssist answered; the command may or may not have run'
-         WHERE id = ? AND outcome = 'pending' RETURNING {COLUMNS}"
-    ))
-    .bind(now_text())
-    .bind(id)
-    .fetch_optional(db)
-    .await
+         WHERE id = $2 AND outcome = 'pending' RETURNING {COLUMNS}"
+    );
+    let now = now_text();
+    with_conn!(db, c => sqlx::query_as(&sql).bind(&now).bind(id).fetch_optional(&mut *c).await)
 }
 
 /// A row as stored: every column the chain seals, as text and numbers.
@@ -175,37 +182,35 @@ pub struct StoredRow {
 }
 
 /// Newest first, at most `limit` rows, keyset-paginated on `id` (fast at any depth).
-pub async fn query(
-    pool: &SqlitePool,
-    filter: &AuditFilter,
-    limit: u32,
-) -> sqlx::Result<Vec<AuditEntry>> {
-    let mut sql: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
-    if let Some(project_id) = filter.project_id {
-        sql.push(" AND project_id = ").push_bind(project_id);
-    }
-    if let Some(actor) = &filter.actor {
-        sql.push(" AND actor = ").push_bind(actor.clone());
-    }
-    if let Some(action) = filter.action {
-        sql.push(" AND action = ").push_bind(action.as_str());
-    }
-    if let Some(outcome) = filter.outcome {
-        sql.push(" AND outcome = ").push_bind(outcome.as_str());
-    }
-    if let Some(since) = filter.since {
-        sql.push(" AND at >= ").push_bind(stored_time(since));
-    }
-    if let Some(until) = filter.until {
-        sql.push(" AND at < ").push_bind(stored_time(until));
-    }
-    if let Some(before) = filter.before {
-        sql.push(" AND id < ").push_bind(before);
-    }
-    sql.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(limit));
-    let rows: Vec<StoredRow> = sql.build_query_as().fetch_all(pool).await?;
+pub async fn query(pool: &Pool, filter: &AuditFilter, limit: u32) -> sqlx::Result<Vec<AuditEntry>> {
+    let rows: Vec<StoredRow> = with_pool!(pool, p => {
+        // Built per engine: each has its own placeholders.
+        let mut sql = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
+        if let Some(project_id) = filter.project_id {
+            sql.push(" AND project_id = ").push_bind(project_id);
+        }
+        if let Some(actor) = &filter.actor {
+            sql.push(" AND actor = ").push_bind(actor.clone());
+        }
+        if let Some(action) = filter.action {
+            sql.push(" AND action = ").push_bind(action.as_str());
+        }
+        if let Some(outcome) = filter.outcome {
+            sql.push(" AND outcome = ").push_bind(outcome.as_str());
+        }
+        if let Some(since) = filter.since {
+            sql.push(" AND at >= ").push_bind(stored_time(since));
+        }
+        if let Some(until) = filter.until {
+            sql.push(" AND at < ").push_bind(stored_time(until));
+        }
+        if let Some(before) = filter.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        sql.build_query_as().fetch_all(p).await
+    })?;
     Ok(rows.into_iter().map(StoredRow::into_entry).collect())
 }
 

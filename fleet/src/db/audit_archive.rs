@@ -7,11 +7,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sqlx::SqliteConnection;
 
 use super::{
     audit::{self, NewEntry, StoredRow},
     audit_chain::{self, ChainKey, Seal},
+    Conn,
 };
 use crate::model::AuditAction;
 
@@ -37,12 +37,14 @@ pub struct Archived {
 /// Writes the oldest due rows to an archive file (synced to disk), then deletes them, moves
 /// the chain's anchor to their last seal and seals a row that records the archive.
 pub(super) async fn archive_step(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     key: &ChainKey,
     head: &mut Seal,
     request: ArchiveRequest,
 ) -> anyhow::Result<Option<Archived>> {
-    let prefix = audit_chain::archivable_prefix(conn, key, &request.cutoff, request.limit).await?;
+    let prefix =
+        audit_chain::archivable_prefix(conn.reborrow(), key, &request.cutoff, request.limit)
+            .await?;
     let (Some((first_row, first)), Some((last_row, last))) =
         (prefix.rows.first(), prefix.rows.last())
     else {
@@ -68,7 +70,7 @@ pub(super) async fn archive_step(
         .await
         .context("the archive writer panicked")?
         .with_context(|| format!("writing the audit archive {}", file.display()))?;
-    let deleted = audit_chain::archive_prefix(conn, key, &last).await?;
+    let deleted = audit_chain::archive_prefix(conn.reborrow(), key, &last).await?;
     let detail = format!(
         "archived {deleted} rows (ids {first_id}–{last_id}, seals {}–{}) to {}; the chain continues from seal {} ({})",
         first.seq,
@@ -78,7 +80,7 @@ pub(super) async fn archive_step(
         hex::encode(&last.hash[..8]),
     );
     let row = audit::append(
-        conn,
+        conn.reborrow(),
         &NewEntry {
             actor: "retention",
             action: Some(AuditAction::AuditArchived),

@@ -20,13 +20,13 @@ use std::sync::{
 };
 
 use anyhow::Context;
-use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 pub use super::audit_archive::{ArchiveRequest, Archived};
 use super::{
     audit::{self, NewEntry, OwnedEntry},
     audit_chain::{self, ChainKey, Seal},
+    AdvisoryLock, Conn, Pool, Tx,
 };
 use crate::model::{AuditAction, AuditOutcome};
 
@@ -69,7 +69,7 @@ type Reply = oneshot::Sender<anyhow::Result<Answer>>;
 impl AuditWriter {
     /// Starts the writing task (supervised) on the current runtime; it waits for work for as
     /// long as the runtime runs.
-    pub fn start(writer: SqlitePool, key: ChainKey) -> Self {
+    pub fn start(writer: Pool, key: ChainKey) -> Self {
         let (ops, queue) = mpsc::channel(4 * MAX_BATCH);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         let running = Arc::new(AtomicBool::new(false));
@@ -184,7 +184,7 @@ type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>;
 /// One run of the task: takes the queue, reads the chain's head, seals rows from before the
 /// chain (once, after the upgrade), then writes batches until every handle is gone.
 async fn write_until_stopped(
-    writer: SqlitePool,
+    writer: Pool,
     key: ChainKey,
     queue: Queue,
     last_seal: Arc<Mutex<Seal>>,
@@ -217,23 +217,22 @@ fn remember(last: &Mutex<Seal>, seal: Seal) {
     }
 }
 
-/// A write transaction that holds SQLite's write lock from its first statement.
-async fn begin_immediate(
-    writer: &SqlitePool,
-) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    writer.begin_with("BEGIN IMMEDIATE").await
+/// A write transaction that no other chain writer (this process's, the CLI's, another
+/// instance's) runs beside, from its first statement.
+async fn begin_immediate(writer: &Pool) -> sqlx::Result<Tx> {
+    writer.begin_exclusive(AdvisoryLock::AuditChain).await
 }
 
-async fn start_chain(writer: &SqlitePool, key: &ChainKey) -> anyhow::Result<Seal> {
+async fn start_chain(writer: &Pool, key: &ChainKey) -> anyhow::Result<Seal> {
     let mut tx = begin_immediate(writer).await?;
-    let mut head = audit_chain::head(&mut tx).await?;
-    let sealed = audit_chain::seal_rows_from_before_the_chain(&mut tx, key, &mut head).await?;
+    let mut head = audit_chain::head(tx.conn()).await?;
+    let sealed = audit_chain::seal_rows_from_before_the_chain(tx.conn(), key, &mut head).await?;
     if sealed > 0 {
         let detail = format!(
             "{sealed} rows written before this version were sealed into the audit log's hash chain"
         );
         let row = audit::append(
-            &mut tx,
+            tx.conn(),
             &NewEntry {
                 actor: "system",
                 action: Some(AuditAction::AuditSealed),
@@ -242,7 +241,7 @@ async fn start_chain(writer: &SqlitePool, key: &ChainKey) -> anyhow::Result<Seal
             },
         )
         .await?;
-        head = audit_chain::store(&mut tx, key, &head, &row).await?;
+        head = audit_chain::store(tx.conn(), key, &head, &row).await?;
         tracing::warn!(
             sealed,
             "sealed the audit rows written before the hash chain"
@@ -260,7 +259,7 @@ async fn start_chain(writer: &SqlitePool, key: &ChainKey) -> anyhow::Result<Seal
 /// made) when that is newer: the newest rows were deleted by hand, and going on from the
 /// database would reuse their places and hide the deletion.
 async fn write_batch(
-    writer: &SqlitePool,
+    writer: &Pool,
     key: &ChainKey,
     known: Seal,
     batch: Vec<Queued>,
@@ -269,7 +268,7 @@ async fn write_batch(
     let mut batch = batch.into_iter();
     let committed = async {
         let mut tx = begin_immediate(writer).await?;
-        let stored = audit_chain::head(&mut tx).await?;
+        let stored = audit_chain::head(tx.conn()).await?;
         let mut head = if known.seq > stored.seq {
             tracing::error!(
                 stored = stored.seq,
@@ -281,7 +280,7 @@ async fn write_batch(
             stored
         };
         for Queued(op, reply) in batch.by_ref() {
-            let result = apply(&mut tx, key, &mut head, op).await;
+            let result = apply(tx.conn(), key, &mut head, op).await;
             let failed = result.is_err();
             done.push((reply, result));
             if failed {
@@ -315,7 +314,7 @@ async fn write_batch(
 /// Carries out one operation inside the batch's transaction. The head moves only once a
 /// seal is stored.
 async fn apply(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     key: &ChainKey,
     head: &mut Seal,
     op: Op,
@@ -323,11 +322,11 @@ async fn apply(
     let result: anyhow::Result<Answer> = async {
         match op {
             Op::Append(entry) => {
-                let row = audit::append(conn, &entry.as_entry()).await?;
+                let row = audit::append(conn.reborrow(), &entry.as_entry()).await?;
                 if row.outcome == AuditOutcome::Pending.as_str() {
-                    audit_chain::store_pending_mac(conn, key, &row).await?;
+                    audit_chain::store_pending_mac(conn.reborrow(), key, &row).await?;
                 } else {
-                    *head = audit_chain::store(conn, key, head, &row).await?;
+                    *head = audit_chain::store(conn.reborrow(), key, head, &row).await?;
                 }
                 Ok(Answer::Id(row.id))
             }
@@ -338,7 +337,7 @@ async fn apply(
                 latency_ms,
             } => {
                 // Only a pending row the dashboard wrote is completed (and so sealed).
-                if audit_chain::genuine_pending(conn, key, Some(id))
+                if audit_chain::genuine_pending(conn.reborrow(), key, Some(id))
                     .await?
                     .is_empty()
                 {
@@ -348,18 +347,24 @@ async fn apply(
                     );
                     return Ok(Answer::Completed(false));
                 }
-                let row = audit::complete_command(conn, id, outcome, detail.as_deref(), latency_ms)
-                    .await?;
+                let row = audit::complete_command(
+                    conn.reborrow(),
+                    id,
+                    outcome,
+                    detail.as_deref(),
+                    latency_ms,
+                )
+                .await?;
                 if let Some(row) = &row {
-                    *head = audit_chain::store(conn, key, head, row).await?;
+                    *head = audit_chain::store(conn.reborrow(), key, head, row).await?;
                 }
                 Ok(Answer::Completed(row.is_some()))
             }
             Op::InterruptPending => {
                 let mut interrupted = 0;
-                for id in audit_chain::genuine_pending(conn, key, None).await? {
-                    if let Some(row) = audit::interrupt(conn, id).await? {
-                        *head = audit_chain::store(conn, key, head, &row).await?;
+                for id in audit_chain::genuine_pending(conn.reborrow(), key, None).await? {
+                    if let Some(row) = audit::interrupt(conn.reborrow(), id).await? {
+                        *head = audit_chain::store(conn.reborrow(), key, head, &row).await?;
                         interrupted += 1;
                     }
                 }
@@ -468,7 +473,7 @@ mod tests {
                ('2026-11-03T00:00:00.000Z', 'c', 'command', 'pending', NULL);
              INSERT INTO audit_chain_legacy (up_to_id) SELECT MAX(id) FROM audit_log;",
         )
-        .execute(&database.writer)
+        .execute(database.writer.as_sqlite().unwrap())
         .await
         .unwrap();
         let writer = AuditWriter::start(database.writer.clone(), key());
@@ -493,7 +498,7 @@ mod tests {
         assert!(recorded[0].detail.as_deref().unwrap().starts_with("2 rows"));
         // Once: the marker is gone, so a row added by hand later is not sealed by a restart.
         let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_chain_legacy")
-            .fetch_one(&database.reader)
+            .fetch_one(database.reader.as_sqlite().unwrap())
             .await
             .unwrap();
         assert_eq!(left, 0);

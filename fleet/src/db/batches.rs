@@ -1,9 +1,10 @@
 //! The `batches` and `batch_items` tables (see `crate::service::batches`).
 
-use sqlx::{SqliteConnection, SqlitePool};
-
-use super::now_text;
-use crate::model::{BatchItem, BatchStatus, BatchView, Health, ItemState};
+use super::{now_text, Conn, Pool};
+use crate::{
+    model::{BatchItem, BatchStatus, BatchView, Health, ItemState},
+    with_conn, with_pool,
+};
 
 /// A batch to insert, with its projects in the order they go.
 pub struct NewBatch<'a> {
@@ -14,43 +15,43 @@ pub struct NewBatch<'a> {
 }
 
 /// Inserts the batch and its items (all queued), in one transaction; returns its id.
-pub async fn insert(pool: &SqlitePool, batch: &NewBatch<'_>) -> sqlx::Result<i64> {
+pub async fn insert(pool: &Pool, batch: &NewBatch<'_>) -> sqlx::Result<i64> {
+    const BATCH: &str = "INSERT INTO batches (command, created_by, created_at, status, retry_of)
+         VALUES ($1, $2, $3, 'running', $4) RETURNING id";
+    const ITEM: &str =
+        "INSERT INTO batch_items (batch_id, position, project_id, project_name, state, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $5)";
     let mut tx = pool.begin().await?;
     let now = now_text();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO batches (command, created_by, created_at, status, retry_of)
-         VALUES (?, ?, ?, 'running', ?) RETURNING id",
-    )
-    .bind(batch.command)
-    .bind(batch.created_by)
-    .bind(&now)
-    .bind(batch.retry_of)
-    .fetch_one(&mut *tx)
-    .await?;
-    for (position, (project_id, name)) in batch.projects.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO batch_items (batch_id, position, project_id, project_name, state, updated_at)
-             VALUES (?, ?, ?, ?, 'queued', ?)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(project_id)
-        .bind(name)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let id: i64 = with_conn!(tx.conn(), c => {
+        let id: i64 = sqlx::query_scalar(BATCH)
+            .bind(batch.command)
+            .bind(batch.created_by)
+            .bind(&now)
+            .bind(batch.retry_of)
+            .fetch_one(&mut *c)
+            .await?;
+        for (position, (project_id, name)) in batch.projects.iter().enumerate() {
+            sqlx::query(ITEM)
+                .bind(id)
+                .bind(position as i64)
+                .bind(project_id)
+                .bind(name)
+                .bind(&now)
+                .execute(&mut *c)
+                .await?;
+        }
+        id
+    });
     tx.commit().await?;
     Ok(id)
 }
 
-pub async fn set_audit_id(pool: &SqlitePool, batch_id: i64, audit_id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE batches SET audit_id = ? WHERE id = ?")
-        .bind(audit_id)
-        .bind(batch_id)
-        .execute(pool)
-        .await
-        .map(|_| ())
+pub async fn set_audit_id(pool: &Pool, batch_id: i64, audit_id: i64) -> sqlx::Result<()> {
+    const SQL: &str = "UPDATE batches SET audit_id = $1 WHERE id = $2";
+    with_pool!(pool, p => {
+        sqlx::query(SQL).bind(audit_id).bind(batch_id).execute(p).await.map(|_| ())
+    })
 }
 
 /// One item's new state. `message`, `checked` and `audit_id` keep their value when `None`.
@@ -62,85 +63,81 @@ pub struct ItemUpdate<'a> {
 }
 
 pub async fn update_item(
-    pool: &SqlitePool,
+    pool: &Pool,
     batch_id: i64,
     position: usize,
     update: &ItemUpdate<'_>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE batch_items SET state = ?, message = COALESCE(?, message),
-                checked = COALESCE(?, checked), audit_id = COALESCE(?, audit_id), updated_at = ?
-         WHERE batch_id = ? AND position = ?",
-    )
-    .bind(update.state.as_str())
-    .bind(update.message)
-    .bind(update.checked.map(Health::as_str))
-    .bind(update.audit_id)
-    .bind(now_text())
-    .bind(batch_id)
-    .bind(position as i64)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    const SQL: &str = "UPDATE batch_items SET state = $1, message = COALESCE($2, message),
+                checked = COALESCE($3, checked), audit_id = COALESCE($4, audit_id), updated_at = $5
+         WHERE batch_id = $6 AND position = $7";
+    let now = now_text();
+    with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(update.state.as_str())
+            .bind(update.message)
+            .bind(update.checked.map(Health::as_str))
+            .bind(update.audit_id)
+            .bind(&now)
+            .bind(batch_id)
+            .bind(position as i64)
+            .execute(p)
+            .await
+            .map(|_| ())
+    })
 }
 
 /// Items never sent (`queued`) or whose end was never recorded (`sending`: a failed write, a
 /// failed task) become `to` (cancelled, interrupted); returns how many.
-pub async fn settle_unfinished(
-    pool: &SqlitePool,
-    batch_id: i64,
-    to: ItemState,
-) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE batch_items SET state = ?, updated_at = ?
-         WHERE batch_id = ? AND state IN ('queued', 'sending')",
-    )
-    .bind(to.as_str())
-    .bind(now_text())
-    .bind(batch_id)
-    .execute(pool)
-    .await?
-    .rows_affected())
+pub async fn settle_unfinished(pool: &Pool, batch_id: i64, to: ItemState) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE batch_items SET state = $1, updated_at = $2
+         WHERE batch_id = $3 AND state IN ('queued', 'sending')";
+    let now = now_text();
+    Ok(with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(to.as_str())
+            .bind(&now)
+            .bind(batch_id)
+            .execute(p)
+            .await?
+            .rows_affected()
+    }))
 }
 
-pub async fn finish(pool: &SqlitePool, batch_id: i64, status: BatchStatus) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE batches SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'",
-    )
-    .bind(status.as_str())
-    .bind(now_text())
-    .bind(batch_id)
-    .execute(pool)
-    .await
-    .map(|_| ())
+pub async fn finish(pool: &Pool, batch_id: i64, status: BatchStatus) -> sqlx::Result<()> {
+    const SQL: &str =
+        "UPDATE batches SET status = $1, finished_at = $2 WHERE id = $3 AND status = 'running'";
+    let now = now_text();
+    with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(status.as_str())
+            .bind(&now)
+            .bind(batch_id)
+            .execute(p)
+            .await
+            .map(|_| ())
+    })
 }
 
 /// At start-up: batches still running belong to a dashboard that stopped. Their items that
 /// had no answer become interrupted (a command on its way may or may not have run; its own
 /// audit row says so), and the batches too. Returns the batches' ids.
-pub async fn interrupt_running(conn: &mut SqliteConnection) -> sqlx::Result<Vec<i64>> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM batches WHERE status = 'running'")
-        .fetch_all(&mut *conn)
-        .await?;
-    let now = now_text();
-    for id in &ids {
-        sqlx::query(
-            "UPDATE batch_items SET state = 'interrupted', updated_at = ?,
+pub async fn interrupt_running(conn: Conn<'_>) -> sqlx::Result<Vec<i64>> {
+    const RUNNING: &str = "SELECT id FROM batches WHERE status = 'running'";
+    const ITEMS: &str = "UPDATE batch_items SET state = 'interrupted', updated_at = $1,
                     message = COALESCE(message, 'the dashboard stopped before this one had its answer')
-             WHERE batch_id = ? AND state IN ('queued', 'sending')",
-        )
-        .bind(&now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-        // Items already `sent` stay so: upstream took the command; only its check never ran.
-        sqlx::query("UPDATE batches SET status = 'interrupted', finished_at = ? WHERE id = ?")
-            .bind(&now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(ids)
+             WHERE batch_id = $2 AND state IN ('queued', 'sending')";
+    const BATCH: &str = "UPDATE batches SET status = 'interrupted', finished_at = $1 WHERE id = $2";
+    let now = now_text();
+    with_conn!(conn, c => {
+        let ids: Vec<i64> = sqlx::query_scalar(RUNNING).fetch_all(&mut *c).await?;
+        for id in &ids {
+            sqlx::query(ITEMS).bind(&now).bind(id).execute(&mut *c).await?;
+            // Items already `sent` stay so: upstream took the command; only its check never ran.
+            sqlx::query(BATCH).bind(&now).bind(id).execute(&mut *c).await?;
+        }
+        Ok(ids)
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -206,12 +203,10 @@ const BATCH_COLUMNS: &str =
     "id, command, created_by, created_at, status, finished_at, retry_of, audit_id";
 
 /// How many of a batch's items are in each state.
-pub async fn counts(pool: &SqlitePool, batch_id: i64) -> sqlx::Result<crate::model::BatchCounts> {
-    let rows: Vec<(String, u32)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM batch_items WHERE batch_id = ? GROUP BY state")
-            .bind(batch_id)
-            .fetch_all(pool)
-            .await?;
+pub async fn counts(pool: &Pool, batch_id: i64) -> sqlx::Result<crate::model::BatchCounts> {
+    const SQL: &str = "SELECT state, COUNT(*) FROM batch_items WHERE batch_id = $1 GROUP BY state";
+    let rows: Vec<(String, i64)> =
+        with_pool!(pool, p => sqlx::query_as(SQL).bind(batch_id).fetch_all(p).await)?;
     let mut counts = crate::model::BatchCounts::default();
     for (state, n) in rows {
         let state = ItemState::parse(&state).unwrap_or(ItemState::Interrupted);
@@ -223,37 +218,28 @@ pub async fn counts(pool: &SqlitePool, batch_id: i64) -> sqlx::Result<crate::mod
 }
 
 /// A batch with its items in order.
-pub async fn get(pool: &SqlitePool, batch_id: i64) -> sqlx::Result<Option<BatchView>> {
+pub async fn get(pool: &Pool, batch_id: i64) -> sqlx::Result<Option<BatchView>> {
+    const ITEMS: &str =
+        "SELECT project_id, project_name, state, message, checked, audit_id, updated_at
+         FROM batch_items WHERE batch_id = $1 ORDER BY position";
+    let batch = format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = $1");
     let Some(row): Option<BatchRow> =
-        sqlx::query_as(&format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?"))
-            .bind(batch_id)
-            .fetch_optional(pool)
-            .await?
+        with_pool!(pool, p => sqlx::query_as(&batch).bind(batch_id).fetch_optional(p).await)?
     else {
         return Ok(None);
     };
-    let items: Vec<BatchItem> = sqlx::query_as::<_, ItemRow>(
-        "SELECT project_id, project_name, state, message, checked, audit_id, updated_at
-         FROM batch_items WHERE batch_id = ? ORDER BY position",
-    )
-    .bind(batch_id)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(ItemRow::into_item)
-    .collect();
+    let items: Vec<ItemRow> =
+        with_pool!(pool, p => sqlx::query_as(ITEMS).bind(batch_id).fetch_all(p).await)?;
+    let items: Vec<BatchItem> = items.into_iter().map(ItemRow::into_item).collect();
     let counts = crate::model::BatchCounts::of(&items);
     Ok(row.into_view(items, counts))
 }
 
 /// The newest batches, without their items (counts only).
-pub async fn newest(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<BatchView>> {
-    let rows: Vec<BatchRow> = sqlx::query_as(&format!(
-        "SELECT {BATCH_COLUMNS} FROM batches ORDER BY id DESC LIMIT ?"
-    ))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+pub async fn newest(pool: &Pool, limit: u32) -> sqlx::Result<Vec<BatchView>> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM batches ORDER BY id DESC LIMIT $1");
+    let rows: Vec<BatchRow> =
+        with_pool!(pool, p => sqlx::query_as(&sql).bind(i64::from(limit)).fetch_all(p).await)?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
         let batch_counts = counts(pool, row.id).await?;

@@ -1,16 +1,17 @@
-//! The SQLite database: a writer pool of one connection and a reader pool of 8, WAL mode, a
-//! busy timeout, migrations from `migrations/`.
+//! The database: SQLite (default) or PostgreSQL, chosen by the URL's scheme ([`engine`] says
+//! how one set of queries serves both). Migrations from `migrations/sqlite/` or
+//! `migrations/postgres/` are applied at connect.
 
 use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
 use chrono::Utc;
 use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
 };
 
-use crate::crypto::SealedToken;
+use crate::{crypto::SealedToken, with_pool};
 
 pub mod alerts;
 pub mod api_keys;
@@ -20,30 +21,95 @@ pub mod audit_chain;
 pub mod audit_writer;
 pub mod autoheal;
 pub mod batches;
+mod engine;
 pub mod history;
 pub mod users;
 
-/// The database as the service uses it: many readers, one writer.
+pub use engine::{AdvisoryLock, Conn, Engine, Pool, Tx};
+
+/// The database as the service uses it: readers and a writer.
 ///
 /// SQLite allows one writer at a time. With every connection free to write, concurrent writers
 /// meet in SQLite's busy handler, which sleeps and retries (and a read transaction that turns
 /// into a write can fail with "database is locked" at once). A pool of one connection for all
 /// writes queues them in order inside the process instead; WAL lets the readers go on meanwhile.
+/// PostgreSQL has row locks and real concurrent writers: there both are one pool.
 #[derive(Clone, Debug)]
 pub struct Database {
-    pub reader: SqlitePool,
-    pub writer: SqlitePool,
+    pub reader: Pool,
+    pub writer: Pool,
 }
 
 impl Database {
-    /// Closes both pools, so the WAL is checkpointed and the file is complete on its own.
+    /// Closes both pools (SQLite: so the WAL is checkpointed and the file is complete on its own).
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
     }
+
+    pub fn engine(&self) -> Engine {
+        self.writer.engine()
+    }
 }
 
+/// Opens the database a URL names: `sqlite:path` (created if missing) or `postgres://…`.
 pub async fn connect(database_url: &str) -> anyhow::Result<Database> {
+    if is_postgres_url(database_url) {
+        connect_postgres(database_url).await
+    } else {
+        connect_sqlite(database_url).await
+    }
+}
+
+pub fn is_postgres_url(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
+/// The URL as it may be shown (printed at start, in errors): any password replaced.
+pub fn shown_url(database_url: &str) -> String {
+    let Some((scheme, rest)) = database_url.split_once("://") else {
+        return database_url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            let hidden = if credentials.contains(':') {
+                ":••••"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => database_url.to_owned(),
+    }
+}
+
+async fn connect_postgres(database_url: &str) -> anyhow::Result<Database> {
+    // The URL may hold a password: errors name the database by its host and name only.
+    let options = PgConnectOptions::from_str(database_url)
+        .context("bad PostgreSQL URL in PICKY_FLEET_DATABASE_URL")?;
+    let shown = shown_url(database_url);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        // A page or a command waits this long for a connection, then says the database is
+        // unavailable rather than hang.
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("could not open the database {shown}"))?;
+    sqlx::migrate!("../migrations/postgres")
+        .run(&pool)
+        .await
+        .context("could not apply database migrations")?;
+    let pool = Pool::Postgres(pool);
+    Ok(Database {
+        reader: pool.clone(),
+        writer: pool,
+    })
+}
+
+async fn connect_sqlite(database_url: &str) -> anyhow::Result<Database> {
     let options = SqliteConnectOptions::from_str(database_url)
         .with_context(|| format!("bad database URL {database_url:?}"))?
         .create_if_missing(true)
@@ -69,7 +135,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Database> {
     let writer = open(1)
         .await
         .with_context(|| format!("could not open the database {database_url:?}"))?;
-    sqlx::migrate!("../migrations")
+    sqlx::migrate!("../migrations/sqlite")
         .run(&writer)
         .await
         .context("could not apply database migrations")?;
@@ -82,7 +148,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Database> {
             .await
             .with_context(|| format!("could not open the database {database_url:?}"))?
     };
-    Ok(Database { reader, writer })
+    Ok(Database {
+        reader: Pool::Sqlite(reader),
+        writer: Pool::Sqlite(writer),
+    })
 }
 
 pub fn now_text() -> String {
@@ -109,48 +178,38 @@ impl ProjectRow {
     }
 }
 
-pub async fn list_projects(pool: &SqlitePool) -> sqlx::Result<Vec<ProjectRow>> {
-    sqlx::query_as(
-        "SELECT id, name, upstream_project_id, token_nonce, token_ciphertext, token_last4, created_at
-         FROM projects ORDER BY name COLLATE NOCASE",
-    )
-    .fetch_all(pool)
-    .await
+pub async fn list_projects(pool: &Pool) -> sqlx::Result<Vec<ProjectRow>> {
+    const SQL: &str = "SELECT id, name, upstream_project_id, token_nonce, token_ciphertext, token_last4, created_at
+         FROM projects ORDER BY name";
+    with_pool!(pool, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
 pub async fn insert_project(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &str,
     sealed: &SealedToken,
     last4: &str,
 ) -> sqlx::Result<i64> {
-    let result = sqlx::query(
+    const SQL: &str =
         "INSERT INTO projects (name, token_nonce, token_ciphertext, token_last4, created_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(name)
-    .bind(&sealed.nonce)
-    .bind(&sealed.ciphertext)
-    .bind(last4)
-    .bind(now_text())
-    .execute(pool)
-    .await?;
-    Ok(result.last_insert_rowid())
+         VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    let now = now_text();
+    with_pool!(pool, p => {
+        sqlx::query_scalar(SQL)
+            .bind(name)
+            .bind(&sealed.nonce)
+            .bind(&sealed.ciphertext)
+            .bind(last4)
+            .bind(&now)
+            .fetch_one(p)
+            .await
+    })
 }
 
-pub async fn set_upstream_project_id(
-    pool: &SqlitePool,
-    id: i64,
-    upstream_id: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE projects SET upstream_project_id = ? WHERE id = ? AND upstream_project_id IS NOT ?",
-    )
-    .bind(upstream_id)
-    .bind(id)
-    .bind(upstream_id)
-    .execute(pool)
-    .await?;
+pub async fn set_upstream_project_id(pool: &Pool, id: i64, upstream_id: &str) -> sqlx::Result<()> {
+    const SQL: &str = "UPDATE projects SET upstream_project_id = $1
+         WHERE id = $2 AND upstream_project_id IS DISTINCT FROM $1";
+    with_pool!(pool, p => sqlx::query(SQL).bind(upstream_id).bind(id).execute(p).await.map(drop))?;
     Ok(())
 }
 
@@ -159,38 +218,60 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
-pub async fn rename_project(pool: &SqlitePool, id: i64, name: &str) -> sqlx::Result<bool> {
-    let result = sqlx::query("UPDATE projects SET name = ? WHERE id = ?")
-        .bind(name)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(result.rows_affected() == 1)
+pub async fn rename_project(pool: &Pool, id: i64, name: &str) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE projects SET name = $1 WHERE id = $2";
+    let result = with_pool!(pool, p => {
+        sqlx::query(SQL).bind(name).bind(id).execute(p).await?.rows_affected()
+    });
+    Ok(result == 1)
 }
 
 pub async fn replace_token(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     sealed: &SealedToken,
     last4: &str,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE projects SET token_nonce = ?, token_ciphertext = ?, token_last4 = ?, upstream_project_id = NULL
-         WHERE id = ?",
-    )
-    .bind(&sealed.nonce)
-    .bind(&sealed.ciphertext)
-    .bind(last4)
-    .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    const SQL: &str = "UPDATE projects
+         SET token_nonce = $1, token_ciphertext = $2, token_last4 = $3, upstream_project_id = NULL
+         WHERE id = $4";
+    let changed = with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(&sealed.nonce)
+            .bind(&sealed.ciphertext)
+            .bind(last4)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+    });
+    Ok(changed == 1)
 }
 
-pub async fn delete_project(pool: &SqlitePool, id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM projects WHERE id = ?")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(result.rows_affected() == 1)
+pub async fn delete_project(pool: &Pool, id: i64) -> sqlx::Result<bool> {
+    const SQL: &str = "DELETE FROM projects WHERE id = $1";
+    let deleted =
+        with_pool!(pool, p => sqlx::query(SQL).bind(id).execute(p).await?.rows_affected());
+    Ok(deleted == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_shown_url_hides_the_password_only() {
+        let shown =
+            super::shown_url("postgres://fleet:s3cret@db.example:5432/fleet?sslmode=require");
+        assert_eq!(
+            shown,
+            "postgres://fleet:••••@db.example:5432/fleet?sslmode=require"
+        );
+        assert_eq!(
+            super::shown_url("postgres://fleet@db/fleet"),
+            "postgres://fleet@db/fleet"
+        );
+        assert_eq!(
+            super::shown_url("sqlite:data/fleet.db"),
+            "sqlite:data/fleet.db"
+        );
+    }
 }

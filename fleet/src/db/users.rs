@@ -1,9 +1,8 @@
 //! The `users` table.
 
-use sqlx::SqlitePool;
-
-use super::now_text;
+use super::{now_text, Pool, Tx};
 use crate::model::{Role, UserView};
+use crate::{with_conn, with_pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -39,93 +38,94 @@ pub fn stored_role(stored: &str) -> Role {
 
 const COLUMNS: &str = "id, username, password_hash, role, disabled, created_at";
 
-pub async fn by_name(pool: &SqlitePool, username: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
-        .bind(username)
-        .fetch_optional(pool)
-        .await
+pub async fn by_name(pool: &Pool, username: &str) -> sqlx::Result<Option<UserRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+    with_pool!(pool, p => sqlx::query_as(&sql).bind(username).fetch_optional(p).await)
 }
 
-pub async fn by_id(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+pub async fn by_id(pool: &Pool, id: i64) -> sqlx::Result<Option<UserRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    with_pool!(pool, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)
 }
 
-pub async fn list(pool: &SqlitePool) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY username COLLATE NOCASE"
-    ))
-    .fetch_all(pool)
-    .await
+pub async fn list(pool: &Pool) -> sqlx::Result<Vec<UserRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+    with_pool!(pool, p => sqlx::query_as(&sql).fetch_all(p).await)
 }
 
-pub async fn count(pool: &SqlitePool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await
+pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
+    with_pool!(pool, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await)
 }
 
 pub async fn insert(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &str,
     password_hash: &str,
     role: Role,
 ) -> sqlx::Result<i64> {
-    let result = sqlx::query(
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(username)
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(now_text())
-    .execute(pool)
-    .await?;
-    Ok(result.last_insert_rowid())
+    const SQL: &str = "INSERT INTO users (username, password_hash, role, created_at)
+         VALUES ($1, $2, $3, $4) RETURNING id";
+    let now = now_text();
+    with_pool!(pool, p => {
+        sqlx::query_scalar(SQL)
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(&now)
+            .fetch_one(p)
+            .await
+    })
 }
 
 /// An enabled admin other than the user being changed exists. Part of the same UPDATE as
-/// the change, so two concurrent demotions cannot both see the other admin and leave none.
+/// the change, so two concurrent demotions cannot both see the other admin and leave none
+/// (SQLite has one writer; PostgreSQL takes [`lock_users`] first).
 const ANOTHER_ENABLED_ADMIN: &str =
     "EXISTS (SELECT 1 FROM users AS other WHERE other.id <> users.id \
-     AND other.role = 'admin' AND other.disabled = 0)";
+     AND other.role = 'admin' AND other.disabled = FALSE)";
 
 /// Sets the role unless that would leave no enabled admin. False: refused (or no such user).
-pub async fn set_role_keeping_an_admin(
-    pool: &SqlitePool,
-    id: i64,
-    role: Role,
-) -> sqlx::Result<bool> {
+pub async fn set_role_keeping_an_admin(pool: &Pool, id: i64, role: Role) -> sqlx::Result<bool> {
     let sql = format!(
-        "UPDATE users SET role = ? WHERE id = ? \
-         AND (? = 'admin' OR role <> 'admin' OR disabled = 1 OR {ANOTHER_ENABLED_ADMIN})"
+        "UPDATE users SET role = $1 WHERE id = $2 \
+         AND ($1 = 'admin' OR role <> 'admin' OR disabled = TRUE OR {ANOTHER_ENABLED_ADMIN})"
     );
-    let result = sqlx::query(&sql)
-        .bind(role.as_str())
-        .bind(id)
-        .bind(role.as_str())
-        .execute(pool)
-        .await?;
-    Ok(result.rows_affected() == 1)
+    let mut tx = lock_users(pool).await?;
+    let changed = with_conn!(tx.conn(), c => {
+        sqlx::query(&sql).bind(role.as_str()).bind(id).execute(&mut *c).await?.rows_affected()
+    });
+    tx.commit().await?;
+    Ok(changed == 1)
 }
 
 /// Disables or enables unless that would leave no enabled admin. False: refused (or no such
 /// user).
 pub async fn set_disabled_keeping_an_admin(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     disabled: bool,
 ) -> sqlx::Result<bool> {
     let sql = format!(
-        "UPDATE users SET disabled = ? WHERE id = ? \
-         AND (? = 0 OR role <> 'admin' OR disabled = 1 OR {ANOTHER_ENABLED_ADMIN})"
+        "UPDATE users SET disabled = $1 WHERE id = $2 \
+         AND ($1 = FALSE OR role <> 'admin' OR disabled = TRUE OR {ANOTHER_ENABLED_ADMIN})"
     );
-    let result = sqlx::query(&sql)
-        .bind(disabled)
-        .bind(id)
-        .bind(disabled)
-        .execute(pool)
-        .await?;
-    Ok(result.rows_affected() == 1)
+    let mut tx = lock_users(pool).await?;
+    let changed = with_conn!(tx.conn(), c => {
+        sqlx::query(&sql).bind(disabled).bind(id).execute(&mut *c).await?.rows_affected()
+    });
+    tx.commit().await?;
+    Ok(changed == 1)
+}
+
+/// A transaction in which no other admin change runs. Under PostgreSQL's READ COMMITTED, two
+/// demotions of different admins would each see the other still enabled; a table lock that
+/// conflicts with itself (but not with readers) puts them one after the other.
+async fn lock_users(pool: &Pool) -> sqlx::Result<Tx> {
+    let mut tx = pool.begin().await?;
+    if let super::Conn::Postgres(c) = tx.conn() {
+        sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(tx)
 }

@@ -5,7 +5,8 @@ use crate::auth::Actor;
 
 impl Fleet {
     /// A consistent copy of the live database (`VACUUM INTO`), safe while the server runs.
-    /// Refuses to overwrite an existing file.
+    /// Refuses to overwrite an existing file. SQLite only: PostgreSQL has its own tools
+    /// (`pg_dump`), and the database server, not the dashboard, holds the files.
     pub async fn backup(&self, actor: &Actor, path: &std::path::Path) -> Result<(), FleetError> {
         actor.require(crate::model::Role::Admin, "back up the database")?;
         if path.exists() {
@@ -17,9 +18,15 @@ impl Fleet {
         let target = path
             .to_str()
             .ok_or_else(|| FleetError::Invalid("the backup path must be valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO ?")
+        let Some(pool) = self.inner.db.reader.as_sqlite() else {
+            return Err(FleetError::Invalid(
+                "the dashboard backs up SQLite databases only; back up PostgreSQL with pg_dump"
+                    .into(),
+            ));
+        };
+        sqlx::query("VACUUM INTO $1")
             .bind(target)
-            .execute(&self.inner.db.reader)
+            .execute(pool)
             .await
             .map_err(|e| {
                 FleetError::Internal(anyhow::Error::new(e).context("writing the backup"))

@@ -96,7 +96,7 @@ impl Fleet {
         }
         let written = async {
             let mut tx = self.inner.db.writer.begin().await?;
-            db::history::write(&mut tx, &pending).await?;
+            db::history::write(tx.conn(), &pending).await?;
             tx.commit().await
         }
         .await;

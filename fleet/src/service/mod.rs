@@ -13,7 +13,6 @@ use std::{
 };
 
 use pickyassist::Client;
-use sqlx::SqlitePool;
 use tokio::sync::broadcast;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -209,7 +208,7 @@ impl Fleet {
         self.inner.board.subscriber_count()
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &crate::db::Pool {
         &self.inner.db.reader
     }
 

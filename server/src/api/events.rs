@@ -7,6 +7,7 @@
 
 use std::{convert::Infallible, time::Duration};
 
+use crate::session_store::Sessions;
 use axum::{
     extract::State,
     http::HeaderMap,
@@ -16,7 +17,6 @@ use fleet::{auth::SESSION_USER_KEY, Fleet};
 use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 use tower_sessions::{session::Id, Session, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// How often an open stream checks that its caller may still read it.
 const RECHECK: Duration = Duration::from_secs(2);
@@ -28,7 +28,7 @@ enum Credential {
 }
 
 impl Credential {
-    async fn still_valid(&self, fleet: &Fleet, sessions: &SqliteStore) -> bool {
+    async fn still_valid(&self, fleet: &Fleet, sessions: &Sessions) -> bool {
         match self {
             Credential::ApiKey(key) => matches!(fleet.actor_for_api_key(key).await, Ok(Some(_))),
             Credential::Session(None) => false,
@@ -59,7 +59,7 @@ impl Credential {
         (status = 401, description = "not signed in", body = crate::api::ErrorBody)))]
 pub async fn status_events(
     State(fleet): State<Fleet>,
-    State(sessions): State<SqliteStore>,
+    State(sessions): State<Sessions>,
     // Only for signed-in callers; who they are does not change what they see.
     _caller: crate::api::Caller,
     headers: HeaderMap,

@@ -72,16 +72,22 @@ async fn csv_rows(client: &UserClient, query: &str) -> Vec<Vec<String>> {
 
 /// Appends `n` failed sign-ins straight into the table: far quicker than `n` argon2 checks.
 async fn bulk_failed_sign_ins(app: &TestApp, n: u32) {
-    sqlx::query(
-        "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+    let now = fleet::db::now_text();
+    let (sqlite, postgres) = (
+        "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)
          INSERT INTO audit_log (at, actor, action, outcome, detail, completed_at)
-         SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'bulk', 'sign_in_failed', 'denied',
-                'bulk row ' || i, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-         FROM seq",
-    )
-    .bind(n)
-    .execute(app.fleet.pool())
-    .await
+         SELECT $2, 'bulk', 'sign_in_failed', 'denied', 'bulk row ' || i, $2 FROM seq",
+        "INSERT INTO audit_log (at, actor, action, outcome, detail, completed_at)
+         SELECT $2, 'bulk', 'sign_in_failed', 'denied', 'bulk row ' || i, $2
+         FROM generate_series(1, $1) AS i",
+    );
+    let sql = match app.fleet.pool().engine() {
+        fleet::db::Engine::Sqlite => sqlite,
+        fleet::db::Engine::Postgres => postgres,
+    };
+    fleet::with_pool!(app.fleet.pool(), p => {
+        sqlx::query(sql).bind(i64::from(n)).bind(&now).execute(p).await.map(drop)
+    })
     .expect("bulk insert");
 }
 

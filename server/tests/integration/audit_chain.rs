@@ -198,10 +198,11 @@ async fn the_running_server_reports_the_chain_to_admins_and_on_the_audit_page() 
     );
 
     // The newest rows deleted: the chain that is left is whole, but this server sealed more.
-    sqlx::query("DELETE FROM audit_log WHERE chain_seq = (SELECT MAX(chain_seq) FROM audit_log)")
-        .execute(app.fleet.pool())
-        .await
-        .expect("delete");
+    run_sql(
+        &app,
+        "DELETE FROM audit_log WHERE chain_seq = (SELECT MAX(chain_seq) FROM audit_log)",
+    )
+    .await;
     let (_, body) = verify_via_api(&app, &admin_key).await;
     let report: ChainReport = serde_json::from_value(body).expect("report");
     assert!(!report.verified);
@@ -212,12 +213,11 @@ async fn the_running_server_reports_the_chain_to_admins_and_on_the_audit_page() 
     );
 
     // An edit in the live file.
-    sqlx::query(
+    run_sql(
+        &app,
         "UPDATE audit_log SET detail = 'nothing to see' WHERE id = (SELECT MIN(id) FROM audit_log)",
     )
-    .execute(app.fleet.pool())
-    .await
-    .expect("edit");
+    .await;
     let (_, body) = verify_via_api(&app, &admin_key).await;
     let report: ChainReport = serde_json::from_value(body).expect("report");
     let problem = report.problem.expect("a problem");
@@ -411,13 +411,12 @@ async fn forged_anchors_replayed_upgrades_forged_pending_rows_and_bad_columns_ar
 
     // 4. A pending command row made up by hand: reported, and never sealed as a real command
     //    when pending rows are marked interrupted at the next start.
-    sqlx::query(
+    run_sql(
+        &app,
         "INSERT INTO audit_log (at, actor, action, project_id, command, outcome)
          VALUES ('2026-12-01T00:00:00.000Z', 'admin', 'command', 1, 'disconnect', 'pending')",
     )
-    .execute(app.fleet.pool())
-    .await
-    .expect("forge");
+    .await;
     let report = app.fleet.check_audit_chain().await.expect("check");
     assert_eq!(
         report.problem.as_ref().map(|p| p.kind),
@@ -441,12 +440,11 @@ async fn forged_anchors_replayed_upgrades_forged_pending_rows_and_bad_columns_ar
 async fn deleting_the_newest_rows_then_writing_more_leaves_a_gap_for_good() {
     let app = spawn_app().await;
     some_history(&app).await;
-    sqlx::query(
+    run_sql(
+        &app,
         "DELETE FROM audit_log WHERE chain_seq > (SELECT MAX(chain_seq) - 3 FROM audit_log)",
     )
-    .execute(app.fleet.pool())
-    .await
-    .expect("delete");
+    .await;
     for n in 0..5 {
         app.api_key_for(&format!("later{n}"), Role::Viewer).await;
     }
@@ -456,4 +454,10 @@ async fn deleting_the_newest_rows_then_writing_more_leaves_a_gap_for_good() {
         Some(ChainProblemKind::Missing),
         "{report:?}"
     );
+}
+
+/// Runs SQL on the live database behind the server's back, as someone with access to it could.
+async fn run_sql(app: &TestApp, sql: &str) {
+    fleet::with_pool!(app.fleet.pool(), p => sqlx::query(sql).execute(p).await.map(drop))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }

@@ -20,7 +20,56 @@ pub struct TestApp {
     pub sim_control: Url,
     pub fleet: Fleet,
     pub http: reqwest::Client,
+    /// Where the test's data lives: a SQLite file in `data_dir`, or a PostgreSQL database.
+    pub database: TestDatabase,
     _dir: tempfile::TempDir,
+}
+
+/// A test's own database. With `PICKY_FLEET_TEST_POSTGRES` set (`./x test` sets it to a
+/// throwaway cluster's server URL) every test gets a new PostgreSQL database on that server;
+/// otherwise a SQLite file in the test's directory, its key file beside it.
+#[derive(Clone, Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    /// Set for PostgreSQL, which has no directory for a key file.
+    pub secret_key: Option<String>,
+}
+
+/// True when the suite runs against PostgreSQL: tests of the SQLite file itself (editing it
+/// behind the server's back, copying it) have nothing to test there.
+pub fn on_postgres() -> bool {
+    std::env::var_os("PICKY_FLEET_TEST_POSTGRES").is_some()
+}
+
+pub async fn test_database(dir: &std::path::Path) -> TestDatabase {
+    let Ok(server) = std::env::var("PICKY_FLEET_TEST_POSTGRES") else {
+        return TestDatabase {
+            url: format!("sqlite:{}", dir.join("fleet.db").display()),
+            secret_key: None,
+        };
+    };
+    use sqlx::Connection as _;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("the test PostgreSQL server answers");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("a test database is created");
+    let _ = admin.close().await;
+    let (base, _) = server.rsplit_once('/').expect("the URL names a database");
+    let key: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5a);
+    use base64::Engine as _;
+    TestDatabase {
+        url: format!("{base}/{name}"),
+        secret_key: Some(base64::engine::general_purpose::STANDARD.encode(key)),
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -57,10 +106,12 @@ pub async fn spawn_app_with_clock(
         server::telemetry::init();
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = test_database(dir.path()).await;
     let mut settings = Settings {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite:{}", dir.path().join("fleet.db").display()),
+        database_url: database.url.clone(),
+        secret_key: database.secret_key.clone(),
         // Tests drive polling themselves; the first round still runs at start.
         poll_interval: Duration::from_secs(3600),
         ..Settings::default()
@@ -94,6 +145,7 @@ pub async fn spawn_app_with_clock(
             .timeout(Duration::from_secs(20))
             .build()
             .expect("client"),
+        database,
         _dir: dir,
     }
 }

@@ -346,13 +346,15 @@ async fn old_history_is_pruned_by_resolution() {
     let count = |resolution: i64| {
         let pool = app.fleet.pool().clone();
         async move {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM status_rollups WHERE resolution = ? AND project_id = ?",
-            )
-            .bind(resolution)
-            .bind(id)
-            .fetch_one(&pool)
-            .await
+            fleet::with_pool!(&pool, p => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM status_rollups WHERE resolution = $1 AND project_id = $2",
+                )
+                .bind(resolution)
+                .bind(id)
+                .fetch_one(p)
+                .await
+            })
             .expect("count")
         }
     };

@@ -162,11 +162,13 @@ async fn a_thousand_concurrent_commands_over_fifty_projects_each_run_once_or_are
     }
     assert_eq!(succeeded + refused, 1000);
     assert!(succeeded >= projects.len(), "at least one per project ran");
-    let by_outcome: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT outcome, COUNT(*) FROM audit_log WHERE action = 'command' GROUP BY outcome",
-    )
-    .fetch_all(app.fleet.pool())
-    .await
+    let by_outcome: Vec<(String, i64)> = fleet::with_pool!(app.fleet.pool(), p => {
+        sqlx::query_as(
+            "SELECT outcome, COUNT(*) FROM audit_log WHERE action = 'command' GROUP BY outcome",
+        )
+        .fetch_all(p)
+        .await
+    })
     .expect("count rows");
     assert_eq!(by_outcome, vec![("success".to_owned(), succeeded as i64)]);
     assert_eq!(app.sim_stats().await.totals.device_action, succeeded as u64);

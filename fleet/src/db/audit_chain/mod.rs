@@ -20,9 +20,13 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::{sqlite::SqliteRow, Row as _, SqliteConnection};
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::audit::{StoredRow, COLUMNS};
+use super::{
+    audit::{StoredRow, COLUMNS},
+    Conn,
+};
+use crate::with_conn;
 
 mod verify;
 
@@ -150,13 +154,11 @@ fn put_int(mac: &mut HmacSha256, value: Option<i64>) {
 }
 
 /// The newest seal: the last sealed row's, else the archive anchor's, else [`Seal::GENESIS`].
-pub async fn head(conn: &mut SqliteConnection) -> sqlx::Result<Seal> {
-    let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT chain_seq, chain_hash FROM audit_log WHERE chain_seq IS NOT NULL
-         ORDER BY chain_seq DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
+pub async fn head(mut conn: Conn<'_>) -> sqlx::Result<Seal> {
+    const SQL: &str = "SELECT chain_seq, chain_hash FROM audit_log WHERE chain_seq IS NOT NULL
+         ORDER BY chain_seq DESC LIMIT 1";
+    let last: Option<(i64, Vec<u8>)> =
+        with_conn!(conn.reborrow(), c => sqlx::query_as(SQL).fetch_optional(&mut *c).await)?;
     match last {
         Some(last) => Ok(to_seal(last)),
         None => Ok(anchor(conn).await?.map_or(Seal::GENESIS, |a| a.seal)),
@@ -169,11 +171,10 @@ pub struct Anchor {
     pub mac: Vec<u8>,
 }
 
-pub async fn anchor<'c>(db: impl sqlx::SqliteExecutor<'c>) -> sqlx::Result<Option<Anchor>> {
+pub async fn anchor(conn: Conn<'_>) -> sqlx::Result<Option<Anchor>> {
+    const SQL: &str = "SELECT seq, hash, mac FROM audit_chain_anchor WHERE id = 1";
     let anchor: Option<(i64, Vec<u8>, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, hash, mac FROM audit_chain_anchor WHERE id = 1")
-            .fetch_optional(db)
-            .await?;
+        with_conn!(conn, c => sqlx::query_as(SQL).fetch_optional(&mut *c).await)?;
     Ok(anchor.map(|(seq, hash, mac)| Anchor {
         seal: to_seal((seq, hash)),
         mac,
@@ -182,45 +183,61 @@ pub async fn anchor<'c>(db: impl sqlx::SqliteExecutor<'c>) -> sqlx::Result<Optio
 
 /// Gives a pending row its MAC (see [`pending_mac`]).
 pub async fn store_pending_mac(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     key: &ChainKey,
     row: &StoredRow,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE audit_log SET pending_mac = ? WHERE id = ?")
-        .bind(&pending_mac(key, row)[..])
-        .bind(row.id)
-        .execute(conn)
-        .await?;
+    const SQL: &str = "UPDATE audit_log SET pending_mac = $1 WHERE id = $2";
+    let mac = pending_mac(key, row);
+    with_conn!(conn, c => {
+        sqlx::query(SQL).bind(&mac[..]).bind(row.id).execute(&mut *c).await.map(drop)
+    })?;
     Ok(())
 }
 
 /// The pending rows the dashboard wrote (their MAC checks out), oldest first. Ones made up
 /// by hand are left out: they are never completed or sealed, and `verify` names them.
 pub async fn genuine_pending(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     key: &ChainKey,
     only: Option<i64>,
 ) -> sqlx::Result<Vec<i64>> {
-    let rows = sqlx::query(&format!(
+    let sql = format!(
         "SELECT {COLUMNS}, pending_mac FROM audit_log
-         WHERE outcome = 'pending' AND chain_seq IS NULL AND (? IS NULL OR id = ?) ORDER BY id"
-    ))
-    .bind(only)
-    .bind(only)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| {
-            let stored = decode_row(row).ok()?;
-            let mac: Vec<u8> = row.try_get("pending_mac").ok()?;
-            (mac[..] == pending_mac(key, &stored)[..]).then_some(stored.id)
-        })
-        .collect())
+         WHERE outcome = 'pending' AND chain_seq IS NULL AND ($1 IS NULL OR id = $1) ORDER BY id"
+    );
+    // Each row decoded on its own: one whose types were changed by hand is left out, not an error.
+    Ok(with_conn!(conn, c => {
+        sqlx::query(&sql)
+            .bind(only)
+            .fetch_all(&mut *c)
+            .await?
+            .iter()
+            .filter_map(|row| genuine_id(row, key))
+            .collect()
+    }))
+}
+
+/// The row's id if it decodes and its pending MAC is the one the dashboard made.
+fn genuine_id<'r, R: Row>(row: &'r R, key: &ChainKey) -> Option<i64>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let stored = decode_row(row).ok()?;
+    let mac: Vec<u8> = row.try_get("pending_mac").ok()?;
+    (mac[..] == pending_mac(key, &stored)[..]).then_some(stored.id)
 }
 
 /// A row's columns, or why they cannot be read (a type changed by hand).
-fn decode_row(row: &SqliteRow) -> Result<StoredRow, sqlx::Error> {
+fn decode_row<'r, R: Row>(row: &'r R) -> Result<StoredRow, sqlx::Error>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
     Ok(StoredRow {
         id: row.try_get("id")?,
         at: row.try_get("at")?,
@@ -248,65 +265,69 @@ fn to_seal((seq, hash): (i64, Vec<u8>)) -> Seal {
 
 /// Seals `row` after `prev` and stores the seal; returns it.
 pub async fn store(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     key: &ChainKey,
     prev: &Seal,
     row: &StoredRow,
 ) -> sqlx::Result<Seal> {
+    const SQL: &str = "UPDATE audit_log SET chain_seq = $1, chain_hash = $2 WHERE id = $3";
     let next = seal(key, prev, row);
-    sqlx::query("UPDATE audit_log SET chain_seq = ?, chain_hash = ? WHERE id = ?")
-        .bind(next.seq)
-        .bind(&next.hash[..])
-        .bind(row.id)
-        .execute(conn)
-        .await?;
+    with_conn!(conn, c => {
+        sqlx::query(SQL)
+            .bind(next.seq)
+            .bind(&next.hash[..])
+            .bind(row.id)
+            .execute(&mut *c)
+            .await
+            .map(drop)
+    })?;
     Ok(next)
 }
 
 /// On the first start after the upgrade that added the chain: seals the rows written before
 /// it (the migration noted how far they go), oldest first. Returns how many.
 pub async fn seal_rows_from_before_the_chain(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     key: &ChainKey,
     head: &mut Seal,
 ) -> sqlx::Result<u64> {
-    let Some(up_to): Option<i64> =
+    let up_to: Option<i64> = with_conn!(conn.reborrow(), c => {
         sqlx::query_scalar("SELECT up_to_id FROM audit_chain_legacy LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
+            .fetch_optional(&mut *c)
+            .await
+    })?;
+    let Some(up_to) = up_to else {
         return Ok(0);
     };
-    sqlx::query("DELETE FROM audit_chain_legacy")
-        .execute(&mut *conn)
-        .await?;
+    with_conn!(conn.reborrow(), c => {
+        sqlx::query("DELETE FROM audit_chain_legacy").execute(&mut *c).await.map(drop)
+    })?;
     // Only the first start after the upgrade, when nothing is sealed yet: a marker put back
     // by hand later must not seal rows added by hand.
-    if *head != Seal::GENESIS || anchor(&mut *conn).await?.is_some() {
+    if *head != Seal::GENESIS || anchor(conn.reborrow()).await?.is_some() {
         tracing::warn!("ignored a marker for rows from before the audit chain: the chain exists");
         return Ok(0);
     }
-    let rows: Vec<StoredRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log
-         WHERE id <= ? AND chain_seq IS NULL AND outcome != 'pending' ORDER BY id"
-    ))
-    .bind(up_to)
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = |pending: &str| {
+        format!(
+            "SELECT {COLUMNS} FROM audit_log
+             WHERE id <= $1 AND chain_seq IS NULL AND outcome {pending} 'pending' ORDER BY id"
+        )
+    };
+    let (completed, pending) = (sql("<>"), sql("="));
+    let rows: Vec<StoredRow> = with_conn!(conn.reborrow(), c => {
+        sqlx::query_as(&completed).bind(up_to).fetch_all(&mut *c).await
+    })?;
     for row in &rows {
-        *head = store(conn, key, head, row).await?;
+        *head = store(conn.reborrow(), key, head, row).await?;
     }
     // Commands that were on their way then: their pending rows get the MAC they would have
     // had, so they can be completed or marked interrupted.
-    let pending: Vec<StoredRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log
-         WHERE id <= ? AND chain_seq IS NULL AND outcome = 'pending' ORDER BY id"
-    ))
-    .bind(up_to)
-    .fetch_all(&mut *conn)
-    .await?;
+    let pending: Vec<StoredRow> = with_conn!(conn.reborrow(), c => {
+        sqlx::query_as(&pending).bind(up_to).fetch_all(&mut *c).await
+    })?;
     for row in &pending {
-        store_pending_mac(conn, key, row).await?;
+        store_pending_mac(conn.reborrow(), key, row).await?;
     }
     Ok(rows.len() as u64)
 }
@@ -332,12 +353,12 @@ pub struct ArchivedPrefix {
 /// The oldest sealed rows, in chain order, up to `limit`, as long as each was written before
 /// `cutoff` (stored time text): the prefix of the chain the retention job may archive.
 pub async fn archivable_prefix(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     key: &ChainKey,
     cutoff: &str,
     limit: u32,
 ) -> sqlx::Result<ArchivedPrefix> {
-    let anchor = anchor(&mut *conn).await?;
+    let anchor = anchor(conn.reborrow()).await?;
     if let Some(a) = anchor
         .as_ref()
         .filter(|a| a.mac[..] != anchor_mac(key, &a.seal)[..])
@@ -349,13 +370,13 @@ pub async fn archivable_prefix(
         });
     }
     let before = anchor.map_or(Seal::GENESIS, |a| a.seal);
-    let sealed: Vec<SealedRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {COLUMNS}, chain_seq, chain_hash FROM audit_log
-         WHERE chain_seq IS NOT NULL ORDER BY chain_seq LIMIT ?"
-    ))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
+         WHERE chain_seq IS NOT NULL ORDER BY chain_seq LIMIT $1"
+    );
+    let sealed: Vec<SealedRow> = with_conn!(conn, c => {
+        sqlx::query_as(&sql).bind(i64::from(limit)).fetch_all(&mut *c).await
+    })?;
     let (mut prev, mut rows, mut broken_at) = (before, Vec::new(), None);
     for s in sealed
         .into_iter()
@@ -378,27 +399,25 @@ pub async fn archivable_prefix(
 
 /// Deletes an archived prefix and moves the anchor to its last seal, so the kept rows still
 /// verify. Call in the same transaction that seals the row recording the archive.
-pub async fn archive_prefix(
-    conn: &mut SqliteConnection,
-    key: &ChainKey,
-    last: &Seal,
-) -> sqlx::Result<u64> {
-    let deleted =
-        sqlx::query("DELETE FROM audit_log WHERE chain_seq IS NOT NULL AND chain_seq <= ?")
+pub async fn archive_prefix(conn: Conn<'_>, key: &ChainKey, last: &Seal) -> sqlx::Result<u64> {
+    const DELETE: &str = "DELETE FROM audit_log WHERE chain_seq IS NOT NULL AND chain_seq <= $1";
+    const ANCHOR: &str = "INSERT INTO audit_chain_anchor (id, seq, hash, mac) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac";
+    let mac = anchor_mac(key, last);
+    with_conn!(conn, c => {
+        let deleted = sqlx::query(DELETE)
             .bind(last.seq)
-            .execute(&mut *conn)
+            .execute(&mut *c)
             .await?
             .rows_affected();
-    sqlx::query(
-        "INSERT INTO audit_chain_anchor (id, seq, hash, mac) VALUES (1, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
-    )
-    .bind(last.seq)
-    .bind(&last.hash[..])
-    .bind(&anchor_mac(key, last)[..])
-    .execute(&mut *conn)
-    .await?;
-    Ok(deleted)
+        sqlx::query(ANCHOR)
+            .bind(last.seq)
+            .bind(&last.hash[..])
+            .bind(&mac[..])
+            .execute(&mut *c)
+            .await?;
+        Ok(deleted)
+    })
 }
 
 #[cfg(test)]

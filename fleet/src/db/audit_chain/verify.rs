@@ -3,12 +3,13 @@
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use sqlx::{Row as _, SqlitePool};
+use sqlx::Row as _;
 
 use super::{anchor, anchor_mac, decode_row, genuine_pending, seal, ChainKey, Seal};
 use crate::{
-    db::audit::COLUMNS,
+    db::{audit::COLUMNS, Conn, Pool},
     model::{ChainProblem, ChainProblemKind, ChainReport},
+    with_conn,
 };
 
 /// Checks the whole chain, from the archive anchor (or the start) to the newest seal, and
@@ -18,15 +19,20 @@ use crate::{
 ///
 /// One read transaction (a consistent snapshot), streamed: memory stays flat at any size. A
 /// row whose columns cannot even be read (a type changed by hand) is a changed row, not an
-/// error.
+/// error. (PostgreSQL: a repeatable-read transaction, its snapshot.)
 pub async fn verify(
-    pool: &SqlitePool,
+    pool: &Pool,
     key: &ChainKey,
     sealed_at_least: Option<i64>,
 ) -> sqlx::Result<ChainReport> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
-    let anchor = anchor(&mut *tx).await?;
+    if let Conn::Postgres(c) = tx.conn() {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *c)
+            .await?;
+    }
+    let anchor = anchor(tx.conn()).await?;
     let start = anchor.as_ref().map_or(Seal::GENESIS, |a| a.seal);
     let mut prev = start;
     let mut rows_verified = 0u64;
@@ -47,7 +53,8 @@ pub async fn verify(
             "SELECT {COLUMNS}, chain_seq, chain_hash FROM audit_log
              WHERE chain_seq IS NOT NULL ORDER BY chain_seq"
         );
-        let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+        with_conn!(tx.conn(), c => {
+        let mut rows = sqlx::query(&sql).fetch(&mut *c);
         while let Some(raw) = rows.try_next().await? {
             let id: i64 = raw.try_get("id").unwrap_or_default();
             let seq: i64 = raw.try_get("chain_seq").unwrap_or_default();
@@ -90,6 +97,7 @@ pub async fn verify(
             rows_verified += 1;
             verified_up_to_id = Some(id);
         }
+        });
     }
     if problem.is_none() {
         if let Some(expected) = sealed_at_least.filter(|&seq| seq > prev.seq) {
@@ -105,12 +113,12 @@ pub async fn verify(
         }
     }
     if problem.is_none() {
-        let unsealed: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM audit_log WHERE chain_seq IS NULL AND outcome != 'pending'
-             ORDER BY id LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
+        const UNSEALED: &str =
+            "SELECT id FROM audit_log WHERE chain_seq IS NULL AND outcome <> 'pending'
+             ORDER BY id LIMIT 1";
+        let unsealed: Option<i64> = with_conn!(tx.conn(), c => {
+            sqlx::query_scalar(UNSEALED).fetch_optional(&mut *c).await
+        })?;
         if let Some(id) = unsealed {
             problem = Some(ChainProblem {
                 kind: ChainProblemKind::Unsealed,
@@ -121,12 +129,11 @@ pub async fn verify(
             });
         }
     }
-    let pending: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM audit_log WHERE outcome = 'pending' AND chain_seq IS NULL",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let genuine = genuine_pending(&mut tx, key, None).await?;
+    const PENDING: &str =
+        "SELECT id FROM audit_log WHERE outcome = 'pending' AND chain_seq IS NULL";
+    let pending: Vec<i64> =
+        with_conn!(tx.conn(), c => sqlx::query_scalar(PENDING).fetch_all(&mut *c).await)?;
+    let genuine = genuine_pending(tx.conn(), key, None).await?;
     if problem.is_none() {
         if let Some(&id) = pending.iter().find(|id| !genuine.contains(id)) {
             problem = Some(ChainProblem {

@@ -264,7 +264,7 @@ impl Fleet {
             .await
             .map_err(|e| internal(e, "recording a test alert"))?;
         let alert_id = db::alerts::insert_alert(
-            &mut tx,
+            tx.conn(),
             db::alerts::NewAlert {
                 kind: AlertKind::Test,
                 project_id: None,
@@ -295,7 +295,7 @@ impl Fleet {
         });
         let json = serde_json::to_string(&message).map_err(|e| internal(e, "a test alert"))?;
         let delivery_id = db::alerts::insert_delivery(
-            &mut tx,
+            tx.conn(),
             alert_id,
             channel_id,
             AlertEvent::Test,

@@ -9,7 +9,6 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use pickyassist::ErrorKind;
-use sqlx::SqliteConnection;
 
 use super::{super::Fleet, RoundContext};
 use crate::{
@@ -19,7 +18,7 @@ use crate::{
         message::{AlertMessage, Facts},
     },
     auth::Actor,
-    db::{self, audit::NewEntry},
+    db::{self, audit::NewEntry, Conn},
     model::{
         AlertDetail, AlertEvent, AlertKind, AlertPage, AlertQueryText, AlertStatus, AlertView,
         AuditAction, Health, Role,
@@ -87,7 +86,7 @@ impl Fleet {
         for decision in &decisions {
             if let Decision::OpenStorm { affected, since } = decision {
                 let id = db::alerts::insert_alert(
-                    &mut tx,
+                    tx.conn(),
                     db::alerts::NewAlert {
                         kind: AlertKind::Storm,
                         project_id: None,
@@ -103,7 +102,7 @@ impl Fleet {
                 )
                 .await?;
                 self.enqueue(
-                    &mut tx,
+                    tx.conn(),
                     id,
                     AlertKind::Storm,
                     None,
@@ -135,7 +134,7 @@ impl Fleet {
                     let name = names.get(&project_id).map(String::as_str);
                     let silenced = silenced.as_ref().map(|q| q.as_str());
                     let id = db::alerts::insert_alert(
-                        &mut tx,
+                        tx.conn(),
                         db::alerts::NewAlert {
                             kind,
                             project_id: Some(project_id),
@@ -152,7 +151,7 @@ impl Fleet {
                     .await?;
                     if silenced.is_none() && storm_id.is_none() {
                         self.enqueue(
-                            &mut tx,
+                            tx.conn(),
                             id,
                             kind,
                             Some((project_id, name.unwrap_or(""))),
@@ -190,9 +189,9 @@ impl Fleet {
                     let next = (rule.repeat_max > 0).then(|| {
                         now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
                     });
-                    db::alerts::unsilence(&mut tx, alert_id, next).await?;
+                    db::alerts::unsilence(tx.conn(), alert_id, next).await?;
                     self.enqueue(
-                        &mut tx,
+                        tx.conn(),
                         alert_id,
                         kind,
                         Some((project_id, name)),
@@ -217,9 +216,9 @@ impl Fleet {
                     let next = (repeat < rule.repeat_max).then(|| {
                         now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
                     });
-                    db::alerts::set_repeats(&mut tx, alert_id, repeat, next).await?;
+                    db::alerts::set_repeats(tx.conn(), alert_id, repeat, next).await?;
                     self.enqueue(
-                        &mut tx,
+                        tx.conn(),
                         alert_id,
                         kind,
                         Some((project_id, name)),
@@ -239,13 +238,13 @@ impl Fleet {
                     since,
                     notify,
                 } => {
-                    db::alerts::resolve(&mut tx, alert_id, now).await?;
+                    db::alerts::resolve(tx.conn(), alert_id, now).await?;
                     if notify {
                         let (kind, _, state) = self.open_facts(project_id, alert_id, checked);
                         let state = self.opened_state(alert_id).await.unwrap_or(state);
                         let name = names.get(&project_id).map_or("", String::as_str);
                         self.enqueue(
-                            &mut tx,
+                            tx.conn(),
                             alert_id,
                             kind,
                             Some((project_id, name)),
@@ -311,9 +310,9 @@ impl Fleet {
             };
             let since = crate::model::parse_time(&row.since, "since").unwrap_or(now);
             let mut tx = self.inner.db.writer.begin().await?;
-            db::alerts::resolve(&mut tx, storm_id, now).await?;
+            db::alerts::resolve(tx.conn(), storm_id, now).await?;
             self.enqueue(
-                &mut tx,
+                tx.conn(),
                 storm_id,
                 AlertKind::Storm,
                 None,
@@ -347,7 +346,7 @@ impl Fleet {
         let silenced = self.project_quiet(project_id);
         let mut tx = self.inner.db.writer.begin().await?;
         let id = db::alerts::insert_alert(
-            &mut tx,
+            tx.conn(),
             db::alerts::NewAlert {
                 kind: AlertKind::AutoHeal,
                 project_id: Some(project_id),
@@ -364,7 +363,7 @@ impl Fleet {
         .await?;
         if silenced.is_none() {
             self.enqueue(
-                &mut tx,
+                tx.conn(),
                 id,
                 AlertKind::AutoHeal,
                 Some((project_id, &name)),
@@ -413,7 +412,7 @@ impl Fleet {
     #[allow(clippy::too_many_arguments)]
     async fn enqueue(
         &self,
-        conn: &mut SqliteConnection,
+        mut conn: Conn<'_>,
         alert_id: i64,
         kind: AlertKind,
         project: Option<(i64, &str)>,
@@ -450,7 +449,8 @@ impl Fleet {
         });
         let json = serde_json::to_string(&message)?;
         for channel in channels {
-            db::alerts::insert_delivery(conn, alert_id, channel, event, &json, now).await?;
+            db::alerts::insert_delivery(conn.reborrow(), alert_id, channel, event, &json, now)
+                .await?;
         }
         Ok(())
     }

@@ -217,8 +217,9 @@ impl Fleet {
     /// At start-up: batches that were running when the dashboard stopped are marked
     /// interrupted, with their items that had no answer.
     pub async fn mark_interrupted_batches(&self) -> anyhow::Result<usize> {
-        let mut conn = self.inner.db.writer.acquire().await?;
-        let ids = db::batches::interrupt_running(&mut conn).await?;
+        let mut tx = self.inner.db.writer.begin().await?;
+        let ids = db::batches::interrupt_running(tx.conn()).await?;
+        tx.commit().await?;
         if !ids.is_empty() {
             tracing::warn!(
                 batches = ?ids,
