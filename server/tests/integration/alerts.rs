@@ -551,7 +551,8 @@ async fn a_restart_mid_retry_sends_the_alert_once_and_keeps_the_alert_open() {
     // its own (the first one's stands still, so it retries nothing meanwhile).
     let later = ManualClock::at(start() + Duration::minutes(5));
     let mut settings = server::config::Settings {
-        database_url: format!("sqlite:{}", s.app.data_dir().join("fleet.db").display()),
+        database_url: s.app.database.url.clone(),
+        secret_key: s.app.database.secret_key.clone(),
         status_checks_per_minute: 100_000,
         ..Default::default()
     };
