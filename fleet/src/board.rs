@@ -87,6 +87,25 @@ impl StatusBoard {
         view
     }
 
+    /// Puts a status another instance recorded (see `service::cluster`) and tells every
+    /// subscriber. A status without its history strip keeps the strip the board had.
+    pub fn put(&self, project_id: i64, mut view: StatusView) {
+        {
+            let mut statuses = self
+                .statuses
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if view.history.is_none() {
+                view.history = statuses.get(&project_id).and_then(|v| v.history.clone());
+            }
+            statuses.insert(project_id, view.clone());
+        }
+        let _ = self.changes.send(StatusEvent {
+            project_id,
+            status: view,
+        });
+    }
+
     pub fn remove(&self, project_id: i64) {
         self.statuses
             .write()

@@ -49,6 +49,11 @@ impl StatusBudget {
         }
     }
 
+    /// The limit and its window, for the fleet-wide count (`db::status_checks`).
+    pub fn limit(&self) -> (usize, Duration) {
+        (self.per_window, self.window)
+    }
+
     /// Calls still free for `project` right now.
     pub fn remaining(&self, project: i64, now: Instant) -> usize {
         let used = self

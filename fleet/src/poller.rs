@@ -1,5 +1,6 @@
 //! The one background loop that asks upstream for every project's status. Browsers never
-//! cause status calls; they read the board.
+//! cause status calls; they read the board. With several instances on one PostgreSQL, only the
+//! one holding the poller lock polls (see `service::cluster`); the others wait their turn.
 
 use std::{future::Future, time::Duration};
 
@@ -11,11 +12,20 @@ use crate::Fleet;
 /// Projects checked at once; keeps a large fleet from opening hundreds of connections.
 const CONCURRENCY: usize = 8;
 
+/// How often a standby instance looks whether it has become the poller.
+const STANDBY_CHECK: Duration = Duration::from_millis(250);
+
 /// Polls every project, then sleeps one interval (±10 % jitter so many dashboards, or many
 /// restarts, don't hit upstream in lockstep), until `shutdown` completes.
 pub async fn run(fleet: Fleet, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
+        if !fleet.is_poller() {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(STANDBY_CHECK) => continue,
+            }
+        }
         let go_again = tokio::select! {
             _ = &mut shutdown => break,
             go_again = poll_once(&fleet) => go_again,

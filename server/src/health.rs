@@ -2,7 +2,9 @@
 //! audit writer runs, the poller keeps to its schedule and every supervised task runs; 503
 //! otherwise, with each part's state:
 //! `{"status": "ok", "database": "ok", "audit_writer": "ok", "poller": {"state": "ok",
-//! "last_round_secs_ago": 12}, "tasks": {"session_cleanup": "ok", ...}}`.
+//! "last_round_secs_ago": 12}, "instance": "5f0c1a2b", "role": "poller",
+//! "tasks": {"session_cleanup": "ok", ...}}`. With several instances on PostgreSQL, `role` says
+//! which one polls ("poller") and which stand by ("standby").
 
 use axum::{extract::State, http::StatusCode, Json};
 use fleet::Fleet;
@@ -22,6 +24,8 @@ pub async fn healthz(State(fleet): State<Fleet>) -> (StatusCode, Json<Value>) {
     // Behind: more than two rounds (with their 10 % jitter) missed.
     let late = fleet.poll_interval().mul_f64(2.2);
     let (poller_ok, poller) = match fleet.last_poll_round_age() {
+        // Another instance polls: this one's schedule is not its business.
+        _ if !fleet.is_poller() => (true, json!({"state": "standby"})),
         None => (true, json!({"state": "starting"})),
         Some(age) => {
             let behind = age > late;
@@ -50,6 +54,8 @@ pub async fn healthz(State(fleet): State<Fleet>) -> (StatusCode, Json<Value>) {
         "database": up(database),
         "audit_writer": up(audit_writer),
         "poller": poller,
+        "instance": fleet.instance_id(),
+        "role": if fleet.is_poller() { "poller" } else { "standby" },
         "tasks": tasks,
     });
     let status = if healthy {

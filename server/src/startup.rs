@@ -341,6 +341,29 @@ impl Application {
                 },
             )
         });
+        // Several instances on PostgreSQL (fleet's `service::cluster`): one holds the poller
+        // lock, every one follows the others' status and changes. Nothing to do on SQLite.
+        let cluster = (self.fleet.pool().engine() == fleet::db::Engine::Postgres).then(|| {
+            let supervised = |name: &'static str, task: fn(Fleet) -> ClusterTask| {
+                let fleet = self.fleet.clone();
+                tokio::spawn(fleet::supervise::supervise(
+                    name,
+                    {
+                        let fleet = fleet.clone();
+                        move |running| fleet.report_task(name, running)
+                    },
+                    move || task(fleet.clone()),
+                ))
+            };
+            [
+                supervised("poller_lock", |fleet| {
+                    Box::pin(async move { fleet.hold_poller_lock().await })
+                }),
+                supervised("cluster_follow", |fleet| {
+                    Box::pin(async move { fleet.follow_other_instances().await })
+                }),
+            ]
+        });
         // Expired sessions are deleted every 10 minutes; the store's loop ends on its first
         // error, so it is restarted.
         let expired_sessions = tokio::spawn({
@@ -390,6 +413,10 @@ impl Application {
         audit_upkeep.abort();
         history.abort();
         alert_outbox.abort();
+        // Ending the lock's connection hands the poller's role to another instance at once.
+        for task in cluster.into_iter().flatten() {
+            task.abort();
+        }
         if let Err(e) = self.fleet.flush_history().await {
             tracing::warn!(error = %e, "could not write the last status history");
         }
@@ -403,6 +430,10 @@ impl Application {
         Ok(())
     }
 }
+
+/// A cluster task as the supervisor starts it (see `run_until_stopped`).
+type ClusterTask =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'static>>;
 
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);

@@ -23,6 +23,7 @@ pub mod autoheal;
 pub mod batches;
 mod engine;
 pub mod history;
+pub mod status_checks;
 pub mod users;
 
 pub use engine::{AdvisoryLock, Conn, Engine, Pool, Tx};

@@ -124,6 +124,7 @@ impl Fleet {
             .await
             .map_err(|e| FleetError::Internal(anyhow::Error::new(e).context("storing a policy")))?;
         self.inner.auto_heal.policies().insert(project_id, policy);
+        self.publish_change(super::cluster::Change::AutoHeal).await;
         let detail = if policy.enabled {
             format!(
                 "on: restart after {} min in TIMEOUT (at most {} an hour), restart-server if \

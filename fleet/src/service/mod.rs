@@ -23,6 +23,7 @@ mod audit;
 mod autoheal;
 mod backup;
 mod batches;
+mod cluster;
 mod commands;
 mod error;
 mod guides;
@@ -118,6 +119,10 @@ struct Inner {
     remediation: Mutex<HashMap<i64, crate::remediation::Memory>>,
     /// Auto-heal's policies and what it did.
     auto_heal: autoheal::AutoHealState,
+    /// This instance's name among several on one PostgreSQL ([`cluster`]).
+    instance_id: String,
+    /// Whether this instance polls: always on SQLite; on PostgreSQL, while it holds the lock.
+    is_poller: AtomicBool,
 }
 
 pub struct FleetDeps {
@@ -148,6 +153,8 @@ impl Fleet {
     /// Builds the service and loads (and decrypts) every project.
     pub async fn load(deps: FleetDeps) -> anyhow::Result<Self> {
         let alert_link_key = deps.cipher.alert_link_key();
+        // SQLite: one instance, the poller. PostgreSQL: whoever holds the lock (see `cluster`).
+        let alone = deps.db.engine() == db::Engine::Sqlite;
         let fleet = Fleet {
             inner: Arc::new(Inner {
                 audit_writer: db::audit_writer::AuditWriter::start(
@@ -194,6 +201,8 @@ impl Fleet {
                 batches: batches::BatchState::new(deps.batch_concurrency, deps.batch_max),
                 remediation: Mutex::default(),
                 auto_heal: Default::default(),
+                instance_id: cluster::new_instance_id(),
+                is_poller: AtomicBool::new(alone),
             }),
         };
         fleet.reload_projects().await?;

@@ -51,6 +51,7 @@ impl Fleet {
         .await
         .map_err(|e| name_conflict(e, &name))?;
         self.reload_projects().await?;
+        self.publish_change(super::cluster::Change::Projects).await;
         self.audit(
             actor,
             NewEntry {
@@ -83,6 +84,7 @@ impl Fleet {
             return Err(FleetError::ProjectNotFound(id));
         }
         self.reload_projects().await?;
+        self.publish_change(super::cluster::Change::Projects).await;
         let detail = format!("renamed from {:?}", old.name);
         self.audit(
             actor,
@@ -118,6 +120,7 @@ impl Fleet {
             return Err(FleetError::ProjectNotFound(id));
         }
         self.reload_projects().await?;
+        self.publish_change(super::cluster::Change::Projects).await;
         self.backoff_state().forget(id);
         let detail = format!(
             "token ••••{} replaced by ••••{}",
@@ -165,6 +168,7 @@ impl Fleet {
             return Err(FleetError::ProjectNotFound(id));
         }
         self.reload_projects().await?;
+        self.publish_change(super::cluster::Change::Projects).await;
         self.inner.board.remove(id);
         self.inner.history.forget(id);
         self.forget_advice(id);
@@ -174,6 +178,11 @@ impl Fleet {
             tracing::warn!(project_id = id, error = %e, "could not delete a removed project's history");
         }
         self.budget().forget(id);
+        if let Some(pool) = self.inner.db.writer.as_postgres() {
+            if let Err(e) = db::status_checks::forget(pool, id).await {
+                tracing::warn!(project_id = id, error = %e, "could not forget a removed project's checks");
+            }
+        }
         self.backoff_state().forget(id);
         self.audit(
             actor,

@@ -15,6 +15,7 @@ mod auth;
 mod autoheal;
 mod batches;
 mod cli;
+mod cluster;
 mod commands;
 mod events;
 mod fleet_page;

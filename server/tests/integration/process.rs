@@ -139,21 +139,22 @@ pub fn workspace_root() -> PathBuf {
 
 /// A database with `projects` CONNECTED projects (also in `sim`) and an operator API key,
 /// written before the server starts, as an admin would with the CLI.
-struct Seeded {
+pub struct Seeded {
     _dir: tempfile::TempDir,
-    database_url: String,
-    key: String,
-    project_ids: Vec<i64>,
+    pub database: crate::helpers::TestDatabase,
+    pub key: String,
+    pub project_ids: Vec<i64>,
 }
 
-async fn seed(sim: &SimHandle, projects: u64) -> Seeded {
+pub async fn seed(sim: &SimHandle, projects: u64) -> Seeded {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite:{}", dir.path().join("fleet.db").display());
+    let database = crate::helpers::test_database(dir.path()).await;
     let settings = Settings {
-        database_url: database_url.clone(),
+        database_url: database.url.clone(),
+        secret_key: database.secret_key.clone(),
         ..Settings::default()
     };
-    let (fleet, database) = server::startup::open_fleet(&settings, &sim.base_url)
+    let (fleet, opened) = server::startup::open_fleet(&settings, &sim.base_url)
         .await
         .expect("open the database");
     let http = reqwest::Client::new();
@@ -192,16 +193,16 @@ async fn seed(sim: &SimHandle, projects: u64) -> Seeded {
         .await
         .expect("key")
         .key;
-    database.close().await;
+    opened.close().await;
     Seeded {
         _dir: dir,
-        database_url,
+        database,
         key,
         project_ids,
     }
 }
 
-async fn start_sim() -> SimHandle {
+pub async fn start_sim() -> SimHandle {
     let sim = Simulator::new(SimConfig {
         status_limit_per_minute: None,
         ..SimConfig::default()
@@ -211,13 +212,17 @@ async fn start_sim() -> SimHandle {
         .expect("simulator")
 }
 
-fn server_env(sim: &SimHandle, seeded: &Seeded) -> Vec<(&'static str, String)> {
-    vec![
+pub fn server_env(sim: &SimHandle, seeded: &Seeded) -> Vec<(&'static str, String)> {
+    let mut env = vec![
         ("PICKY_FLEET_UPSTREAM_URL", sim.base_url.to_string()),
-        ("PICKY_FLEET_DATABASE_URL", seeded.database_url.clone()),
+        ("PICKY_FLEET_DATABASE_URL", seeded.database.url.clone()),
         ("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS", "10".into()),
         ("RUST_LOG", "info".into()),
-    ]
+    ];
+    if let Some(key) = &seeded.database.secret_key {
+        env.push(("PICKY_FLEET_SECRET_KEY", key.clone()));
+    }
+    env
 }
 
 async fn set_latency(sim: &SimHandle, ms: u64) {
@@ -272,17 +277,19 @@ fn fire_commands(
     burst
 }
 
-async fn command_rows(database_url: &str) -> Vec<(i64, String, Option<i64>)> {
-    let pool = sqlx::SqlitePool::connect(database_url)
+pub async fn command_rows(database_url: &str) -> Vec<(i64, String, Option<i64>)> {
+    let database = fleet::db::connect(database_url)
         .await
         .expect("open the database");
-    let rows = sqlx::query_as(
-        "SELECT id, outcome, project_id FROM audit_log WHERE action = 'command' ORDER BY id",
-    )
-    .fetch_all(&pool)
-    .await
+    let rows = fleet::with_pool!(&database.reader, p => {
+        sqlx::query_as(
+            "SELECT id, outcome, project_id FROM audit_log WHERE action = 'command' ORDER BY id",
+        )
+        .fetch_all(p)
+        .await
+    })
     .expect("rows");
-    pool.close().await;
+    database.close().await;
     rows
 }
 
@@ -299,7 +306,7 @@ async fn kill_9_mid_burst_loses_no_command_and_restart_marks_the_pending_ones_in
 
     // Every command that reached upstream has its row; none is lost.
     let stats = sim_commands(&sim).await;
-    let rows = command_rows(&seeded.database_url).await;
+    let rows = command_rows(&seeded.database.url).await;
     assert_eq!(
         rows.len() as u64,
         stats["totals"]["device_action"].as_u64().expect("count"),
@@ -312,7 +319,7 @@ async fn kill_9_mid_burst_loses_no_command_and_restart_marks_the_pending_ones_in
 
     // The restarted server marks them interrupted before it serves anyone.
     let restarted = ServerProcess::start(&server_env(&sim, &seeded));
-    let rows = command_rows(&seeded.database_url).await;
+    let rows = command_rows(&seeded.database.url).await;
     assert_eq!(rows.len(), 12);
     assert!(
         rows.iter().all(|(_, outcome, _)| outcome == "interrupted"),
@@ -362,7 +369,7 @@ async fn sigterm_stops_taking_requests_but_finishes_the_commands_in_flight() {
     assert_eq!(answered, 5);
     let status = server.wait_for_exit(Duration::from_secs(15));
     assert!(status.success(), "{status:?}\n{}", server.output());
-    let rows = command_rows(&seeded.database_url).await;
+    let rows = command_rows(&seeded.database.url).await;
     assert_eq!(rows.len(), 5);
     assert!(
         rows.iter().all(|(_, outcome, _)| outcome == "success"),
@@ -389,30 +396,35 @@ async fn kill_9_mid_batch_leaves_every_project_completed_or_interrupted() {
     server.kill_hard();
 
     let restarted = ServerProcess::start(&server_env(&sim, &seeded));
-    let pool = sqlx::SqlitePool::connect(&seeded.database_url)
+    let database = fleet::db::connect(&seeded.database.url)
         .await
         .expect("open the database");
-    let status: String = sqlx::query_scalar("SELECT status FROM batches")
-        .fetch_one(&pool)
-        .await
-        .expect("batch");
+    let pool = &database.reader;
+    let status: String = fleet::with_pool!(pool, p => {
+        sqlx::query_scalar("SELECT status FROM batches").fetch_one(p).await
+    })
+    .expect("batch");
     assert_eq!(status, "interrupted");
-    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM batch_items ORDER BY position")
-        .fetch_all(&pool)
-        .await
-        .expect("items");
+    let states: Vec<String> = fleet::with_pool!(pool, p => {
+        sqlx::query_scalar("SELECT state FROM batch_items ORDER BY position")
+            .fetch_all(p)
+            .await
+    })
+    .expect("items");
     assert_eq!(states.len(), 12);
     assert!(
         states.iter().all(|s| s == "interrupted"),
         "none answered before the kill, none is left queued or sending: {states:?}"
     );
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT action, outcome FROM audit_log WHERE batch_id IS NOT NULL ORDER BY id",
-    )
-    .fetch_all(&pool)
-    .await
+    let rows: Vec<(String, String)> = fleet::with_pool!(pool, p => {
+        sqlx::query_as(
+            "SELECT action, outcome FROM audit_log WHERE batch_id IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(p)
+        .await
+    })
     .expect("rows");
-    pool.close().await;
+    database.close().await;
     assert_eq!(rows[0], ("batch".to_owned(), "interrupted".to_owned()));
     let commands: Vec<_> = rows
         .iter()

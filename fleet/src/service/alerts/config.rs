@@ -682,8 +682,8 @@ impl Fleet {
         if let Err(e) = stored {
             tracing::error!(project_id, error = %e, "could not record an intended disconnect");
         }
-        if let Err(e) = self.reload_alert_config().await {
-            tracing::error!(error = %format!("{e:#}"), "could not reload the alert configuration");
+        if let Err(e) = self.reload_after_change().await {
+            tracing::error!(error = %e, "could not reload the alert configuration");
         }
     }
 
@@ -710,7 +710,10 @@ impl Fleet {
     async fn reload_after_change(&self) -> Result<(), FleetError> {
         self.reload_alert_config()
             .await
-            .map_err(|e| internal(e, "reloading the alert configuration"))
+            .map_err(|e| internal(e, "reloading the alert configuration"))?;
+        self.publish_change(crate::service::cluster::Change::AlertConfig)
+            .await;
+        Ok(())
     }
 
     async fn channel_row(&self, id: i64) -> Result<ChannelRow, FleetError> {

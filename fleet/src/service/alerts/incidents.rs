@@ -473,7 +473,10 @@ impl Fleet {
         for project_id in reconnected {
             db::alerts::clear_intended_disconnect(&self.inner.db.writer, project_id).await?;
         }
-        self.reload_alert_config().await
+        self.reload_alert_config().await?;
+        self.publish_change(crate::service::cluster::Change::AlertConfig)
+            .await;
+        Ok(())
     }
 
     // ---- acknowledging ------------------------------------------------------------------

@@ -43,7 +43,10 @@ impl Fleet {
     /// The dispatcher's loop; returns only on a database error (its supervisor restarts it).
     pub async fn run_alert_outbox(&self) -> anyhow::Result<()> {
         loop {
-            self.dispatch_due_alerts().await?;
+            // One sender among several instances: the poller, which also queues the alerts.
+            if self.is_poller() {
+                self.dispatch_due_alerts().await?;
+            }
             tokio::select! {
                 _ = self.inner.alerts.wake.notified() => {}
                 _ = tokio::time::sleep(TICK) => {}

@@ -1,0 +1,260 @@
+//! Several dashboard instances on one PostgreSQL database (fleet's `service::cluster`): real
+//! server processes, one simulator. One of them polls; `kill -9` it and another takes over
+//! within two intervals; upstream sees one status call per project per interval, however many
+//! instances run; a command sent through one instance reaches the event streams of the others.
+//!
+//! PostgreSQL only (`./x test` runs the suite against a throwaway cluster too): on SQLite there
+//! is one instance and nothing to share.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::{
+    helpers::on_postgres,
+    process::{seed, server_env, start_sim, ServerProcess},
+};
+
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+fn instance_env(
+    sim: &pickyassist_sim::SimHandle,
+    seeded: &crate::process::Seeded,
+    poll_interval: Duration,
+) -> Vec<(&'static str, String)> {
+    let mut env = server_env(sim, seeded);
+    env.push((
+        "PICKY_FLEET_POLL_INTERVAL_SECS",
+        poll_interval.as_secs().to_string(),
+    ));
+    env.push(("PICKY_FLEET_STATUS_CHECKS_PER_MINUTE", "100000".into()));
+    env.push(("PICKY_FLEET_VERIFY_DELAY_MS", "100".into()));
+    env
+}
+
+async fn health(instance: &ServerProcess) -> Value {
+    reqwest::get(format!("{}/healthz", instance.address))
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("healthz json")
+}
+
+/// Waits until exactly one of `instances` (`None`: killed) says it is the poller; returns
+/// its index. Never two at once.
+async fn the_poller(instances: &[Option<ServerProcess>], within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut pollers = Vec::new();
+        for (i, instance) in instances.iter().enumerate() {
+            if let Some(instance) = instance {
+                if health(instance).await["role"] == "poller" {
+                    pollers.push(i);
+                }
+            }
+        }
+        assert!(pollers.len() <= 1, "two pollers at once: {pollers:?}");
+        if let [one] = pollers[..] {
+            return one;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no instance became the poller within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status_calls(sim: &pickyassist_sim::SimHandle) -> u64 {
+    let stats: Value = reqwest::get(sim.control_url.join("stats").expect("url"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats json");
+    stats["totals"]["device_status"].as_u64().unwrap_or(0)
+}
+
+/// Status calls per project per interval over `intervals` intervals.
+async fn calls_per_project_per_interval(
+    sim: &pickyassist_sim::SimHandle,
+    projects: usize,
+    intervals: u32,
+) -> f64 {
+    let before = status_calls(sim).await;
+    tokio::time::sleep(POLL_INTERVAL * intervals).await;
+    let calls = status_calls(sim).await - before;
+    calls as f64 / projects as f64 / f64::from(intervals)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_polls_and_another_takes_over_within_two_intervals_of_a_kill_9() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 6).await;
+    let mut instances: Vec<Option<ServerProcess>> = (0..3)
+        .map(|_| {
+            Some(ServerProcess::start(&instance_env(
+                &sim,
+                &seeded,
+                POLL_INTERVAL,
+            )))
+        })
+        .collect();
+    let first = the_poller(&instances, Duration::from_secs(10)).await;
+
+    // Three instances, one poller: one call per project per interval (±10 % jitter), not three.
+    let rate = calls_per_project_per_interval(&sim, 6, 6).await;
+    assert!(
+        (0.7..=1.3).contains(&rate),
+        "{rate:.2} calls per project per interval"
+    );
+
+    // The poller dies without a word; another takes its place within two intervals.
+    if let Some(mut poller) = instances[first].take() {
+        poller.kill_hard();
+    }
+    let killed_at = Instant::now();
+    let second = the_poller(&instances, 2 * POLL_INTERVAL).await;
+    let took_over = killed_at.elapsed();
+    assert_ne!(second, first);
+    assert!(
+        took_over <= 2 * POLL_INTERVAL,
+        "took over after {took_over:?}"
+    );
+    let rate = calls_per_project_per_interval(&sim, 6, 5).await;
+    assert!((0.7..=1.3).contains(&rate), "after the takeover: {rate:.2}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_through_one_instance_reaches_the_event_streams_of_the_others() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 2).await;
+    // One poll round at the start, then none for an hour: the only later status is the
+    // command's follow-up check.
+    let hour = Duration::from_secs(3600);
+    let instances: Vec<Option<ServerProcess>> = (0..3)
+        .map(|_| Some(ServerProcess::start(&instance_env(&sim, &seeded, hour))))
+        .collect();
+    let poller = the_poller(&instances, Duration::from_secs(10)).await;
+    // Sent through a standby; watched on every other instance, the poller among them.
+    let through = (poller + 1) % instances.len();
+    let project = seeded.project_ids[0];
+    tokio::time::sleep(Duration::from_secs(1)).await; // the start's round is over
+    let mut watchers = Vec::new();
+    for (i, instance) in instances.iter().enumerate() {
+        let Some(instance) = instance.as_ref().filter(|_| i != through) else {
+            continue;
+        };
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/events", instance.address))
+            .bearer_auth(&seeded.key)
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(response.status(), 200);
+        watchers.push(response);
+    }
+    let sender = instances[through].as_ref().expect("running");
+    let sent_at = chrono::Utc::now();
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/projects/{project}/commands",
+            sender.address
+        ))
+        .bearer_auth(&seeded.key)
+        .json(&json!({"command": "delete-message-queue"}))
+        .send()
+        .await
+        .expect("command");
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+
+    // Each watcher sees the project's status checked after the command, within a second of
+    // that check (its delay is 100 ms here).
+    for mut stream in watchers {
+        let checked = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut buffer = String::new();
+            while let Ok(Some(chunk)) = stream.chunk().await {
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let event: String = buffer.drain(..end + 2).collect();
+                    let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else {
+                        continue;
+                    };
+                    let Ok(value) = serde_json::from_str::<Value>(data.trim()) else {
+                        continue;
+                    };
+                    let checked = value["status"]["checked_at"]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                    if value["project_id"] == project {
+                        if let Some(checked) = checked.filter(|c| *c >= sent_at) {
+                            return checked;
+                        }
+                    }
+                }
+            }
+            panic!("the stream ended");
+        })
+        .await
+        .expect("every other instance's stream saw the new status within 2 s");
+        assert!(checked >= sent_at);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstreams_three_checks_a_minute_hold_across_instances() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 1).await;
+    let project = seeded.project_ids[0];
+    // Upstream's real limit (3 a minute), one poll round at the start and then none.
+    let mut instances: Vec<Option<ServerProcess>> = Vec::new();
+    for _ in 0..2 {
+        let mut env = instance_env(&sim, &seeded, Duration::from_secs(3600));
+        env.retain(|(name, _)| *name != "PICKY_FLEET_STATUS_CHECKS_PER_MINUTE");
+        instances.push(Some(ServerProcess::start(&env)));
+    }
+    the_poller(&instances, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // the start's round is over
+                                                      // Refresh five times on each instance: each alone would allow three a minute.
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        for instance in instances.iter().flatten() {
+            let response = reqwest::Client::new()
+                .post(format!(
+                    "{}/api/v1/projects/{project}/refresh",
+                    instance.address
+                ))
+                .bearer_auth(&seeded.key)
+                .send()
+                .await
+                .expect("refresh");
+            assert_eq!(response.status(), 200);
+            let outcome: Value = response.json().await.expect("outcome");
+            answers.push(outcome["result"].as_str().unwrap_or("?").to_owned());
+        }
+    }
+    let calls = status_calls(&sim).await;
+    assert!(
+        calls <= 3,
+        "{calls} status checks in a minute for one token (answers {answers:?})"
+    );
+    assert!(
+        answers.iter().filter(|a| *a == "throttled").count() >= 7,
+        "refreshes past the budget send nothing: {answers:?}"
+    );
+}
