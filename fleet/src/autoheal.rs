@@ -55,6 +55,11 @@ impl HealMemory {
         self.sent.push((command, now));
     }
 
+    /// Before the sends are read back from the audit log (which holds every one).
+    pub fn forget_sends(&mut self) {
+        self.sent.clear();
+    }
+
     pub fn gave_up(&mut self, now: DateTime<Utc>) {
         self.gave_up_on = Some(now.date_naive());
         self.person_called = true;

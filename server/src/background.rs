@@ -1,6 +1,8 @@
 //! The upkeep beside the poller: what the history recorded goes to the database, uptime is
 //! recomputed, old history pruned; the audit log is archived and its chain checked. Each
-//! runs under `fleet::supervise` (started in `startup`).
+//! runs under `fleet::supervise` (started in `startup`). With several instances on one
+//! PostgreSQL, pruning and the audit log's archive and check are the poller's alone: once per
+//! fleet, not once per instance.
 
 use fleet::Fleet;
 
@@ -12,7 +14,7 @@ pub async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
         if round.is_multiple_of(30) {
             fleet.refresh_uptime().await?;
         }
-        if round.is_multiple_of(60) {
+        if round.is_multiple_of(60) && fleet.is_poller() {
             let pruned = fleet.prune_history(fleet.now()).await?;
             if pruned > 0 {
                 tracing::info!(pruned, "pruned old status history");

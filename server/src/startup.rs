@@ -299,7 +299,12 @@ impl Application {
                     async move {
                         loop {
                             // The check runs whatever the archive did: a broken chain is
-                            // also why archiving stops.
+                            // also why archiving stops. One instance of several does it: a
+                            // standby looks again soon, in case it becomes the poller.
+                            if !fleet.is_poller() {
+                                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                                continue;
+                            }
                             let archived = fleet.archive_old_audit_rows(chrono::Utc::now()).await;
                             let checked = fleet.check_audit_chain().await;
                             archived?;

@@ -95,7 +95,8 @@ pub async fn update_channel(pool: &Pool, id: i64, c: ChannelFields<'_>) -> sqlx:
 }
 
 pub async fn channels(pool: &Pool) -> sqlx::Result<Vec<ChannelRow>> {
-    let sql = format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY name");
+    let sql =
+        format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY LOWER(name), name, id");
     with_pool!(pool, p => sqlx::query_as(&sql).fetch_all(p).await)
 }
 
@@ -253,24 +254,27 @@ pub async fn insert_alert(conn: Conn<'_>, a: NewAlert<'_>) -> sqlx::Result<i64> 
     })
 }
 
+/// Counts a reminder. False when the alert was acknowledged or resolved meanwhile (by another
+/// instance, say): then no reminder goes out.
 pub async fn set_repeats(
     conn: Conn<'_>,
     id: i64,
     repeats: u32,
     next_repeat_at: Option<DateTime<Utc>>,
-) -> sqlx::Result<()> {
-    const SQL: &str = "UPDATE alerts SET repeats = $1, next_repeat_at = $2 WHERE id = $3";
+) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE alerts SET repeats = $1, next_repeat_at = $2
+         WHERE id = $3 AND acknowledged_at IS NULL AND resolved_at IS NULL";
     let next_repeat_at = next_repeat_at.map(stored_time);
-    with_conn!(conn, c => {
+    let changed = with_conn!(conn, c => {
         sqlx::query(SQL)
             .bind(i64::from(repeats))
             .bind(&next_repeat_at)
             .bind(id)
             .execute(&mut *c)
-            .await
-            .map(drop)
-    })?;
-    Ok(())
+            .await?
+            .rows_affected()
+    });
+    Ok(changed == 1)
 }
 
 pub async fn unsilence(

@@ -63,7 +63,11 @@ impl Pool {
         Ok(match self {
             Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+                // READ COMMITTED whatever the server's default: each statement after the lock
+                // must see what the lock's previous holder committed.
+                let mut tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(lock as i64)
                     .execute(&mut *tx)

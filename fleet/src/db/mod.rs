@@ -21,6 +21,7 @@ pub mod audit_chain;
 pub mod audit_writer;
 pub mod autoheal;
 pub mod batches;
+pub mod copy;
 mod engine;
 pub mod history;
 pub mod status_checks;
@@ -39,6 +40,9 @@ pub use engine::{AdvisoryLock, Conn, Engine, Pool, Tx};
 pub struct Database {
     pub reader: Pool,
     pub writer: Pool,
+    /// This process's name among instances sharing a PostgreSQL database (random per start);
+    /// its connections carry it as `application_name` `picky-fleet/ID`.
+    pub instance_id: String,
 }
 
 impl Database {
@@ -66,13 +70,29 @@ pub fn is_postgres_url(database_url: &str) -> bool {
     database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
-/// The URL as it may be shown (printed at start, in errors): any password replaced.
+/// The URL as it may be shown (printed at start, in errors): any password replaced, in the
+/// user part or as a `password=` parameter.
 pub fn shown_url(database_url: &str) -> String {
     let Some((scheme, rest)) = database_url.split_once("://") else {
         return database_url.to_owned();
     };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => {
+            let shown: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=••••")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            (rest, format!("?{}", shown.join("&")))
+        }
+        None => (rest, String::new()),
+    };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) => {
             let user = credentials.split(':').next().unwrap_or_default();
             let hidden = if credentials.contains(':') {
@@ -80,16 +100,19 @@ pub fn shown_url(database_url: &str) -> String {
             } else {
                 ""
             };
-            format!("{scheme}://{user}{hidden}@{host}{path}")
+            format!("{user}{hidden}@{host}")
         }
-        None => database_url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}{query}")
 }
 
 async fn connect_postgres(database_url: &str) -> anyhow::Result<Database> {
+    let instance_id = new_instance_id();
     // The URL may hold a password: errors name the database by its host and name only.
     let options = PgConnectOptions::from_str(database_url)
-        .context("bad PostgreSQL URL in PICKY_FLEET_DATABASE_URL")?;
+        .context("bad PostgreSQL URL in PICKY_FLEET_DATABASE_URL")?
+        .application_name(&format!("{APPLICATION}/{instance_id}"));
     let shown = shown_url(database_url);
     let pool = PgPoolOptions::new()
         .max_connections(16)
@@ -107,7 +130,17 @@ async fn connect_postgres(database_url: &str) -> anyhow::Result<Database> {
     Ok(Database {
         reader: pool.clone(),
         writer: pool,
+        instance_id,
     })
+}
+
+/// The `application_name` prefix of every instance's connections.
+pub const APPLICATION: &str = "picky-fleet";
+
+/// A new instance's name: random, so a restarted instance is a new one.
+fn new_instance_id() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
 }
 
 async fn connect_sqlite(database_url: &str) -> anyhow::Result<Database> {
@@ -152,6 +185,7 @@ async fn connect_sqlite(database_url: &str) -> anyhow::Result<Database> {
     Ok(Database {
         reader: Pool::Sqlite(reader),
         writer: Pool::Sqlite(writer),
+        instance_id: new_instance_id(),
     })
 }
 
@@ -260,6 +294,10 @@ pub async fn delete_project(pool: &Pool, id: i64) -> sqlx::Result<bool> {
 mod tests {
     #[test]
     fn a_shown_url_hides_the_password_only() {
+        assert_eq!(
+            super::shown_url("postgres://db/fleet?user=fleet&password=s3cret&sslmode=require"),
+            "postgres://db/fleet?user=fleet&password=••••&sslmode=require"
+        );
         let shown =
             super::shown_url("postgres://fleet:s3cret@db.example:5432/fleet?sslmode=require");
         assert_eq!(

@@ -21,7 +21,11 @@ pub async fn try_take(
     window: Duration,
 ) -> sqlx::Result<Result<(), Duration>> {
     let window_ms = window.as_millis() as i64;
-    let mut tx = pool.begin().await?;
+    // READ COMMITTED whatever the server's default: the count after the lock must see the
+    // previous holder's insert.
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1, CAST($2 % 2147483647 AS INTEGER))")
         .bind(LOCK_NAMESPACE)
         .bind(project_id)

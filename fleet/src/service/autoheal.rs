@@ -43,8 +43,11 @@ impl Fleet {
         let rows = db::autoheal::policies(&self.inner.db.reader)
             .await
             .context("loading auto-heal policies")?;
+        // Read whole and swapped in, not merged: this runs again when another instance changes
+        // a policy (see `cluster`), and a merge would keep removed policies and count past
+        // restarts twice.
         {
-            let mut policies = self.inner.auto_heal.policies();
+            let mut policies = HashMap::new();
             for (project_id, json) in rows {
                 match serde_json::from_str::<AutoHealPolicy>(&json) {
                     Ok(policy) => {
@@ -56,6 +59,7 @@ impl Fleet {
                     }
                 }
             }
+            *self.inner.auto_heal.policies() = policies;
         }
         let past = self
             .audit_page(
@@ -71,6 +75,11 @@ impl Fleet {
             .map_err(|e| anyhow::anyhow!("reading auto-heal's past day: {e}"))?
             .entries;
         let mut memories = self.inner.auto_heal.memories();
+        // The sends are read again from the audit log (the rest, outages and others' commands,
+        // is what this instance saw).
+        for memory in memories.values_mut() {
+            memory.forget_sends();
+        }
         // Oldest first, as they happened.
         for row in past.into_iter().rev() {
             let at = DateTime::parse_from_rfc3339(&row.at).map(|t| t.with_timezone(&Utc));

@@ -24,6 +24,8 @@ use crate::model::StatusView;
 
 /// The advisory lock the poller holds (session level, on its own connection).
 const POLLER_LOCK: i64 = 0x7069_636b_0002;
+/// The namespace of the session lock each serving instance holds (see `other_instances_alive`).
+const INSTANCE_LOCK: i32 = 0x7066_0004;
 const STATUS_CHANNEL: &str = "picky_fleet_status";
 const CHANGE_CHANNEL: &str = "picky_fleet_change";
 /// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; a status with a long history
@@ -74,9 +76,23 @@ impl Fleet {
             (self.poll_interval() / 3).clamp(Duration::from_millis(200), Duration::from_secs(5));
         let result = async {
             // Its own connection, not the pool's: the lock lives and dies with this session.
-            let mut conn = PgConnection::connect_with(&pool.connect_options())
+            // TCP keepalives make the server drop (and so release) the lock of an instance whose
+            // network went away within a minute, not the system's default two hours.
+            let options = pool.connect_options().as_ref().clone().options([
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+            ]);
+            let mut conn = PgConnection::connect_with(&options)
                 .await
                 .context("connecting for the poller lock")?;
+            // "This instance is serving", for as long as this session lives.
+            sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                .bind(INSTANCE_LOCK)
+                .bind(instance_key(&self.inner.instance_id))
+                .execute(&mut conn)
+                .await
+                .context("taking the instance lock")?;
             loop {
                 let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                     .bind(POLLER_LOCK)
@@ -89,11 +105,13 @@ impl Fleet {
                 tokio::time::sleep(retry).await;
             }
             self.become_poller().await?;
-            // Still connected (and so still holding it)? A lost connection ends the term.
+            // Still connected (and so still holding it)? A lost or silent connection ends the
+            // term: better no poller for a moment than two.
             loop {
                 tokio::time::sleep(retry).await;
-                conn.ping()
+                tokio::time::timeout(retry, conn.ping())
                     .await
+                    .context("the poller lock's connection stopped answering")?
                     .context("the poller lock's connection was lost")?;
             }
         }
@@ -129,6 +147,18 @@ impl Fleet {
         let mut payload = serde_json::to_string(&note).unwrap_or_default();
         if payload.len() > MAX_PAYLOAD {
             note.status.history = None;
+            payload = serde_json::to_string(&note).unwrap_or_default();
+        }
+        if payload.len() > MAX_PAYLOAD {
+            // Still too long (a long upstream message): the state and times go, the words are cut.
+            note.status.advice = None;
+            if let Some(detail) = note.status.detail.as_mut() {
+                let cut = detail
+                    .char_indices()
+                    .nth(500)
+                    .map_or(detail.len(), |(i, _)| i);
+                detail.truncate(cut);
+            }
             payload = serde_json::to_string(&note).unwrap_or_default();
         }
         if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
@@ -214,8 +244,35 @@ impl Fleet {
     }
 }
 
-/// A new instance's name: random, so a restarted instance is a new one.
-pub(super) fn new_instance_id() -> String {
-    use rand::Rng;
-    format!("{:08x}", rand::thread_rng().gen::<u32>())
+/// Whether another instance is serving from the database: each holds a session advisory lock
+/// of its own ([`INSTANCE_LOCK`], keyed by its id) for as long as it runs, taken on the poller
+/// lock's connection. The CLI and other clients take none, so they do not count. Always false
+/// on SQLite. Asked again a few times over a second: a server that was just killed may hold
+/// its lock for a moment while PostgreSQL notices.
+pub(super) async fn other_instances_alive(fleet: &Fleet) -> anyhow::Result<bool> {
+    let Some(pool) = fleet.inner.db.writer.as_postgres() else {
+        return Ok(false);
+    };
+    for _ in 0..4 {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database
+             WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted
+               AND l.objsubid = 2 AND l.classid::BIGINT = $1 AND l.objid::BIGINT <> $2",
+        )
+        .bind(i64::from(INSTANCE_LOCK))
+        .bind(i64::from(instance_key(&fleet.inner.instance_id)))
+        .fetch_one(pool)
+        .await
+        .context("looking for other instances")?;
+        if others == 0 {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(true)
+}
+
+/// The instance's key in [`INSTANCE_LOCK`]'s namespace: its id, kept positive.
+fn instance_key(instance_id: &str) -> i32 {
+    (u32::from_str_radix(instance_id, 16).unwrap_or(0) & 0x7fff_ffff) as i32
 }

@@ -13,8 +13,13 @@ use super::Fleet;
 
 impl Fleet {
     /// At server start (only there: the CLI may run beside a live server): command rows left
-    /// pending belong to commands in flight when the dashboard last stopped.
+    /// pending belong to commands in flight when the dashboard last stopped. Not while another
+    /// instance runs on the same PostgreSQL: pending rows may be its commands on their way.
     pub async fn mark_interrupted_commands(&self) -> anyhow::Result<u64> {
+        if super::cluster::other_instances_alive(self).await? {
+            tracing::info!("other instances are running: their commands in flight stay pending");
+            return Ok(0);
+        }
         let interrupted = self
             .inner
             .audit_writer

@@ -155,6 +155,7 @@ impl Fleet {
         let alert_link_key = deps.cipher.alert_link_key();
         // SQLite: one instance, the poller. PostgreSQL: whoever holds the lock (see `cluster`).
         let alone = deps.db.engine() == db::Engine::Sqlite;
+        let instance_id = deps.db.instance_id.clone();
         let fleet = Fleet {
             inner: Arc::new(Inner {
                 audit_writer: db::audit_writer::AuditWriter::start(
@@ -201,7 +202,7 @@ impl Fleet {
                 batches: batches::BatchState::new(deps.batch_concurrency, deps.batch_max),
                 remediation: Mutex::default(),
                 auto_heal: Default::default(),
-                instance_id: cluster::new_instance_id(),
+                instance_id,
                 is_poller: AtomicBool::new(alone),
             }),
         };

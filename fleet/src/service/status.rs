@@ -221,7 +221,11 @@ impl Fleet {
             Ok(status) => Health::from_state(&status.state),
             Err(error) => Health::from_error(error.kind()),
         };
-        if self.inner.history_enabled {
+        // The history and auto-heal follow the poller's checks only: with several instances a
+        // standby's Refresh would record changes against its stale view, or restart a device
+        // with its own caps.
+        let poller = self.is_poller();
+        if self.inner.history_enabled && poller {
             let message = result.as_ref().err().map(ToString::to_string);
             self.record_history(
                 project_id,
@@ -250,7 +254,11 @@ impl Fleet {
             .and_then(|s| s.message_queue_count)
             .map(|q| q.min(1_000_000_000) as i64);
         let advice = self.advise_after_poll(project_id, health, queue, now);
-        let auto_heal = self.auto_heal_after_poll(project_id, health, now);
+        let auto_heal = if poller {
+            self.auto_heal_after_poll(project_id, health, now)
+        } else {
+            None
+        };
         let status = self
             .inner
             .board

@@ -57,6 +57,20 @@ pub enum AdminCommand {
         /// Where the copy goes; must not exist yet
         path: std::path::PathBuf,
     },
+    /// Copy a SQLite install (users, projects and their encrypted tokens, API keys, the audit
+    /// log with its seals, history, alerts) into a new, empty PostgreSQL database
+    #[command(
+        name = "migrate-to-postgres",
+        after_help = "Example:\n  picky-fleet migrate-to-postgres --from sqlite:data/picky-fleet.db --to postgres://fleet@db/fleet\n\nStop the dashboard first. The key stays the same: PICKY_FLEET_SECRET_KEY, or the .key file\nbeside the SQLite database (then set PICKY_FLEET_SECRET_KEY to its contents for PostgreSQL).\nEvery table is counted on both sides and the audit chain is verified on the copy."
+    )]
+    MigrateToPostgres {
+        /// The SQLite database, e.g. sqlite:data/picky-fleet.db
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database, e.g. postgres://user@host/db (created tables must be empty)
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

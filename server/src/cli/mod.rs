@@ -1,5 +1,5 @@
-//! The admin command line: `picky-fleet user …`, `picky-fleet project …` and
-//! `picky-fleet apikey …`.
+//! The admin command line: `picky-fleet user …`, `picky-fleet project …`,
+//! `picky-fleet apikey …`, `audit verify`, `backup` and `migrate-to-postgres`.
 //!
 //! Every command opens the same database and key as the server (from the same environment
 //! variables), acts as the `cli` actor so each change is audited, and never talks to
@@ -54,6 +54,9 @@ pub async fn run(
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    if let AdminCommand::MigrateToPostgres { from, to } = &command {
+        return migrate_to_postgres(settings, from, to, out).await;
+    }
     // Admin commands never call upstream; the client only has to exist.
     let upstream = match &settings.upstream_url {
         Some(url) => url.clone(),
@@ -63,6 +66,73 @@ pub async fn run(
     let result = execute(&fleet, command, input, out).await;
     database.close().await;
     result
+}
+
+/// Copies a SQLite install into PostgreSQL (`fleet::db::copy`), then checks the copy's audit
+/// chain with the install's key.
+async fn migrate_to_postgres(
+    settings: &Settings,
+    from: &str,
+    to: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if fleet::db::is_postgres_url(from) || !fleet::db::is_postgres_url(to) {
+        anyhow::bail!("--from must be a sqlite: URL and --to a postgres:// URL");
+    }
+    let source = Settings {
+        database_url: from.to_owned(),
+        ..settings.clone()
+    };
+    // The key that sealed the audit log: the same one must open the copy.
+    let cipher = match (&settings.secret_key, source.database_path()) {
+        (Some(key), _) => fleet::crypto::TokenCipher::from_base64(key)?,
+        (None, Some(path)) => {
+            let key_file = path.with_extension("key");
+            if !key_file.exists() {
+                anyhow::bail!(
+                    "no key file at {}: set PICKY_FLEET_SECRET_KEY to the install's key",
+                    key_file.display()
+                );
+            }
+            fleet::crypto::TokenCipher::load_or_create_key_file(&key_file)?
+        }
+        (None, None) => anyhow::bail!("an in-memory database has nothing to copy"),
+    };
+    let (from_db, to_db) = (
+        fleet::db::connect(from).await?,
+        fleet::db::connect(to).await?,
+    );
+    let (Some(sqlite), Some(postgres)) = (from_db.writer.as_sqlite(), to_db.writer.as_postgres())
+    else {
+        anyhow::bail!("--from must be SQLite and --to PostgreSQL");
+    };
+    let report = fleet::db::copy::sqlite_to_postgres(sqlite, postgres).await?;
+    for (table, rows) in &report.tables {
+        writeln!(out, "{table:<22} {rows:>9} rows")?;
+    }
+    let chain =
+        fleet::db::audit_chain::verify(&to_db.reader, &cipher.audit_chain_key(), None).await?;
+    from_db.close().await;
+    to_db.close().await;
+    writeln!(
+        out,
+        "Copied {} rows into {}; every table counts the same on both sides.",
+        report.total(),
+        fleet::db::shown_url(to)
+    )?;
+    if !chain.verified {
+        anyhow::bail!(
+            "the copy's audit chain does not verify: {}",
+            chain.problem.map(|p| p.message).unwrap_or_default()
+        );
+    }
+    writeln!(
+        out,
+        "The audit chain verifies on the copy ({} rows). Start the dashboard with \
+         PICKY_FLEET_DATABASE_URL set to the PostgreSQL URL and the same key.",
+        chain.rows_verified
+    )?;
+    Ok(())
 }
 
 /// Runs one admin command against an open fleet, as the `cli` actor.
@@ -86,6 +156,10 @@ pub async fn execute(
                 "The project tokens in it are encrypted: keep the key (the .key file next to the \
                  database, or PICKY_FLEET_SECRET_KEY) safe as well, but not beside the copy."
             )?;
+        }
+        // Handled in `run`, before any fleet is opened: it opens two databases of its own.
+        AdminCommand::MigrateToPostgres { .. } => {
+            anyhow::bail!("migrate-to-postgres runs on its own, not against an open fleet")
         }
         AdminCommand::Audit(AuditCommand::Verify) => {
             let report = fleet.verify_audit_chain(&cli).await.map_err(human)?;

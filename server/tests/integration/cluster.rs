@@ -10,12 +10,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use fleet::{auth::Actor, model::ProjectName};
+use pickyassist::ApiToken;
+
 use crate::{
     helpers::on_postgres,
-    process::{seed, server_env, start_sim, ServerProcess},
+    process::{
+        command_rows, seed, server_env, set_latency, start_sim, wait_for_sim_commands,
+        ServerProcess,
+    },
 };
 
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
+// Two seconds: three debug servers and PostgreSQL share two cores with the rest of the suite.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 fn instance_env(
     sim: &pickyassist_sim::SimHandle,
@@ -107,7 +114,7 @@ async fn one_instance_polls_and_another_takes_over_within_two_intervals_of_a_kil
     let first = the_poller(&instances, Duration::from_secs(10)).await;
 
     // Three instances, one poller: one call per project per interval (±10 % jitter), not three.
-    let rate = calls_per_project_per_interval(&sim, 6, 6).await;
+    let rate = calls_per_project_per_interval(&sim, 6, 4).await;
     assert!(
         (0.7..=1.3).contains(&rate),
         "{rate:.2} calls per project per interval"
@@ -125,7 +132,7 @@ async fn one_instance_polls_and_another_takes_over_within_two_intervals_of_a_kil
         took_over <= 2 * POLL_INTERVAL,
         "took over after {took_over:?}"
     );
-    let rate = calls_per_project_per_interval(&sim, 6, 5).await;
+    let rate = calls_per_project_per_interval(&sim, 6, 4).await;
     assert!((0.7..=1.3).contains(&rate), "after the takeover: {rate:.2}");
 }
 
@@ -180,10 +187,10 @@ async fn a_command_through_one_instance_reaches_the_event_streams_of_the_others(
         response.text().await.unwrap_or_default()
     );
 
-    // Each watcher sees the project's status checked after the command, within a second of
-    // that check (its delay is 100 ms here).
+    // Each watcher sees the project's status checked after the command (its follow-up check
+    // comes 100 ms after the answer here); 3 s leaves room for a loaded machine.
     for mut stream in watchers {
-        let checked = tokio::time::timeout(Duration::from_secs(2), async {
+        let checked = tokio::time::timeout(Duration::from_secs(3), async {
             let mut buffer = String::new();
             while let Ok(Some(chunk)) = stream.chunk().await {
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
@@ -208,7 +215,7 @@ async fn a_command_through_one_instance_reaches_the_event_streams_of_the_others(
             panic!("the stream ended");
         })
         .await
-        .expect("every other instance's stream saw the new status within 2 s");
+        .expect("every other instance's stream saw the new status within 3 s");
         assert!(checked >= sent_at);
     }
 }
@@ -257,4 +264,101 @@ async fn upstreams_three_checks_a_minute_hold_across_instances() {
         answers.iter().filter(|a| *a == "throttled").count() >= 7,
         "refreshes past the budget send nothing: {answers:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_added_elsewhere_is_listed_by_every_instance() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 1).await;
+    let hour = Duration::from_secs(3600);
+    let instances: Vec<Option<ServerProcess>> = (0..2)
+        .map(|_| Some(ServerProcess::start(&instance_env(&sim, &seeded, hour))))
+        .collect();
+    the_poller(&instances, Duration::from_secs(10)).await;
+    // Added by a third party on the same database (the admin CLI, say), which says so.
+    let settings = server::config::Settings {
+        database_url: seeded.database.url.clone(),
+        secret_key: seeded.database.secret_key.clone(),
+        ..Default::default()
+    };
+    let (cli, database) = server::startup::open_fleet(&settings, &sim.base_url)
+        .await
+        .expect("open");
+    cli.add_project(
+        &Actor::cli(),
+        ProjectName::parse("Added Elsewhere").expect("name"),
+        ApiToken::parse("added-elsewhere-token-0123456789").expect("token"),
+    )
+    .await
+    .expect("added");
+    database.close().await;
+    for instance in instances.iter().flatten() {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let listed: Value = reqwest::Client::new()
+                .get(format!("{}/api/v1/projects", instance.address))
+                .bearer_auth(&seeded.key)
+                .send()
+                .await
+                .expect("projects")
+                .json()
+                .await
+                .expect("json");
+            let names: Vec<&str> = listed
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            if names.contains(&"Added Elsewhere") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} does not list the new project: {names:?}",
+                instance.address
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_starting_leaves_another_instances_commands_in_flight_alone() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 1).await;
+    let hour = Duration::from_secs(3600);
+    let mut instances = vec![Some(ServerProcess::start(&instance_env(
+        &sim, &seeded, hour,
+    )))];
+    the_poller(&instances, Duration::from_secs(10)).await;
+    // A command on its way through A (upstream answers in 3 s) when B starts.
+    set_latency(&sim, 3000).await;
+    let a = instances[0].as_ref().expect("a").address.clone();
+    let (project, key) = (seeded.project_ids[0], seeded.key.clone());
+    let command = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{a}/api/v1/projects/{project}/commands"))
+            .bearer_auth(key)
+            .json(&json!({"command": "delete-message-queue"}))
+            .send()
+            .await
+            .expect("command")
+            .status()
+    });
+    wait_for_sim_commands(&sim, 1).await;
+    instances.push(Some(ServerProcess::start(&instance_env(
+        &sim, &seeded, hour,
+    ))));
+    assert_eq!(command.await.expect("command task"), 200);
+    // A's row was not taken for one left by a crash: it completed as it happened.
+    let rows = command_rows(&seeded.database.url).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "success", "{rows:?}");
+    let b = instances[1].as_ref().expect("b");
+    assert!(!b.output().contains("marked interrupted"), "{}", b.output());
 }

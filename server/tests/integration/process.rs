@@ -225,7 +225,7 @@ pub fn server_env(sim: &SimHandle, seeded: &Seeded) -> Vec<(&'static str, String
     env
 }
 
-async fn set_latency(sim: &SimHandle, ms: u64) {
+pub async fn set_latency(sim: &SimHandle, ms: u64) {
     reqwest::Client::new()
         .put(sim.control_url.join("faults/global").expect("url"))
         .json(&json!({"kind": "latency", "ms": ms}))
@@ -245,7 +245,7 @@ async fn sim_commands(sim: &SimHandle) -> serde_json::Value {
         .expect("stats json")
 }
 
-async fn wait_for_sim_commands(sim: &SimHandle, at_least: u64) {
+pub async fn wait_for_sim_commands(sim: &SimHandle, at_least: u64) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let stats = sim_commands(sim).await;
@@ -320,10 +320,11 @@ async fn kill_9_mid_burst_loses_no_command_and_restart_marks_the_pending_ones_in
     // The restarted server marks them interrupted before it serves anyone.
     let restarted = ServerProcess::start(&server_env(&sim, &seeded));
     let rows = command_rows(&seeded.database.url).await;
-    assert_eq!(rows.len(), 12);
+    assert_eq!(rows.len(), 12, "{}", restarted.output());
     assert!(
         rows.iter().all(|(_, outcome, _)| outcome == "interrupted"),
-        "{rows:?}"
+        "{rows:?}\n{}",
+        restarted.output()
     );
     assert!(
         restarted.output().contains("marked interrupted"),
@@ -404,7 +405,7 @@ async fn kill_9_mid_batch_leaves_every_project_completed_or_interrupted() {
         sqlx::query_scalar("SELECT status FROM batches").fetch_one(p).await
     })
     .expect("batch");
-    assert_eq!(status, "interrupted");
+    assert_eq!(status, "interrupted", "{}", restarted.output());
     let states: Vec<String> = fleet::with_pool!(pool, p => {
         sqlx::query_scalar("SELECT state FROM batch_items ORDER BY position")
             .fetch_all(p)

@@ -117,6 +117,8 @@ impl Fleet {
                 new_storm = Some(id);
             }
         }
+        // Alerts acknowledged through another instance since this one last read them.
+        let mut acknowledged_elsewhere = Vec::new();
         for decision in decisions {
             match decision {
                 Decision::Open {
@@ -216,7 +218,10 @@ impl Fleet {
                     let next = (repeat < rule.repeat_max).then(|| {
                         now + chrono::Duration::minutes(i64::from(rule.repeat_every_minutes))
                     });
-                    db::alerts::set_repeats(tx.conn(), alert_id, repeat, next).await?;
+                    if !db::alerts::set_repeats(tx.conn(), alert_id, repeat, next).await? {
+                        acknowledged_elsewhere.push(alert_id);
+                        continue;
+                    }
                     self.enqueue(
                         tx.conn(),
                         alert_id,
@@ -262,6 +267,9 @@ impl Fleet {
             }
         }
         tx.commit().await.context("writing the round's alerts")?;
+        for alert_id in acknowledged_elsewhere {
+            self.inner.alerts.engine().acknowledged(alert_id);
+        }
         self.apply(applied, new_storm, now).await?;
         self.inner.alerts.wake.notify_one();
         Ok(())

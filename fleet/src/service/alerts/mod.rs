@@ -222,6 +222,8 @@ impl Fleet {
             .await
             .context("loading open alerts")?;
         let mut engine = self.inner.alerts.engine();
+        // From scratch: on a takeover (see `cluster`) what this instance remembered is stale.
+        *engine = Engine::default();
         let mut storm_members: HashMap<i64, Vec<i64>> = HashMap::new();
         for row in &open {
             if let Some(storm) = row.storm_id {

@@ -217,6 +217,10 @@ impl Fleet {
     /// At start-up: batches that were running when the dashboard stopped are marked
     /// interrupted, with their items that had no answer.
     pub async fn mark_interrupted_batches(&self) -> anyhow::Result<usize> {
+        // As for commands: another instance's batches may be running.
+        if super::cluster::other_instances_alive(self).await? {
+            return Ok(0);
+        }
         let mut tx = self.inner.db.writer.begin().await?;
         let ids = db::batches::interrupt_running(tx.conn()).await?;
         tx.commit().await?;
