@@ -293,20 +293,29 @@ async fn write_batch(
         }
         tx.commit().await.map(|()| head)
     }
-    .await
-    .map_err(|e: sqlx::Error| format!("committing audit rows: {e}"));
+    .await;
+    // Kept apart: callers answer "the database is unavailable" (503), not an internal error.
+    let unreachable = committed.as_ref().err().is_some_and(super::is_unreachable);
+    let committed = committed.map_err(|e: sqlx::Error| format!("committing audit rows: {e}"));
     let head = committed.as_ref().ok().copied();
     let committed = committed.map(|_| ());
+    let failure = |message: String| {
+        if unreachable {
+            anyhow::Error::new(super::Unreachable(message))
+        } else {
+            anyhow::Error::msg(message)
+        }
+    };
     for (reply, result) in done {
         // A caller that went away no longer needs its answer; the row is written regardless.
-        let _ = reply.send(committed.clone().and(result).map_err(anyhow::Error::msg));
+        let _ = reply.send(committed.clone().and(result).map_err(failure));
     }
     // Operations the transaction never reached (it could not begin) fail with it.
     for Queued(_, reply) in batch {
-        let _ = reply.send(Err(anyhow::anyhow!(
+        let _ = reply.send(Err(failure(format!(
             "the audit log could not be written: {}",
             committed.clone().err().unwrap_or_default()
-        )));
+        ))));
     }
     head
 }

@@ -248,6 +248,31 @@ pub async fn set_upstream_project_id(pool: &Pool, id: i64, upstream_id: &str) ->
     Ok(())
 }
 
+/// The database cannot be reached (stopped, restarting, the network, no free connection), as
+/// opposed to a query that failed. SQLSTATE classes 08 (connection), 57P (shutting down,
+/// starting up), 53 (out of resources) and 55000 (a database not accepting connections).
+pub fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "55000"
+        }),
+        _ => false,
+    }
+}
+
+/// An [`is_unreachable`] error that had to travel as text (the audit writer answers many
+/// callers with one failure).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
 /// True for a UNIQUE constraint violation (a duplicate name, say).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())

@@ -91,6 +91,13 @@ impl FleetError {
             FleetError::Forbidden(_) => (S::FORBIDDEN, K::Forbidden),
             FleetError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, K::RateLimited),
             FleetError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, K::Unavailable),
+            FleetError::Internal(cause) if database_unreachable(cause) => {
+                tracing::error!("the database is unreachable: {cause:#}");
+                message = "the database is unavailable; the dashboard keeps retrying, try again \
+                           in a moment"
+                    .into();
+                (S::SERVICE_UNAVAILABLE, K::Unavailable)
+            }
             FleetError::Internal(cause) => {
                 tracing::error!("internal error: {cause:#}");
                 message = "internal error; the details are in the server log".into();
@@ -103,6 +110,16 @@ impl FleetError {
             message,
         }
     }
+}
+
+/// The database could not be reached (see [`crate::db::is_unreachable`]): nothing was done,
+/// and the same request will work once it is back.
+fn database_unreachable(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|e| {
+        e.downcast_ref::<sqlx::Error>()
+            .is_some_and(crate::db::is_unreachable)
+            || e.is::<crate::db::Unreachable>()
+    })
 }
 
 #[cfg(test)]
@@ -126,6 +143,13 @@ mod tests {
                 "rate_limited",
             ),
             (FleetError::Unavailable("later".into()), 503, "unavailable"),
+            (
+                FleetError::Internal(
+                    anyhow::Error::new(sqlx::Error::PoolTimedOut).context("writing an audit row"),
+                ),
+                503,
+                "unavailable",
+            ),
             (
                 FleetError::Internal(anyhow::anyhow!("disk full at /secret/path")),
                 500,

@@ -362,3 +362,88 @@ async fn an_instance_starting_leaves_another_instances_commands_in_flight_alone(
     let b = instances[1].as_ref().expect("b");
     assert!(!b.output().contains("marked interrupted"), "{}", b.output());
 }
+
+/// The database goes away under a running dashboard (every session cut, new ones refused),
+/// then comes back: meanwhile `/healthz` answers 503 and a command is refused with a clear
+/// 503, sending nothing upstream; afterwards everything works again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_database_the_dashboard_refuses_commands_and_recovers_by_itself() {
+    if !on_postgres() {
+        return;
+    }
+    use sqlx::Connection as _;
+    let app = crate::helpers::spawn_app().await;
+    app.wait_for_first_poll().await;
+    let key = app.api_key_for("ops", fleet::model::Role::Operator).await;
+    let project = app.project_id(pickyassist_sim::DEMO_FLEET[0].name);
+    let database = app
+        .database
+        .url
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .to_owned();
+    let server = std::env::var("PICKY_FLEET_TEST_POSTGRES").expect("server");
+    let mut admin = sqlx::PgConnection::connect(&server).await.expect("admin");
+    let mut set_reachable = async |reachable: bool| {
+        sqlx::query(&format!(
+            "ALTER DATABASE {database} ALLOW_CONNECTIONS {reachable}"
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("alter");
+        if !reachable {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(&database)
+            .execute(&mut admin)
+            .await
+            .expect("terminate");
+        }
+    };
+    let health = |app: &crate::helpers::TestApp| {
+        let url = format!("{}/healthz", app.address);
+        async move { reqwest::get(url).await.expect("healthz").status().as_u16() }
+    };
+    let command = |app: &crate::helpers::TestApp| {
+        let request = app
+            .http
+            .post(format!(
+                "{}/api/v1/projects/{project}/commands",
+                app.address
+            ))
+            .bearer_auth(&key)
+            .json(&json!({"command": "delete-message-queue"}));
+        async move {
+            let response = request.send().await.expect("command");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+
+    set_reachable(false).await;
+    assert_eq!(health(&app).await, 503);
+    let sent_before = app.sim_stats().await.totals.device_action;
+    let (status, body) = command(&app).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("database is unavailable"), "{body}");
+    assert_eq!(
+        app.sim_stats().await.totals.device_action,
+        sent_before,
+        "nothing went upstream"
+    );
+
+    set_reachable(true).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(&app).await != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "still unhealthy 20 s after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, body) = command(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.sim_stats().await.totals.device_action, sent_before + 1);
+}
