@@ -31,3 +31,33 @@ const HISTORY_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(
 
 /// How often the audit log is archived (with a retention set) and its chain checked.
 pub const AUDIT_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A cluster task as the supervisor starts it.
+type ClusterTask =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'static>>;
+
+/// Several instances on PostgreSQL (fleet's `service::cluster`): one holds the poller lock,
+/// every one follows the others' status and changes. Nothing to start on SQLite.
+pub fn spawn_cluster_tasks(fleet: &Fleet) -> Option<[tokio::task::JoinHandle<()>; 2]> {
+    (fleet.pool().engine() == fleet::db::Engine::Postgres).then(|| {
+        let supervised = |name: &'static str, task: fn(Fleet) -> ClusterTask| {
+            let fleet = fleet.clone();
+            tokio::spawn(fleet::supervise::supervise(
+                name,
+                {
+                    let fleet = fleet.clone();
+                    move |running| fleet.report_task(name, running)
+                },
+                move || task(fleet.clone()),
+            ))
+        };
+        [
+            supervised("poller_lock", |fleet| {
+                Box::pin(async move { fleet.hold_poller_lock().await })
+            }),
+            supervised("cluster_follow", |fleet| {
+                Box::pin(async move { fleet.follow_other_instances().await })
+            }),
+        ]
+    })
+}

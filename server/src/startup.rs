@@ -1,5 +1,7 @@
 //! Builds the application from [`Settings`]: database, key, upstream (real or the built-in
-//! simulator), the fleet service, the poller and the router.
+//! simulator), the fleet service, the poller and the router. Just over 600 lines: the
+//! background tasks' bodies live in `background`; what is left is their wiring and shutdown,
+//! which `run_until_stopped` keeps in one place on purpose (start and stop side by side).
 
 use std::{
     future::IntoFuture,
@@ -346,29 +348,7 @@ impl Application {
                 },
             )
         });
-        // Several instances on PostgreSQL (fleet's `service::cluster`): one holds the poller
-        // lock, every one follows the others' status and changes. Nothing to do on SQLite.
-        let cluster = (self.fleet.pool().engine() == fleet::db::Engine::Postgres).then(|| {
-            let supervised = |name: &'static str, task: fn(Fleet) -> ClusterTask| {
-                let fleet = self.fleet.clone();
-                tokio::spawn(fleet::supervise::supervise(
-                    name,
-                    {
-                        let fleet = fleet.clone();
-                        move |running| fleet.report_task(name, running)
-                    },
-                    move || task(fleet.clone()),
-                ))
-            };
-            [
-                supervised("poller_lock", |fleet| {
-                    Box::pin(async move { fleet.hold_poller_lock().await })
-                }),
-                supervised("cluster_follow", |fleet| {
-                    Box::pin(async move { fleet.follow_other_instances().await })
-                }),
-            ]
-        });
+        let cluster = crate::background::spawn_cluster_tasks(&self.fleet);
         // Expired sessions are deleted every 10 minutes; the store's loop ends on its first
         // error, so it is restarted.
         let expired_sessions = tokio::spawn({
@@ -435,10 +415,6 @@ impl Application {
         Ok(())
     }
 }
-
-/// A cluster task as the supervisor starts it (see `run_until_stopped`).
-type ClusterTask =
-    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'static>>;
 
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
