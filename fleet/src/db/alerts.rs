@@ -419,6 +419,7 @@ pub struct DueDelivery {
     pub message: String,
     pub attempts: i64,
     pub created_at: String,
+    pub next_attempt_at: String,
 }
 
 /// Pending deliveries whose time has come, oldest first.
@@ -427,12 +428,38 @@ pub async fn due_deliveries(
     now: DateTime<Utc>,
     limit: u32,
 ) -> sqlx::Result<Vec<DueDelivery>> {
-    const SQL: &str = "SELECT id, channel_id, message, attempts, created_at FROM alert_deliveries
+    const SQL: &str = "SELECT id, channel_id, message, attempts, created_at, next_attempt_at
+         FROM alert_deliveries
          WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2";
     let now = stored_time(now);
     with_pool!(pool, p => {
         sqlx::query_as(SQL).bind(&now).bind(i64::from(limit)).fetch_all(p).await
     })
+}
+
+/// Claims the next attempt of a due delivery: a compare-and-swap on the row as `seen` read it
+/// (still pending, the same attempts, the same due time) that moves its due time on to
+/// `lease_until`, so no other sender takes it meanwhile; a sender that dies mid-attempt leaves
+/// it due again then. False: another sender claimed it first, and this one sends nothing.
+pub async fn claim_delivery(
+    pool: &Pool,
+    seen: &DueDelivery,
+    lease_until: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE alert_deliveries SET next_attempt_at = $1
+         WHERE id = $2 AND status = 'pending' AND attempts = $3 AND next_attempt_at = $4";
+    let lease_until = stored_time(lease_until);
+    let claimed = with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(&lease_until)
+            .bind(seen.id)
+            .bind(seen.attempts)
+            .bind(&seen.next_attempt_at)
+            .execute(p)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(claimed == 1)
 }
 
 /// Writes an attempt and the delivery's new state: sent, failed for good, or pending until

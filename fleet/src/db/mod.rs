@@ -21,6 +21,7 @@ pub mod audit_chain;
 pub mod audit_writer;
 pub mod autoheal;
 pub mod batches;
+pub mod command_turns;
 pub mod copy;
 mod engine;
 pub mod history;
@@ -43,11 +44,16 @@ pub struct Database {
     /// This process's name among instances sharing a PostgreSQL database (random per start);
     /// its connections carry it as `application_name` `picky-fleet/ID`.
     pub instance_id: String,
+    /// PostgreSQL: each project's turn to be sent a command, across instances.
+    pub command_turns: Option<command_turns::CommandTurns>,
 }
 
 impl Database {
     /// Closes both pools (SQLite: so the WAL is checkpointed and the file is complete on its own).
     pub async fn close(&self) {
+        if let Some(turns) = &self.command_turns {
+            turns.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
@@ -114,6 +120,7 @@ async fn connect_postgres(database_url: &str) -> anyhow::Result<Database> {
         .context("bad PostgreSQL URL in PICKY_FLEET_DATABASE_URL")?
         .application_name(&format!("{APPLICATION}/{instance_id}"));
     let shown = shown_url(database_url);
+    let command_turns = command_turns::CommandTurns::new(options.clone());
     let pool = PgPoolOptions::new()
         .max_connections(16)
         // A page or a command waits this long for a connection, then says the database is
@@ -131,6 +138,7 @@ async fn connect_postgres(database_url: &str) -> anyhow::Result<Database> {
         reader: pool.clone(),
         writer: pool,
         instance_id,
+        command_turns: Some(command_turns),
     })
 }
 
@@ -186,6 +194,7 @@ async fn connect_sqlite(database_url: &str) -> anyhow::Result<Database> {
         reader: Pool::Sqlite(reader),
         writer: Pool::Sqlite(writer),
         instance_id: new_instance_id(),
+        command_turns: None,
     })
 }
 

@@ -96,6 +96,16 @@ impl Fleet {
         let queue = ticket.queue.clone();
         let _turn = queue.turn.lock().await;
         let project_id = project.id;
+        // Several instances: also the project's turn among them (see `db::command_turns`),
+        // held until the row is completed. Without the database nothing is sent.
+        let cluster_turn = match &self.inner.db.command_turns {
+            Some(turns) => Some(turns.wait(project_id).await.map_err(|e| {
+                FleetError::Internal(
+                    anyhow::Error::new(e).context("waiting for the project's turn"),
+                )
+            })?),
+            None => None,
+        };
 
         // Written first, so a crash during the call still leaves a trace of it.
         let audit_id = self
@@ -128,6 +138,9 @@ impl Fleet {
         };
         self.complete_audit_row(audit_id, outcome, &message, latency_ms)
             .await;
+        if let Some(turn) = cluster_turn {
+            turn.end().await;
+        }
         super::record_upstream_call(
             "device-action",
             result.as_ref().map_or_else(|e| e.kind().as_str(), |_| "ok"),

@@ -34,7 +34,7 @@ mod projects;
 mod remediation;
 mod status;
 
-pub use alerts::{retry_delay, Checked, DEFAULT_STORM_PERCENT};
+pub use alerts::{retry_delay, Checked, ATTEMPT_LEASE, DEFAULT_STORM_PERCENT};
 pub use audit::AuditRetention;
 pub use batches::{DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_MAX};
 pub use error::{AnswerKind, ErrorAnswer, FleetError};

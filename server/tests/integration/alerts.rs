@@ -111,6 +111,23 @@ impl Setup {
         self.app.project_id(name)
     }
 
+    /// The newest alert of `project` as the REST API shows it, once `done` holds of it (10 s at
+    /// most: deliveries are recorded by a spawned sender just after the receiver has them).
+    async fn alert_when(&self, project: i64, done: impl Fn(&Value) -> bool) -> Value {
+        let path = format!("/api/v1/alerts?project_id={project}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, body) = self.admin.call(Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let page: Value = serde_json::from_str(&body).expect("json");
+            let alert = page["alerts"][0].clone();
+            if done(&alert) || std::time::Instant::now() > deadline {
+                return alert;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Delivered messages about `project` with `event`.
     fn messages(&self, project: i64, event: &str) -> Vec<Value> {
         self.receiver
@@ -195,19 +212,11 @@ async fn a_device_down_alerts_once_after_two_polls_reminds_twice_and_recovers() 
         .await;
     assert_eq!(recovered[0]["downtime_seconds"], 51 * 60);
     assert_eq!(recovered[0]["state_from"], "unpaired");
-    let (status, body) = s
-        .admin
-        .call(
-            Method::GET,
-            &format!("/api/v1/alerts?project_id={acme}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let page: Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(page["alerts"][0]["status"], "resolved");
-    assert_eq!(page["alerts"][0]["repeats"], 2);
-    assert_eq!(page["alerts"][0]["sent"], 4);
+    // The receiver has the message before the sender records it; wait for the record.
+    let alert = s.alert_when(acme, |a| a["sent"].as_i64() >= Some(4)).await;
+    assert_eq!(alert["status"], "resolved");
+    assert_eq!(alert["repeats"], 2);
+    assert_eq!(alert["sent"], 4, "down, two reminders and recovered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -537,6 +546,74 @@ async fn a_receiver_that_fails_then_recovers_gets_the_alert_once_and_every_attem
         .as_str()
         .is_some_and(|e| e.contains("no answer within 10 s")));
     assert_eq!(attempts[2]["ok"], true);
+}
+
+/// Two senders on one database (two instances, or a poller taking over from one that hangs):
+/// each attempt is claimed before it is sent, so while one sender waits on a receiver that
+/// does not answer, the other sees nothing due and sends nothing. Only when the claim's lease
+/// lapses (its sender died, as far as anyone can tell) is the delivery sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sender_on_the_same_database_never_sends_an_alert_already_on_its_way() {
+    let s = setup().await;
+    let green_leaf = s.project(GREEN_LEAF);
+    let settings = server::config::Settings {
+        database_url: s.app.database.url.clone(),
+        secret_key: s.app.database.secret_key.clone(),
+        ..Default::default()
+    };
+    let (other, database) = server::startup::open_fleet_with_clock(
+        &settings,
+        &s.app.sim_control,
+        Arc::new(s.clock.clone()),
+    )
+    .await
+    .expect("a second sender");
+    let downs = |s: &Setup| -> Vec<String> {
+        s.receiver
+            .requests()
+            .iter()
+            .filter(|r| r.json()["project"]["id"] == green_leaf && r.json()["event"] == "down")
+            .map(|r| {
+                r.headers["x-picky-fleet-delivery"]
+                    .to_str()
+                    .expect("ascii")
+                    .to_owned()
+            })
+            .collect()
+    };
+
+    s.receiver.answer(0); // the first sender's attempt hangs
+    poller::poll_once(&s.app.fleet).await; // the second failing poll: the alert is queued
+    s.app.fleet.dispatch_due_alerts().await.expect("dispatch");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while downs(&s).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first sender sent nothing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    other.dispatch_due_alerts().await.expect("dispatch");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(downs(&s).len(), 1, "the second sender left it alone");
+
+    // Past the lease the delivery is due again, and the other sender takes it.
+    s.receiver.answer(200);
+    s.clock
+        .advance(fleet::service::ATTEMPT_LEASE + Duration::seconds(1));
+    other.dispatch_due_alerts().await.expect("dispatch");
+    s.receiver
+        .wait_for(1, |m| {
+            m["project"]["id"] == green_leaf && m["event"] == "down"
+        })
+        .await;
+    let sent = downs(&s);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        sent[0], sent[1],
+        "the same delivery, for receivers that drop repeats"
+    );
+    database.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

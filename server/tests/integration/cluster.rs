@@ -136,8 +136,40 @@ async fn one_instance_polls_and_another_takes_over_within_two_intervals_of_a_kil
     assert!((0.7..=1.3).contains(&rate), "after the takeover: {rate:.2}");
 }
 
+/// Reads an event stream until it carries a status of `project` checked at or after `since`.
+async fn status_checked_since(
+    mut stream: reqwest::Response,
+    project: i64,
+    since: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::FixedOffset> {
+    let mut buffer = String::new();
+    while let Ok(Some(chunk)) = stream.chunk().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else {
+                continue;
+            };
+            let Ok(value) = serde_json::from_str::<Value>(data.trim()) else {
+                continue;
+            };
+            let checked = value["status"]["checked_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+            if value["project_id"] == project {
+                if let Some(checked) = checked.filter(|c| *c >= since) {
+                    return checked;
+                }
+            }
+        }
+    }
+    panic!("the stream ended");
+}
+
+/// 100 event streams split over three instances; a command sent through a standby shows on
+/// every one of them (its follow-up status check), the sender's own and the poller's among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_command_through_one_instance_reaches_the_event_streams_of_the_others() {
+async fn a_command_through_one_instance_reaches_a_hundred_event_streams_on_all_of_them() {
     if !on_postgres() {
         return;
     }
@@ -150,27 +182,28 @@ async fn a_command_through_one_instance_reaches_the_event_streams_of_the_others(
         .map(|_| Some(ServerProcess::start(&instance_env(&sim, &seeded, hour))))
         .collect();
     let poller = the_poller(&instances, Duration::from_secs(10)).await;
-    // Sent through a standby; watched on every other instance, the poller among them.
     let through = (poller + 1) % instances.len();
     let project = seeded.project_ids[0];
     tokio::time::sleep(Duration::from_secs(1)).await; // the start's round is over
-    let mut watchers = Vec::new();
-    for (i, instance) in instances.iter().enumerate() {
-        let Some(instance) = instance.as_ref().filter(|_| i != through) else {
-            continue;
-        };
-        let response = reqwest::Client::new()
-            .get(format!("{}/api/v1/events", instance.address))
+    let http = reqwest::Client::new();
+    let opened = (0..100).map(|n| {
+        let address = &instances[n % instances.len()]
+            .as_ref()
+            .expect("running")
+            .address;
+        http.get(format!("{address}/api/v1/events"))
             .bearer_auth(&seeded.key)
             .send()
-            .await
-            .expect("stream");
+    });
+    let mut watchers = Vec::new();
+    for response in futures::future::join_all(opened).await {
+        let response = response.expect("stream");
         assert_eq!(response.status(), 200);
         watchers.push(response);
     }
     let sender = instances[through].as_ref().expect("running");
     let sent_at = chrono::Utc::now();
-    let response = reqwest::Client::new()
+    let response = http
         .post(format!(
             "{}/api/v1/projects/{project}/commands",
             sender.address
@@ -187,36 +220,169 @@ async fn a_command_through_one_instance_reaches_the_event_streams_of_the_others(
         response.text().await.unwrap_or_default()
     );
 
-    // Each watcher sees the project's status checked after the command (its follow-up check
-    // comes 100 ms after the answer here); 3 s leaves room for a loaded machine.
-    for mut stream in watchers {
-        let checked = tokio::time::timeout(Duration::from_secs(3), async {
-            let mut buffer = String::new();
-            while let Ok(Some(chunk)) = stream.chunk().await {
-                buffer.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buffer.find("\n\n") {
-                    let event: String = buffer.drain(..end + 2).collect();
-                    let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else {
-                        continue;
-                    };
-                    let Ok(value) = serde_json::from_str::<Value>(data.trim()) else {
-                        continue;
-                    };
-                    let checked = value["status"]["checked_at"]
-                        .as_str()
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                    if value["project_id"] == project {
-                        if let Some(checked) = checked.filter(|c| *c >= sent_at) {
-                            return checked;
-                        }
-                    }
-                }
-            }
-            panic!("the stream ended");
-        })
+    // Its follow-up check comes 100 ms after the answer here; 3 s leaves room for a loaded
+    // machine.
+    let seen = futures::future::join_all(watchers.into_iter().map(|stream| {
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            status_checked_since(stream, project, sent_at),
+        )
+    }))
+    .await;
+    let missed = seen.iter().filter(|s| s.is_err()).count();
+    assert_eq!(
+        missed, 0,
+        "{missed} of 100 streams did not see the new status within 3 s"
+    );
+}
+
+/// 1,000 commands at once, spread over two instances: 200 projects, each sent all five
+/// commands (the destructive two confirmed by name). Every one runs once: 1,000 completed audit
+/// rows, 1,000 calls upstream, and no answer but 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_commands_over_two_instances_leave_a_thousand_audit_rows() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 200).await;
+    // restart-server takes a device's server away for seconds; its next command would fail.
+    reqwest::Client::new()
+        .put(sim.control_url.join("config").expect("url"))
+        .json(&json!({"server_restart_downtime_ms": 0}))
+        .send()
         .await
-        .expect("every other instance's stream saw the new status within 3 s");
-        assert!(checked >= sent_at);
+        .expect("config")
+        .error_for_status()
+        .expect("accepted");
+    let hour = Duration::from_secs(3600);
+    let instances: Vec<Option<ServerProcess>> = (0..2)
+        .map(|_| Some(ServerProcess::start(&instance_env(&sim, &seeded, hour))))
+        .collect();
+    the_poller(&instances, Duration::from_secs(10)).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .expect("client");
+    let commands = [
+        "restart",
+        "restart-server",
+        "delete-message-queue",
+        "clearlogs",
+        "disconnect",
+    ];
+    let requests = (0..1000).map(|n| {
+        let (project, command) = (n / commands.len(), commands[n % commands.len()]);
+        let address = &instances[n % 2].as_ref().expect("running").address;
+        http.post(format!(
+            "{address}/api/v1/projects/{}/commands",
+            seeded.project_ids[project]
+        ))
+        .bearer_auth(&seeded.key)
+        .json(&json!({"command": command, "confirm_name": format!("Device {project:02}")}))
+        .send()
+    });
+    let mut failures = Vec::new();
+    for response in futures::future::join_all(requests).await {
+        let response = response.expect("every request is answered");
+        let status = response.status().as_u16();
+        if status != 200 {
+            failures.push((status, response.text().await.unwrap_or_default()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} refused: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let database = fleet::db::connect(&seeded.database.url)
+        .await
+        .expect("open");
+    let rows: Vec<(String, Option<String>)> = fleet::with_pool!(&database.reader, p => {
+        sqlx::query_as("SELECT outcome, detail FROM audit_log WHERE action = 'command'")
+            .fetch_all(p)
+            .await
+    })
+    .expect("rows");
+    database.close().await;
+    assert_eq!(rows.len(), 1000, "one audit row per command");
+    let not_success: Vec<_> = rows.iter().filter(|r| r.0 != "success").collect();
+    assert!(
+        not_success.is_empty(),
+        "{} did not succeed: {:?}",
+        not_success.len(),
+        &not_success[..not_success.len().min(5)]
+    );
+    let stats: Value = reqwest::get(sim.control_url.join("stats").expect("url"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats json");
+    assert_eq!(stats["totals"]["device_action"], 1000, "each sent once");
+}
+
+/// Three commands for one device, sent 100 ms apart alternately through two instances while
+/// upstream takes 400 ms to answer each: upstream gets them one at a time, in the order sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_for_one_device_through_two_instances_go_upstream_one_at_a_time_in_order() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 1).await;
+    let hour = Duration::from_secs(3600);
+    let instances: Vec<Option<ServerProcess>> = (0..2)
+        .map(|_| Some(ServerProcess::start(&instance_env(&sim, &seeded, hour))))
+        .collect();
+    the_poller(&instances, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // the start's round is over
+    set_latency(&sim, 400).await;
+    let project = seeded.project_ids[0];
+    let sent = ["delete-message-queue", "restart", "restart-server"];
+    let requests = sent.iter().enumerate().map(|(i, command)| {
+        let address = instances[i % 2].as_ref().expect("running").address.clone();
+        let key = seeded.key.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(100 * i as u64)).await;
+            let response = reqwest::Client::new()
+                .post(format!("{address}/api/v1/projects/{project}/commands"))
+                .bearer_auth(key)
+                .json(&json!({"command": command}))
+                .send()
+                .await
+                .expect("command");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    });
+    for (status, body) in futures::future::join_all(requests).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    // Each row is written when its command's turn comes and completed with the answer.
+    let database = fleet::db::connect(&seeded.database.url)
+        .await
+        .expect("open");
+    let rows: Vec<(String, String, Option<String>)> = fleet::with_pool!(&database.reader, p => {
+        sqlx::query_as(
+            "SELECT command, at, completed_at FROM audit_log WHERE action = 'command' ORDER BY at",
+        )
+        .fetch_all(p)
+        .await
+    })
+    .expect("rows");
+    database.close().await;
+    let order: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(order, sent, "upstream's order: {rows:?}");
+    for pair in rows.windows(2) {
+        let previous_done = pair[0].2.as_deref().expect("completed");
+        assert!(
+            pair[1].1.as_str() >= previous_done,
+            "overlapping commands: {pair:?}"
+        );
     }
 }
 

@@ -36,7 +36,7 @@ mod incidents;
 mod outbox;
 
 pub use incidents::Checked;
-pub use outbox::retry_delay;
+pub use outbox::{retry_delay, ATTEMPT_LEASE};
 
 /// A rule's or the storm guard's share, in percent: more than this many of the fleet's projects
 /// opening alerts in one round is a storm.

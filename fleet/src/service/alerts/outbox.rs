@@ -2,9 +2,12 @@
 //! that hangs holds up nobody else), and records every attempt. A failed attempt is retried
 //! after [`retry_delay`]; after [`GIVE_UP_AFTER`] the delivery fails for good.
 //!
-//! Delivery is at least once: rows are marked sent after the receiver answered, so a crash
-//! between the two sends that message again after the restart. Every send carries its
-//! delivery id (`X-Picky-Fleet-Delivery`) for receivers that must not see one twice.
+//! Each attempt is first claimed in the database ([`db::alerts::claim_delivery`], a
+//! compare-and-swap, as Healthchecks does), so however many instances or dispatch passes see a
+//! delivery due, one sends it. Delivery is still at least once: rows are marked sent after the
+//! receiver answered, so a sender that dies between the two leaves the delivery due again after
+//! [`ATTEMPT_LEASE`]. Every send carries its delivery id (`X-Picky-Fleet-Delivery`) for
+//! receivers that must not see one twice.
 
 use std::time::Duration;
 
@@ -20,6 +23,10 @@ pub const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// How often the dispatcher looks for due rows when nothing wakes it.
 const TICK: Duration = Duration::from_secs(1);
+
+/// How long a claimed attempt keeps a delivery from being claimed again: far beyond an
+/// attempt's own time limit, so only a sender that died lets it lapse.
+pub const ATTEMPT_LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 /// Due deliveries taken per look.
 const BATCH: u32 = 64;
@@ -85,6 +92,9 @@ impl Fleet {
 
     async fn send_delivery(&self, delivery: db::alerts::DueDelivery) -> anyhow::Result<()> {
         let pool = &self.inner.db.writer;
+        if !db::alerts::claim_delivery(pool, &delivery, self.now() + ATTEMPT_LEASE).await? {
+            return Ok(()); // another sender has this attempt
+        }
         let Some(channel) = db::alerts::channel(&self.inner.db.reader, delivery.channel_id).await?
         else {
             // The channel was removed after the alert was queued.

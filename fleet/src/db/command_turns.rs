@@ -1,0 +1,92 @@
+//! Commands for one device go upstream one at a time, in order, across every instance sharing
+//! a PostgreSQL database. Each instance already queues a project's commands in-process (see
+//! `service::commands`); on PostgreSQL the command at the head of that queue also waits for a
+//! transaction advisory lock on the project, held from its pending audit row until its row is
+//! completed. PostgreSQL grants a lock's waiters in the order they asked, so two operators on
+//! two instances get the same order one instance would give them.
+//!
+//! A transaction lock, not a session lock: if the holder dies or its connection drops, the
+//! server ends the transaction and the lock with it; a session lock could go back to the pool
+//! still held. The transaction sits idle during the upstream call (seconds at most), so these
+//! connections come from a pool of their own and never starve pages or the audit writer. A
+//! local semaphore hands out the pool's connections in order, so a busy pool makes a command
+//! wait for its turn, while a short acquire timeout still says "database unavailable" quickly
+//! when the database is gone.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    PgPool, Postgres, Transaction,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The advisory lock namespace (`pg_advisory_xact_lock(namespace, project)`).
+const LOCK_NAMESPACE: i32 = 0x7066_0005;
+
+/// Projects whose commands can be on their way at once from one instance; more wait here.
+const SLOTS: u32 = 24;
+
+/// The pool of turn connections of one instance.
+#[derive(Clone, Debug)]
+pub struct CommandTurns {
+    pool: PgPool,
+    slots: Arc<Semaphore>,
+}
+
+/// A project's turn: while it is held no other instance sends that project a command.
+pub struct Turn {
+    tx: Transaction<'static, Postgres>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl CommandTurns {
+    /// Connections are opened when first needed.
+    pub fn new(options: PgConnectOptions) -> Self {
+        let pool = PgPoolOptions::new()
+            .max_connections(SLOTS)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(options);
+        Self {
+            pool,
+            slots: Arc::new(Semaphore::new(SLOTS as usize)),
+        }
+    }
+
+    /// Waits until no other instance is sending `project_id` a command, then holds its turn.
+    pub async fn wait(&self, project_id: i64) -> sqlx::Result<Turn> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, CAST($2 % 2147483647 AS INTEGER))")
+            .bind(LOCK_NAMESPACE)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(Turn { tx, _slot: slot })
+    }
+
+    pub async fn close(&self) {
+        self.slots.close();
+        self.pool.close().await;
+    }
+}
+
+impl Turn {
+    /// Ends the turn at once (dropping it ends it too, once the connection is next used).
+    pub async fn end(self) {
+        if let Err(e) = self.tx.rollback().await {
+            // The connection is gone, and the server released the lock with it.
+            tracing::debug!(error = %e, "ending a command turn");
+        }
+    }
+}
