@@ -44,4 +44,4 @@ pub mod sign_in_limit;
 pub mod supervise;
 
 #[cfg(feature = "ssr")]
-pub use service::{AnswerKind, ErrorAnswer, Fleet, FleetError};
+pub use service::{AnswerKind, ErrorAnswer, Fleet, FleetError, DATABASE_UNAVAILABLE};

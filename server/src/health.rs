@@ -11,10 +11,8 @@ use fleet::Fleet;
 use serde_json::{json, Map, Value};
 
 pub async fn healthz(State(fleet): State<Fleet>) -> (StatusCode, Json<Value>) {
-    let database = match fleet::with_pool!(fleet.pool(), p => {
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(p).await
-    }) {
-        Ok(_) => true,
+    let database = match fleet.database_answers().await {
+        Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, "health check: the database does not answer");
             false

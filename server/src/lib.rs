@@ -11,6 +11,7 @@ pub mod client_addr;
 pub mod config;
 pub mod health;
 pub mod metrics;
+pub mod outage;
 pub mod pages;
 pub mod server_fns;
 pub mod session_store;

@@ -167,6 +167,10 @@ impl Application {
                         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                         .layer(crate::telemetry::request_trace_layer())
                         .layer(PropagateRequestIdLayer::x_request_id())
+                        .layer(axum::middleware::from_fn_with_state(
+                            fleet.clone(),
+                            crate::outage::explain_database_outage,
+                        ))
                         .layer(sessions)
                         .layer(axum::middleware::from_fn_with_state(
                             settings.trusted_proxies.clone(),

@@ -93,9 +93,7 @@ impl FleetError {
             FleetError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, K::Unavailable),
             FleetError::Internal(cause) if database_unreachable(cause) => {
                 tracing::error!("the database is unreachable: {cause:#}");
-                message = "the database is unavailable; the dashboard keeps retrying, try again \
-                           in a moment"
-                    .into();
+                message = DATABASE_UNAVAILABLE.into();
                 (S::SERVICE_UNAVAILABLE, K::Unavailable)
             }
             FleetError::Internal(cause) => {
@@ -111,6 +109,10 @@ impl FleetError {
         }
     }
 }
+
+/// What people are told while the database does not answer.
+pub const DATABASE_UNAVAILABLE: &str =
+    "the database is unavailable; the dashboard keeps retrying, try again in a moment";
 
 /// The database could not be reached (see [`crate::db::is_unreachable`]): nothing was done,
 /// and the same request will work once it is back.

@@ -37,7 +37,7 @@ mod status;
 pub use alerts::{retry_delay, Checked, ATTEMPT_LEASE, DEFAULT_STORM_PERCENT};
 pub use audit::AuditRetention;
 pub use batches::{DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_MAX};
-pub use error::{AnswerKind, ErrorAnswer, FleetError};
+pub use error::{AnswerKind, ErrorAnswer, FleetError, DATABASE_UNAVAILABLE};
 pub use history::{HistoryRetention, MAX_CHANGES_PER_PAGE};
 pub use status::MAX_CARDS_PER_REQUEST;
 
@@ -220,6 +220,21 @@ impl Fleet {
 
     pub fn pool(&self) -> &crate::db::Pool {
         &self.inner.db.reader
+    }
+
+    /// Whether the database answers a trivial query within two seconds (the health check, and
+    /// the outage page's reason to say so).
+    pub async fn database_answers(&self) -> Result<(), String> {
+        let ping = async {
+            crate::with_pool!(self.pool(), p => {
+                sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(p).await
+            })
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(2), ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 2 s".into()),
+        }
     }
 
     pub fn poll_interval(&self) -> Duration {

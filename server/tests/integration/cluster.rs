@@ -541,6 +541,7 @@ async fn without_its_database_the_dashboard_refuses_commands_and_recovers_by_its
     let app = crate::helpers::spawn_app().await;
     app.wait_for_first_poll().await;
     let key = app.api_key_for("ops", fleet::model::Role::Operator).await;
+    let browser = app.signed_in("olga", fleet::model::Role::Operator).await;
     let project = app.project_id(pickyassist_sim::DEMO_FLEET[0].name);
     let database = app
         .database
@@ -588,8 +589,30 @@ async fn without_its_database_the_dashboard_refuses_commands_and_recovers_by_its
         }
     };
 
+    let page = |path: &'static str| {
+        let request = browser.http.get(format!("{}{path}", browser.address));
+        async move {
+            let response = request.send().await.expect("page");
+            let status = response.status().as_u16();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (status, retry, response.text().await.unwrap_or_default())
+        }
+    };
+
     set_reachable(false).await;
     assert_eq!(health(&app).await, 503);
+    // A signed-in page says what is wrong, and comes back by itself.
+    for path in ["/", "/audit"] {
+        let (status, retry, body) = page(path).await;
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(retry.is_some(), "{path}: a Retry-After");
+        assert!(body.contains("database is unavailable"), "{path}: {body}");
+        assert!(body.contains("http-equiv=\"refresh\""), "{path}: {body}");
+    }
     let sent_before = app.sim_stats().await.totals.device_action;
     let (status, body) = command(&app).await;
     assert_eq!(status, 503, "{body}");
@@ -612,4 +635,10 @@ async fn without_its_database_the_dashboard_refuses_commands_and_recovers_by_its
     let (status, body) = command(&app).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.sim_stats().await.totals.device_action, sent_before + 1);
+    let (status, _, body) = page("/").await;
+    assert_eq!(
+        status, 200,
+        "the same session, back on the fleet page: {body}"
+    );
+    assert!(body.contains(pickyassist_sim::DEMO_FLEET[0].name));
 }
