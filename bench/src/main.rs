@@ -50,6 +50,11 @@ struct Args {
     /// Run one figure only (nothing is written to the results directory)
     #[arg(long, value_enum)]
     only: Option<Only>,
+    /// A PostgreSQL server (`postgres://user@host:port/db`) for the SQLite ÷ PostgreSQL and
+    /// two-instance figures, which are skipped without one (`./x bench` starts a throwaway one)
+    /// (or PICKY_FLEET_BENCH_POSTGRES)
+    #[arg(long)]
+    postgres: Option<url::Url>,
     /// Only print what a wasm module's bytes are (sections, code by crate) and exit
     #[arg(long, value_name = "WASM")]
     explain_wasm: Option<PathBuf>,
@@ -66,6 +71,8 @@ enum Only {
     History,
     WasmSize,
     Memory,
+    Engines,
+    ScaleOut,
 }
 
 /// The workspace root: this crate's parent directory, so the defaults work from any directory.
@@ -114,7 +121,18 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Sizes::full()
     };
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
-    let env = server::BenchEnv::new(binary, site, root.clone())?;
+    let postgres = match (
+        args.postgres.clone(),
+        std::env::var("PICKY_FLEET_BENCH_POSTGRES"),
+    ) {
+        (Some(url), _) => Some(url),
+        (None, Ok(text)) if !text.is_empty() => Some(
+            text.parse()
+                .context("PICKY_FLEET_BENCH_POSTGRES is not a URL")?,
+        ),
+        _ => None,
+    };
+    let env = server::BenchEnv::new(binary, site, root.clone(), postgres)?;
     let started = Instant::now();
     let mut report = Report::new(args.quick, command_line, &root);
 
@@ -156,6 +174,18 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if wanted(Only::AuditChain) {
         rows.extend(step("audit chain", figures::audit_chain::run(e, z)).await?);
+    }
+    let on_postgres = wanted(Only::Engines) || wanted(Only::ScaleOut);
+    if on_postgres && env.postgres.is_none() {
+        eprintln!("== SQLite ÷ PostgreSQL and two instances: skipped (no --postgres URL)");
+    } else {
+        if wanted(Only::Engines) {
+            rows.extend(step("SQLite ÷ PostgreSQL", figures::engines::run(e, z)).await?);
+        }
+        if wanted(Only::ScaleOut) {
+            let figure = figures::scale_out::run(e, z);
+            rows.extend(step("two instances on PostgreSQL", figure).await?);
+        }
     }
     if wanted(Only::WasmSize) {
         rows.extend(step("wasm + JS size", figures::wasm_size::run(e, z)).await?);

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use base64::Engine;
+use base64::Engine as _;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -54,11 +54,20 @@ pub fn check_build(binary: &Path, site: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which database engine a bench database lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
 /// What every figure shares: the binary, the site, a temporary directory for databases and
-/// logs, and one HTTP client.
+/// logs, one HTTP client, and the PostgreSQL server to make databases on, if any.
 pub struct BenchEnv {
     pub binary: PathBuf,
     pub site: PathBuf,
+    /// A PostgreSQL server URL (`postgres://user@host:port/db`) for the engine figures.
+    pub postgres: Option<Url>,
     /// The child's working directory (the workspace root, as with `./x run`).
     root: PathBuf,
     tmp: tempfile::TempDir,
@@ -67,9 +76,10 @@ pub struct BenchEnv {
 
 /// A database that has the schema, an admin and its API key, and its token encryption key.
 pub struct Database {
+    /// SQLite: the file. PostgreSQL: a name in the directory where its servers' logs go.
     pub path: PathBuf,
     pub url: String,
-    secret_key: String,
+    pub secret_key: String,
     pub api_key: String,
 }
 
@@ -122,8 +132,20 @@ impl BenchEnv {
         options: ServerOptions,
         projects: usize,
     ) -> anyhow::Result<Fleet> {
+        self.start_fleet_on(Engine::Sqlite, name, options, projects)
+            .await
+    }
+
+    /// [`BenchEnv::start_fleet_with`] on either engine.
+    pub async fn start_fleet_on(
+        &self,
+        engine: Engine,
+        name: &str,
+        options: ServerOptions,
+        projects: usize,
+    ) -> anyhow::Result<Fleet> {
         let upstream = crate::upstream::Upstream::start().await?;
-        let db = self.new_database(name).await?;
+        let db = self.new_database_on(engine, name).await?;
         let server = self.start(&db, upstream.base_url(), options).await?;
         let projects = upstream.add_projects(&server, projects).await?;
         Ok(Fleet {
@@ -134,7 +156,12 @@ impl BenchEnv {
         })
     }
 
-    pub fn new(binary: PathBuf, site: PathBuf, root: PathBuf) -> anyhow::Result<Self> {
+    pub fn new(
+        binary: PathBuf,
+        site: PathBuf,
+        root: PathBuf,
+        postgres: Option<Url>,
+    ) -> anyhow::Result<Self> {
         let tmp = tempfile::Builder::new()
             .prefix("fleet-bench-")
             .tempdir()
@@ -142,6 +169,7 @@ impl BenchEnv {
         Ok(Self {
             binary,
             site,
+            postgres,
             root,
             tmp,
             http: http::client()?,
@@ -152,16 +180,60 @@ impl BenchEnv {
     /// `picky-fleet user add bench --role admin` (password on stdin) and
     /// `picky-fleet apikey create --user bench` (prints the key).
     pub async fn new_database(&self, name: &str) -> anyhow::Result<Database> {
+        self.new_database_on(Engine::Sqlite, name).await
+    }
+
+    /// [`BenchEnv::new_database`] on either engine.
+    pub async fn new_database_on(&self, engine: Engine, name: &str) -> anyhow::Result<Database> {
+        let db = self.empty_database(engine, name).await?;
+        self.with_admin(db).await
+    }
+
+    /// A database with no schema yet (the server or the CLI migrates it when it first opens
+    /// it): a file name in a new directory, or a new database on the PostgreSQL server.
+    pub async fn empty_database(&self, engine: Engine, name: &str) -> anyhow::Result<Database> {
         let dir = self.tmp.path().join(name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join("fleet.db");
         let secret: [u8; 32] = rand::thread_rng().gen();
-        let db = Database {
-            url: format!("sqlite:{}", path.display()),
-            path,
-            secret_key: base64::engine::general_purpose::STANDARD.encode(secret),
-            api_key: String::new(),
+        let secret_key = base64::engine::general_purpose::STANDARD.encode(secret);
+        let url = match engine {
+            Engine::Sqlite => format!("sqlite:{}", dir.join("fleet.db").display()),
+            Engine::Postgres => self.create_postgres_database(name).await?,
         };
+        Ok(Database {
+            path: dir.join("fleet.db"),
+            url,
+            secret_key,
+            api_key: String::new(),
+        })
+    }
+
+    /// `CREATE DATABASE bench_<name>_<random>` on the PostgreSQL server; its URL.
+    async fn create_postgres_database(&self, name: &str) -> anyhow::Result<String> {
+        use sqlx::Connection as _;
+        let Some(server) = &self.postgres else {
+            bail!("no PostgreSQL server: pass --postgres URL (`./x bench` starts one)");
+        };
+        let database = format!(
+            "bench_{}_{:08x}",
+            name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            rand::thread_rng().gen::<u32>()
+        );
+        let mut admin = sqlx::PgConnection::connect(server.as_str())
+            .await
+            .context("connecting to the PostgreSQL server")?;
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&mut admin)
+            .await
+            .with_context(|| format!("creating the database {database}"))?;
+        admin.close().await.ok();
+        let mut url = server.clone();
+        url.set_path(&format!("/{database}"));
+        Ok(url.to_string())
+    }
+
+    /// The bench admin and its API key, made with the admin CLI.
+    async fn with_admin(&self, db: Database) -> anyhow::Result<Database> {
         let password = format!("bench-{:032x}", rand::thread_rng().gen::<u128>());
         self.admin(&db, &["user", "add", ADMIN, "--role", "admin"], &password)
             .await?;

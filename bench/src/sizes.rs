@@ -25,6 +25,10 @@ pub struct Sizes {
     pub history_projects: usize,
     pub history_requests: usize,
     pub history_rounds: u64,
+    /// Scale-out: projects on two instances (a tenth of them measured first) and their poll
+    /// interval.
+    pub scale_out_projects: usize,
+    pub scale_out_poll_secs: u64,
 }
 
 impl Sizes {
@@ -44,6 +48,8 @@ impl Sizes {
             history_projects: 1_000,
             history_requests: 100,
             history_rounds: 10,
+            scale_out_projects: 10_000,
+            scale_out_poll_secs: 10,
         }
     }
 
@@ -63,6 +69,8 @@ impl Sizes {
             history_projects: 50,
             history_requests: 20,
             history_rounds: 3,
+            scale_out_projects: 500,
+            scale_out_poll_secs: 2,
         }
     }
 }

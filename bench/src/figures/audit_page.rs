@@ -119,7 +119,7 @@ async fn seeded_server(
 }
 
 /// One page, timed; it must list the project's rows.
-async fn page(server: &Server, project: &Project) -> anyhow::Result<Duration> {
+pub(crate) async fn page(server: &Server, project: &Project) -> anyhow::Result<Duration> {
     let path = format!("/audit?project_id={}&limit={PAGE}", project.id);
     let started = Instant::now();
     let response = server

@@ -20,7 +20,7 @@ use crate::server::{BenchEnv, Fleet, Server};
 use crate::sizes::Sizes;
 use crate::upstream::Project;
 
-const CONCURRENCY: usize = 50;
+pub(crate) const CONCURRENCY: usize = 50;
 const COMMAND: &str = "delete-message-queue";
 
 pub async fn run(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
@@ -114,7 +114,7 @@ async fn max_id(pool: &SqlitePool) -> anyhow::Result<i64> {
 }
 
 /// One worker per project, each sending `per_worker` commands one after another.
-async fn send_commands(
+pub(crate) async fn send_commands(
     server: &Server,
     projects: &[Project],
     per_worker: usize,

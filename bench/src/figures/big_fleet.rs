@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use serde_json::Value;
 
-use crate::server::{BenchEnv, Fleet, Server};
+use crate::server::{BenchEnv, Engine, Fleet, Server, ServerOptions};
 use crate::sizes::Sizes;
 use crate::upstream::{Project, Upstream};
 
@@ -24,14 +24,23 @@ pub struct BigFleet {
 
 impl BigFleet {
     pub async fn start(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Self> {
+        Self::start_on(env, Engine::Sqlite, "fleet", sizes.fleet_projects).await
+    }
+
+    /// `projects` connected projects on a fresh database of `engine`, named `name`.
+    pub async fn start_on(
+        env: &BenchEnv,
+        engine: Engine,
+        name: &str,
+        projects: usize,
+    ) -> anyhow::Result<Self> {
+        let options = ServerOptions::polling_every(POLL_INTERVAL_SECS);
         let Fleet {
             upstream,
             db: _db,
             server,
             projects,
-        } = env
-            .start_fleet("fleet", POLL_INTERVAL_SECS, sizes.fleet_projects)
-            .await?;
+        } = env.start_fleet_on(engine, name, options, projects).await?;
         // A round that began after the last project was added: every card has a status.
         server.wait_rounds(2, Duration::from_secs(120)).await?;
         let snapshot: Value = server.get_json("/api/v1/projects").await?;

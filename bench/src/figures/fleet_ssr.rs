@@ -136,27 +136,27 @@ impl Baseline {
 }
 
 #[derive(Debug, Default)]
-struct Load {
+pub(crate) struct Load {
     requests: u64,
     bytes: u64,
     time: Duration,
 }
 
 impl Load {
-    fn add(&mut self, other: Load) {
+    pub(crate) fn add(&mut self, other: Load) {
         self.requests += other.requests;
         self.bytes += other.bytes;
         self.time += other.time;
     }
 
-    fn rps(&self) -> f64 {
+    pub(crate) fn rps(&self) -> f64 {
         self.requests as f64 / self.time.as_secs_f64().max(1e-9)
     }
 }
 
 /// [`CLIENTS`] clients request `url` back to back for `time`; the time counted runs until the
 /// last request started in it has finished.
-async fn load(
+pub(crate) async fn load(
     env: &BenchEnv,
     url: &str,
     key: Option<&str>,

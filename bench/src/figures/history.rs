@@ -278,7 +278,7 @@ async fn poll_rounds(env: &BenchEnv, sizes: &Sizes) -> anyhow::Result<Row> {
 }
 
 /// The poll round histogram's (sum, count).
-async fn round_time(server: &Server) -> anyhow::Result<(f64, f64)> {
+pub(crate) async fn round_time(server: &Server) -> anyhow::Result<(f64, f64)> {
     Ok((
         server.metric("picky_fleet_poll_round_seconds_sum").await?,
         server

@@ -228,6 +228,13 @@ pub async fn list_projects(pool: &Pool) -> sqlx::Result<Vec<ProjectRow>> {
     with_pool!(pool, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
+/// One project's row, `None` once removed.
+pub async fn project_row(pool: &Pool, id: i64) -> sqlx::Result<Option<ProjectRow>> {
+    const SQL: &str = "SELECT id, name, upstream_project_id, token_nonce, token_ciphertext, token_last4, created_at
+         FROM projects WHERE id = $1";
+    with_pool!(pool, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+}
+
 pub async fn insert_project(
     pool: &Pool,
     name: &str,

@@ -27,6 +27,8 @@ const POLLER_LOCK: i64 = 0x7069_636b_0002;
 /// The namespace of the session lock each serving instance holds (see `other_instances_alive`).
 const INSTANCE_LOCK: i32 = 0x7066_0004;
 const STATUS_CHANNEL: &str = "picky_fleet_status";
+/// The least time between two reloads of the project list for changes made elsewhere.
+const PROJECTS_RELOAD_PAUSE: Duration = Duration::from_millis(250);
 const CHANGE_CHANNEL: &str = "picky_fleet_change";
 /// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; a status with a long history
 /// strip is sent without the strip (the receiving instance keeps the one it had).
@@ -207,6 +209,20 @@ impl Fleet {
         // Whatever changed before the listener was up.
         self.apply_change(Change::Projects).await;
         self.apply_change(Change::AlertConfig).await;
+        // A script adding a thousand projects elsewhere sends a thousand notes: the list is
+        // read again at most once per pause, not once per note. Aborted when this returns.
+        let projects_changed = std::sync::Arc::new(tokio::sync::Notify::new());
+        let mut reloader = tokio::task::JoinSet::new();
+        {
+            let (fleet, changed) = (self.clone(), projects_changed.clone());
+            reloader.spawn(async move {
+                loop {
+                    changed.notified().await;
+                    fleet.apply_change(Change::Projects).await;
+                    tokio::time::sleep(PROJECTS_RELOAD_PAUSE).await;
+                }
+            });
+        }
         loop {
             // `try_recv`, not sqlx's quiet reconnect in `recv`: notes sent while it reconnected
             // would be lost without a word. Ending here, the supervisor starts this again and
@@ -223,7 +239,10 @@ impl Fleet {
                     Err(e) => tracing::warn!(error = %e, "an unreadable status note"),
                 },
                 CHANGE_CHANNEL => match serde_json::from_str::<ChangeNote>(note.payload()) {
-                    Ok(n) if n.from != self.inner.instance_id => self.apply_change(n.change).await,
+                    Ok(n) if n.from != self.inner.instance_id => match n.change {
+                        Change::Projects => projects_changed.notify_one(),
+                        other => self.apply_change(other).await,
+                    },
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "an unreadable change note"),
                 },

@@ -50,7 +50,7 @@ impl Fleet {
         )
         .await
         .map_err(|e| name_conflict(e, &name))?;
-        self.reload_projects().await?;
+        self.refresh_project(id).await?;
         self.publish_change(super::cluster::Change::Projects).await;
         self.audit(
             actor,
@@ -83,7 +83,7 @@ impl Fleet {
         if !renamed {
             return Err(FleetError::ProjectNotFound(id));
         }
-        self.reload_projects().await?;
+        self.refresh_project(id).await?;
         self.publish_change(super::cluster::Change::Projects).await;
         let detail = format!("renamed from {:?}", old.name);
         self.audit(
@@ -119,7 +119,7 @@ impl Fleet {
         if !replaced {
             return Err(FleetError::ProjectNotFound(id));
         }
-        self.reload_projects().await?;
+        self.refresh_project(id).await?;
         self.publish_change(super::cluster::Change::Projects).await;
         self.backoff_state().forget(id);
         let detail = format!(
@@ -167,7 +167,7 @@ impl Fleet {
         if !removed {
             return Err(FleetError::ProjectNotFound(id));
         }
-        self.reload_projects().await?;
+        self.refresh_project(id).await?;
         self.publish_change(super::cluster::Change::Projects).await;
         self.inner.board.remove(id);
         self.inner.history.forget(id);
@@ -242,9 +242,24 @@ pub(super) struct Project {
     pub(super) token_last4: String,
     upstream_project_id: Option<String>,
     created_at: String,
+    /// The stored token's nonce: unique per sealing, so while it is the same the token
+    /// decrypted before still stands and a reload need not decrypt it again.
+    sealed_nonce: Vec<u8>,
 }
 
 impl Project {
+    fn from_row(row: db::ProjectRow, token: ApiToken) -> Self {
+        Project {
+            id: row.id,
+            name: row.name,
+            token,
+            token_last4: row.token_last4,
+            upstream_project_id: row.upstream_project_id,
+            created_at: row.created_at,
+            sealed_nonce: row.token_nonce,
+        }
+    }
+
     /// The project as a card, with its status from the board.
     pub(super) fn card(&self, statuses: &HashMap<i64, StatusView>) -> ProjectCard {
         ProjectCard {
@@ -261,26 +276,26 @@ impl Project {
 }
 
 impl Fleet {
+    /// Reads the whole project list again (at start, on taking over polling, after another
+    /// instance changed it). Tokens already decrypted are kept, so with many projects a reload
+    /// costs one read, not one decryption per project.
     pub(super) async fn reload_projects(&self) -> anyhow::Result<()> {
         let _one_at_a_time = self.inner.reload.lock().await;
         let rows = db::list_projects(&self.inner.db.reader)
             .await
             .context("loading projects")?;
+        let known: HashMap<i64, (Vec<u8>, ApiToken)> = self
+            .projects_read()
+            .iter()
+            .map(|p| (p.id, (p.sealed_nonce.clone(), p.token.clone())))
+            .collect();
         let mut projects = Vec::with_capacity(rows.len());
         for row in rows {
-            let token = self
-                .inner
-                .cipher
-                .open(&row.sealed_token())
-                .with_context(|| format!("project {:?}", row.name))?;
-            projects.push(Project {
-                id: row.id,
-                name: row.name,
-                token,
-                token_last4: row.token_last4,
-                upstream_project_id: row.upstream_project_id,
-                created_at: row.created_at,
-            });
+            let token = match known.get(&row.id) {
+                Some((nonce, token)) if *nonce == row.token_nonce => token.clone(),
+                _ => self.open_token(&row)?,
+            };
+            projects.push(Project::from_row(row, token));
         }
         *self
             .inner
@@ -288,6 +303,42 @@ impl Fleet {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = projects;
         Ok(())
+    }
+
+    /// Reads one project again after this instance changed it (added, renamed, new token,
+    /// removed), so adding the 10,000th project does not read the other 9,999.
+    async fn refresh_project(&self, id: i64) -> anyhow::Result<()> {
+        let _one_at_a_time = self.inner.reload.lock().await;
+        let row = db::project_row(&self.inner.db.reader, id)
+            .await
+            .context("loading a project")?;
+        let project = match row {
+            Some(row) => {
+                let token = self.open_token(&row)?;
+                Some(Project::from_row(row, token))
+            }
+            None => None,
+        };
+        let mut projects = self
+            .inner
+            .projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        projects.retain(|p| p.id != id);
+        if let Some(project) = project {
+            // In name order, case aside, as the list is read.
+            let key = project.name.to_lowercase();
+            let at = projects.partition_point(|p| p.name.to_lowercase() < key);
+            projects.insert(at, project);
+        }
+        Ok(())
+    }
+
+    fn open_token(&self, row: &db::ProjectRow) -> anyhow::Result<ApiToken> {
+        self.inner
+            .cipher
+            .open(&row.sealed_token())
+            .with_context(|| format!("project {:?}", row.name))
     }
 
     pub(super) fn project(&self, id: i64) -> Option<Project> {

@@ -17,6 +17,7 @@ mod batches;
 mod cli;
 mod cluster;
 mod commands;
+mod database_outage;
 mod events;
 mod fleet_page;
 mod guides;
