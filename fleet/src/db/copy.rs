@@ -7,7 +7,8 @@
 //! Sessions are not copied: people sign in again.
 
 use anyhow::{bail, Context};
-use sqlx::{PgPool, Row, SqlitePool};
+use futures::TryStreamExt as _;
+use sqlx::{sqlite::SqliteRow, PgPool, Postgres, QueryBuilder, Row, SqlitePool};
 
 /// Every table, parents before children (foreign keys hold as rows arrive).
 const TABLES: [&str; 20] = [
@@ -73,35 +74,62 @@ pub async fn sqlite_to_postgres(from: &SqlitePool, to: &PgPool) -> anyhow::Resul
         .await
         .with_context(|| format!("reading {table}'s columns"))?;
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        let kinds = columns
+            .iter()
+            .map(|(name, kind)| {
+                Kind::of(kind).with_context(|| format!("{table}.{name}: no copy for {kind}"))
+            })
+            .collect::<anyhow::Result<Vec<Kind>>>()?;
         let list = names.join(", ");
-        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-        // OVERRIDING SYSTEM VALUE: the ids are the SQLite ids (identity columns would refuse
-        // them otherwise where declared ALWAYS; harmless where BY DEFAULT).
-        let insert = format!(
-            "INSERT INTO {table} ({list}) OVERRIDING SYSTEM VALUE VALUES ({})",
-            placeholders.join(", ")
-        );
-        let rows = sqlx::query(&format!("SELECT {list} FROM {table}"))
-            .fetch_all(from)
-            .await
-            .with_context(|| format!("reading {table} from SQLite"))?;
-        for row in &rows {
-            let mut query = sqlx::query(&insert);
-            for (name, kind) in &columns {
-                let name = name.as_str();
-                query = match kind.as_str() {
-                    "bigint" | "integer" => query.bind(row.try_get::<Option<i64>, _>(name)?),
-                    "boolean" => query.bind(row.try_get::<Option<bool>, _>(name)?),
-                    "bytea" => query.bind(row.try_get::<Option<Vec<u8>>, _>(name)?),
-                    "text" => query.bind(row.try_get::<Option<String>, _>(name)?),
-                    other => bail!("{table}.{name}: no copy for PostgreSQL type {other}"),
-                };
-            }
-            query
-                .execute(&mut *tx)
+        // Streamed and written in batches: a big audit log or history is never all in memory,
+        // and one statement carries many rows (within PostgreSQL's 65,535 parameters).
+        let batch_rows = (60_000 / names.len().max(1)).min(1_000);
+        let select = format!("SELECT {list} FROM {table}");
+        let mut rows = sqlx::query(&select).fetch(from);
+        let mut batch: Vec<Vec<Cell>> = Vec::with_capacity(batch_rows);
+        let mut copied = 0u64;
+        loop {
+            let row = rows
+                .try_next()
                 .await
-                .with_context(|| format!("writing a row of {table}"))?;
+                .with_context(|| format!("reading {table} from SQLite"))?;
+            if let Some(row) = &row {
+                let cells = names
+                    .iter()
+                    .zip(&kinds)
+                    .map(|(name, kind)| kind.read(row, name))
+                    .collect::<sqlx::Result<Vec<Cell>>>()
+                    .with_context(|| format!("reading a row of {table}"))?;
+                batch.push(cells);
+            }
+            if batch.len() == batch_rows || (row.is_none() && !batch.is_empty()) {
+                // OVERRIDING SYSTEM VALUE: the ids are the SQLite ids (identity columns would
+                // refuse them otherwise where declared ALWAYS; harmless where BY DEFAULT).
+                let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+                    "INSERT INTO {table} ({list}) OVERRIDING SYSTEM VALUE "
+                ));
+                insert.push_values(batch.drain(..), |mut values, cells| {
+                    for cell in cells {
+                        match cell {
+                            Cell::Int(v) => values.push_bind(v),
+                            Cell::Bool(v) => values.push_bind(v),
+                            Cell::Bytes(v) => values.push_bind(v),
+                            Cell::Text(v) => values.push_bind(v),
+                        };
+                    }
+                });
+                let written = insert
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .with_context(|| format!("writing rows of {table}"))?;
+                copied += written.rows_affected();
+            }
+            if row.is_none() {
+                break;
+            }
         }
+        drop(rows);
         // Identity columns go on after the highest id copied.
         if names.contains(&"id") {
             sqlx::query(&format!(
@@ -112,7 +140,7 @@ pub async fn sqlite_to_postgres(from: &SqlitePool, to: &PgPool) -> anyhow::Resul
             .await
             .with_context(|| format!("moving {table}'s ids on"))?;
         }
-        report.tables.push((table, rows.len() as u64));
+        report.tables.push((table, copied));
     }
     // Counted again on both sides before anything is kept.
     for (table, copied) in &report.tables {
@@ -125,4 +153,42 @@ pub async fn sqlite_to_postgres(from: &SqlitePool, to: &PgPool) -> anyhow::Resul
     }
     tx.commit().await.context("committing the copy")?;
     Ok(report)
+}
+
+/// A column's type as PostgreSQL declares it: how it is read from SQLite.
+#[derive(Clone, Copy)]
+enum Kind {
+    Int,
+    Bool,
+    Bytes,
+    Text,
+}
+
+/// One value on its way.
+enum Cell {
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
+    Text(Option<String>),
+}
+
+impl Kind {
+    fn of(data_type: &str) -> Option<Kind> {
+        match data_type {
+            "bigint" | "integer" => Some(Kind::Int),
+            "boolean" => Some(Kind::Bool),
+            "bytea" => Some(Kind::Bytes),
+            "text" => Some(Kind::Text),
+            _ => None,
+        }
+    }
+
+    fn read(self, row: &SqliteRow, name: &str) -> sqlx::Result<Cell> {
+        Ok(match self {
+            Kind::Int => Cell::Int(row.try_get(name)?),
+            Kind::Bool => Cell::Bool(row.try_get(name)?),
+            Kind::Bytes => Cell::Bytes(row.try_get(name)?),
+            Kind::Text => Cell::Text(row.try_get(name)?),
+        })
+    }
 }

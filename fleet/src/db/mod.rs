@@ -122,6 +122,16 @@ async fn connect_postgres(database_url: &str) -> anyhow::Result<Database> {
     let shown = shown_url(database_url);
     let command_turns = command_turns::CommandTurns::new(options.clone());
     let pool = PgPoolOptions::new()
+        // Every statement sees what others committed before it, whatever the server's default:
+        // the advisory-lock patterns (`status_checks`, `command_turns`) rely on it.
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SET default_transaction_isolation = 'read committed'")
+                    .execute(conn)
+                    .await
+                    .map(drop)
+            })
+        })
         .max_connections(16)
         // A page or a command waits this long for a connection, then says the database is
         // unavailable rather than hang.

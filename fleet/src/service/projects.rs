@@ -240,7 +240,7 @@ pub(super) struct Project {
     pub(super) name: String,
     pub(super) token: ApiToken,
     pub(super) token_last4: String,
-    upstream_project_id: Option<String>,
+    pub(super) upstream_project_id: Option<String>,
     created_at: String,
     /// The stored token's nonce: unique per sealing, so while it is the same the token
     /// decrypted before still stands and a reload need not decrypt it again.
@@ -332,6 +332,18 @@ impl Fleet {
             projects.insert(at, project);
         }
         Ok(())
+    }
+
+    /// Upstream's id for a project, once stored (the list lists it; checks compare with it).
+    pub(super) fn remember_upstream_id(&self, id: i64, upstream_id: &str) {
+        let mut projects = self
+            .inner
+            .projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(project) = projects.iter_mut().find(|p| p.id == id) {
+            project.upstream_project_id = Some(upstream_id.to_owned());
+        }
     }
 
     fn open_token(&self, row: &db::ProjectRow) -> anyhow::Result<ApiToken> {

@@ -199,11 +199,19 @@ impl Fleet {
             outcome = result.as_ref().map_or_else(|e| e.kind().as_str(), |_| "ok"),
             "device-status"
         );
-        if let Ok(Some(upstream_id)) = result.as_ref().map(|s| s.project_id.as_deref()) {
-            if let Err(e) =
-                db::set_upstream_project_id(&self.inner.db.writer, project_id, upstream_id).await
+        // Written when it is new or changed, not on every check.
+        let new_upstream_id = result
+            .as_ref()
+            .ok()
+            .and_then(|s| s.project_id.as_deref())
+            .filter(|id| project.upstream_project_id.as_deref() != Some(*id));
+        if let Some(upstream_id) = new_upstream_id {
+            match db::set_upstream_project_id(&self.inner.db.writer, project_id, upstream_id).await
             {
-                tracing::warn!(project_id, error = %e, "could not store the upstream project id");
+                Ok(()) => self.remember_upstream_id(project_id, upstream_id),
+                Err(e) => {
+                    tracing::warn!(project_id, error = %e, "could not store the upstream project id")
+                }
             }
         }
         let latency_ms = started.elapsed().as_millis() as i64;
