@@ -216,7 +216,8 @@ impl BenchEnv {
         };
         let database = format!(
             "bench_{}_{:08x}",
-            name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            name.to_ascii_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
             rand::thread_rng().gen::<u32>()
         );
         let mut admin = sqlx::PgConnection::connect(server.as_str())

@@ -55,7 +55,14 @@ pub async fn resolve_actor(
                 )
                 .into_response();
             }
-            session_actor(&fleet, &session).await
+            match session_actor(&fleet, &session).await {
+                Ok(actor) => actor,
+                // Who this is cannot be known: say so rather than treat them as signed out.
+                Err(SessionUnreadable) if fleet.database_answers().await.is_err() => {
+                    return crate::outage::unavailable(request.uri().path());
+                }
+                Err(SessionUnreadable) => None,
+            }
         }
     };
     let actor = actor.map(|a| a.with_request_id(request_id));
@@ -63,8 +70,14 @@ pub async fn resolve_actor(
     next.run(request).await
 }
 
-async fn session_actor(fleet: &Fleet, session: &Session) -> Option<Actor> {
-    match session.get::<i64>(SESSION_USER_KEY).await {
+/// The session's store did not answer.
+struct SessionUnreadable;
+
+async fn session_actor(
+    fleet: &Fleet,
+    session: &Session,
+) -> Result<Option<Actor>, SessionUnreadable> {
+    Ok(match session.get::<i64>(SESSION_USER_KEY).await {
         Ok(Some(user_id)) => match fleet.current_user(user_id).await {
             Ok(Some(user)) => Some(Actor::user(&user)),
             Ok(None) => {
@@ -80,9 +93,9 @@ async fn session_actor(fleet: &Fleet, session: &Session) -> Option<Actor> {
         Ok(None) => None,
         Err(e) => {
             tracing::warn!(error = %e, "unreadable session");
-            None
+            return Err(SessionUnreadable);
         }
-    }
+    })
 }
 
 /// The API key of `Authorization: Bearer …`, if the request has one.

@@ -1,16 +1,18 @@
 //! Without its database the dashboard still answers, and says why.
 //!
-//! The session layer (tower-sessions) loads a signed-in visitor's session before any handler
-//! runs, and answers a bare 500 when its store does not answer. This layer sits just outside it:
-//! a 500 whose cause a ping confirms (the database does not answer) becomes a 503 with
-//! `Retry-After`, saying the database is unavailable. Pages get a page that reloads itself every
-//! few seconds, so the visitor is back where they were as soon as the database is; the API and
-//! server functions get their JSON errors. Handlers' own errors already say so
-//! (`FleetError`); this catches what fails before them.
+//! A signed-in visitor's session lives in the database. When it cannot be read,
+//! `auth::resolve_actor` answers [`unavailable`] before any handler runs; when tower-sessions
+//! cannot save it after a GET, it answers a bare 500, which [`explain_database_outage`] (just
+//! outside the session layer) turns into the same answer once a ping confirms the database does
+//! not answer. Other methods' 500s are left alone: their handler may have acted, and "try again"
+//! could send a command twice. The answer is a 503 with `Retry-After`: pages get a page that
+//! reloads itself every few seconds, so the visitor is back where they were as soon as the
+//! database is; the API and server functions get their JSON errors. Handlers' own errors already
+//! say so (`FleetError`).
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
@@ -24,16 +26,22 @@ pub async fn explain_database_outage(
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    let (api, server_fn) = (path.starts_with("/api/"), path.starts_with("/fn/"));
+    let path = request.uri().path().to_owned();
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !safe {
         return response;
     }
     let Err(why) = fleet.database_answers().await else {
         return response; // some other fault: the handler's own answer stands
     };
     tracing::warn!(error = %why, "the database does not answer; told the visitor so");
+    unavailable(&path)
+}
+
+/// The answer while the database does not answer, in the form `path`'s door speaks.
+pub fn unavailable(path: &str) -> Response {
+    let (api, server_fn) = (path.starts_with("/api/"), path.starts_with("/fn/"));
     let unavailable = StatusCode::SERVICE_UNAVAILABLE;
     let mut answer = if api {
         crate::api::ApiError::new(
@@ -52,9 +60,22 @@ pub async fn explain_database_outage(
     answer
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_SECS));
-    answer
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = answer.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Made outside the router's security headers: its own, for a page with nothing to load.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     answer
 }
 

@@ -387,6 +387,7 @@ pub async fn list_alerts(
 
 // ---- deliveries (the outbox) ----------------------------------------------------------------
 
+/// Queues a delivery, its first attempt due now (for the dispatcher).
 pub async fn insert_delivery(
     conn: Conn<'_>,
     alert_id: i64,
@@ -395,11 +396,49 @@ pub async fn insert_delivery(
     message: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    // $5 twice: created now, first attempt due now.
+    insert_delivery_due(conn, alert_id, channel_id, event, message, now, now).await
+}
+
+/// Queues a delivery its inserter sends itself (a test alert): claimed from the start, due
+/// for a dispatcher only if the inserter has not recorded its attempt by `lease_until`.
+pub async fn insert_claimed_delivery(
+    conn: Conn<'_>,
+    alert_id: i64,
+    channel_id: i64,
+    message: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> sqlx::Result<Claim> {
+    let delivery_id = insert_delivery_due(
+        conn,
+        alert_id,
+        channel_id,
+        AlertEvent::Test,
+        message,
+        now,
+        lease_until,
+    )
+    .await?;
+    Ok(Claim {
+        delivery_id,
+        attempts: 0,
+        lease_until: stored_time(lease_until),
+    })
+}
+
+async fn insert_delivery_due(
+    conn: Conn<'_>,
+    alert_id: i64,
+    channel_id: i64,
+    event: AlertEvent,
+    message: &str,
+    now: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> sqlx::Result<i64> {
     const SQL: &str = "INSERT INTO alert_deliveries
              (alert_id, channel_id, event, message, status, created_at, next_attempt_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id";
-    let now = stored_time(now);
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id";
+    let (now, due) = (stored_time(now), stored_time(due));
     with_conn!(conn, c => {
         sqlx::query_scalar(SQL)
             .bind(alert_id)
@@ -407,6 +446,7 @@ pub async fn insert_delivery(
             .bind(event.as_str())
             .bind(message)
             .bind(&now)
+            .bind(&due)
             .fetch_one(&mut *c)
             .await
     })
@@ -440,12 +480,12 @@ pub async fn due_deliveries(
 /// Claims the next attempt of a due delivery: a compare-and-swap on the row as `seen` read it
 /// (still pending, the same attempts, the same due time) that moves its due time on to
 /// `lease_until`, so no other sender takes it meanwhile; a sender that dies mid-attempt leaves
-/// it due again then. False: another sender claimed it first, and this one sends nothing.
+/// it due again then. `None`: another sender claimed it first, and this one sends nothing.
 pub async fn claim_delivery(
     pool: &Pool,
     seen: &DueDelivery,
     lease_until: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<Option<Claim>> {
     const SQL: &str = "UPDATE alert_deliveries SET next_attempt_at = $1
          WHERE id = $2 AND status = 'pending' AND attempts = $3 AND next_attempt_at = $4";
     let lease_until = stored_time(lease_until);
@@ -459,24 +499,37 @@ pub async fn claim_delivery(
             .await
             .map(|done| done.rows_affected())
     })?;
-    Ok(claimed == 1)
+    Ok((claimed == 1).then_some(Claim {
+        delivery_id: seen.id,
+        attempts: seen.attempts,
+        lease_until,
+    }))
+}
+
+/// An attempt claimed by this sender: the row as the claim left it.
+#[derive(Debug)]
+pub struct Claim {
+    pub delivery_id: i64,
+    attempts: i64,
+    lease_until: String,
 }
 
 /// Writes an attempt and the delivery's new state: sent, failed for good, or pending until
-/// `retry_at`.
+/// `retry_at`. Only while the claim still holds (the row as the claim left it): a sender whose
+/// lease lapsed and was taken over records nothing over the new sender's result, and gets false.
 pub async fn record_attempt(
     pool: &Pool,
-    delivery_id: i64,
+    claim: &Claim,
     result: &DeliveryResult,
     at: DateTime<Utc>,
     retry_at: Option<DateTime<Utc>>,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     const ATTEMPT: &str =
         "INSERT INTO alert_attempts (delivery_id, at, ok, http_status, latency_ms, error)
          VALUES ($1, $2, $3, $4, $5, $6)";
     const DELIVERY: &str = "UPDATE alert_deliveries SET attempts = attempts + 1, status = $1,
              next_attempt_at = COALESCE($2, next_attempt_at), finished_at = $3
-         WHERE id = $4";
+         WHERE id = $4 AND status = 'pending' AND attempts = $5 AND next_attempt_at = $6";
     let status = match (result.ok, retry_at) {
         (true, _) => DeliveryStatus::Sent,
         (false, Some(_)) => DeliveryStatus::Pending,
@@ -485,26 +538,34 @@ pub async fn record_attempt(
     let at_text = stored_time(at);
     let retry_at = retry_at.map(stored_time);
     let finished_at = (status != DeliveryStatus::Pending).then(|| at_text.clone());
+    let delivery_id = claim.delivery_id;
     let mut tx = pool.begin().await?;
-    with_conn!(tx.conn(), c => {
-        sqlx::query(ATTEMPT)
-            .bind(delivery_id)
-            .bind(&at_text)
-            .bind(result.ok)
-            .bind(result.status.map(i64::from))
-            .bind(result.latency_ms)
-            .bind(result.error.as_deref())
-            .execute(&mut *c)
-            .await?;
-        sqlx::query(DELIVERY)
+    let held = with_conn!(tx.conn(), c => {
+        let updated = sqlx::query(DELIVERY)
             .bind(status.as_str())
             .bind(&retry_at)
             .bind(&finished_at)
             .bind(delivery_id)
+            .bind(claim.attempts)
+            .bind(&claim.lease_until)
             .execute(&mut *c)
-            .await?;
+            .await?
+            .rows_affected();
+        if updated == 1 {
+            sqlx::query(ATTEMPT)
+                .bind(delivery_id)
+                .bind(&at_text)
+                .bind(result.ok)
+                .bind(result.status.map(i64::from))
+                .bind(result.latency_ms)
+                .bind(result.error.as_deref())
+                .execute(&mut *c)
+                .await?;
+        }
+        updated == 1
     });
-    tx.commit().await
+    tx.commit().await?;
+    Ok(held)
 }
 
 pub async fn fail_delivery(pool: &Pool, delivery_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {

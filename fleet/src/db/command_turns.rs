@@ -56,7 +56,15 @@ impl CommandTurns {
     }
 
     /// Waits until no other instance is sending `project_id` a command, then holds its turn.
-    pub async fn wait(&self, project_id: i64) -> sqlx::Result<Turn> {
+    /// Waits at most `wait_limit` for the lock (then PostgreSQL's `lock_not_available`, see
+    /// [`is_wait_timeout`]); the server ends the turn itself if its holder sits idle longer than
+    /// `hold_limit` (an instance that hangs mid-call does not hold the device for good).
+    pub async fn wait(
+        &self,
+        project_id: i64,
+        wait_limit: Duration,
+        hold_limit: Duration,
+    ) -> sqlx::Result<Turn> {
         let slot = self
             .slots
             .clone()
@@ -67,6 +75,14 @@ impl CommandTurns {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
             .await?;
+        sqlx::query(
+            "SELECT set_config('lock_timeout', $1, true),
+                    set_config('idle_in_transaction_session_timeout', $2, true)",
+        )
+        .bind(wait_limit.as_millis().to_string())
+        .bind(hold_limit.as_millis().to_string())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1, CAST($2 % 2147483647 AS INTEGER))")
             .bind(LOCK_NAMESPACE)
             .bind(project_id)
@@ -81,8 +97,14 @@ impl CommandTurns {
     }
 }
 
+/// The turn did not come within the wait limit: another instance still holds it.
+pub fn is_wait_timeout(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03"))
+}
+
 impl Turn {
-    /// Ends the turn at once (dropping it ends it too, once the connection is next used).
+    /// Ends the turn at once (dropping it ends it too: sqlx rolls back a dropped transaction
+    /// when its connection goes back to the pool).
     pub async fn end(self) {
         if let Err(e) = self.tx.rollback().await {
             // The connection is gone, and the server released the lock with it.

@@ -99,11 +99,23 @@ impl Fleet {
         // Several instances: also the project's turn among them (see `db::command_turns`),
         // held until the row is completed. Without the database nothing is sent.
         let cluster_turn = match &self.inner.db.command_turns {
-            Some(turns) => Some(turns.wait(project_id).await.map_err(|e| {
-                FleetError::Internal(
-                    anyhow::Error::new(e).context("waiting for the project's turn"),
-                )
-            })?),
+            Some(turns) => {
+                let hold_limit = self.inner.client.request_timeout() + TURN_HOLD_MARGIN;
+                let turn = turns.wait(project_id, self.longest_command(), hold_limit);
+                Some(turn.await.map_err(|e| {
+                    if crate::db::command_turns::is_wait_timeout(&e) {
+                        FleetError::Unavailable(format!(
+                            "another dashboard instance is still sending {:?} a command; try \
+                             again in a moment",
+                            project.name
+                        ))
+                    } else {
+                        FleetError::Internal(
+                            anyhow::Error::new(e).context("waiting for the project's turn"),
+                        )
+                    }
+                })?)
+            }
             None => None,
         };
 
@@ -298,6 +310,10 @@ impl Drop for QueueTicket {
             .remove(&self.command);
     }
 }
+
+/// How long past the upstream call's own time limit a command may hold its project's turn
+/// among instances (the audit row's completion and its retries) before PostgreSQL ends it.
+const TURN_HOLD_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn non_empty(message: &str, fallback: &str) -> String {
     if message.trim().is_empty() {

@@ -248,6 +248,11 @@ pub(super) struct Project {
 }
 
 impl Project {
+    /// The list's order: by name, case aside, then by id.
+    fn order_key(&self) -> (String, i64) {
+        (self.name.to_lowercase(), self.id)
+    }
+
     fn from_row(row: db::ProjectRow, token: ApiToken) -> Self {
         Project {
             id: row.id,
@@ -297,6 +302,9 @@ impl Fleet {
             };
             projects.push(Project::from_row(row, token));
         }
+        // In our own order, not the database's (its collations differ between engines), so
+        // [`Self::refresh_project`] can place a project where a reload would.
+        projects.sort_by_cached_key(Project::order_key);
         *self
             .inner
             .projects
@@ -326,9 +334,8 @@ impl Fleet {
             .unwrap_or_else(|p| p.into_inner());
         projects.retain(|p| p.id != id);
         if let Some(project) = project {
-            // In name order, case aside, as the list is read.
-            let key = project.name.to_lowercase();
-            let at = projects.partition_point(|p| p.name.to_lowercase() < key);
+            let key = project.order_key();
+            let at = projects.partition_point(|p| p.order_key() < key);
             projects.insert(at, project);
         }
         Ok(())

@@ -95,6 +95,20 @@ impl Watched {
         let (status, body) = self.command().await;
         assert_eq!(status, 503, "{body}");
         assert!(body.contains("database is unavailable"), "{body}");
+        // The command path itself, past the key check that refused the request above.
+        let refused = self
+            .app
+            .fleet
+            .run_command(
+                &fleet::auth::Actor::cli(),
+                self.project,
+                pickyassist::Command::DeleteMessageQueue,
+                None,
+            )
+            .await
+            .expect_err("no command without the database");
+        let shown = format!("{refused:?}");
+        assert_eq!(refused.answer().status.as_u16(), 503, "{shown}");
         assert_eq!(
             self.app.sim_stats().await.totals.device_action,
             sent_before,

@@ -294,16 +294,18 @@ impl Fleet {
             acknowledge_token: None,
         });
         let json = serde_json::to_string(&message).map_err(|e| internal(e, "a test alert"))?;
-        let delivery_id = db::alerts::insert_delivery(
+        // Claimed as it is written: no dispatcher, on this instance or another, sends it too.
+        let claim = db::alerts::insert_claimed_delivery(
             tx.conn(),
             alert_id,
             channel_id,
-            AlertEvent::Test,
             &json,
             now,
+            now + super::ATTEMPT_LEASE,
         )
         .await
         .map_err(|e| internal(e, "recording a test alert"))?;
+        let delivery_id = claim.delivery_id;
         // Marked as being sent before it is visible, so the dispatcher leaves it to us.
         self.inner.alerts.sending_insert(delivery_id);
         if let Err(e) = tx.commit().await {
@@ -311,14 +313,9 @@ impl Fleet {
             return Err(internal(e, "recording a test alert"));
         }
         let result = send::deliver(&self.inner.alerts.http, &target, &message, delivery_id).await;
-        let recorded = db::alerts::record_attempt(
-            &self.inner.db.writer,
-            delivery_id,
-            &result,
-            self.now(),
-            None,
-        )
-        .await;
+        let recorded =
+            db::alerts::record_attempt(&self.inner.db.writer, &claim, &result, self.now(), None)
+                .await;
         self.inner.alerts.sending_remove(delivery_id);
         recorded.map_err(|e| internal(e, "recording a test alert"))?;
         super::outbox::count_attempt(row.kind.as_str(), &result);

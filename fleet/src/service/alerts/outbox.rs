@@ -92,9 +92,13 @@ impl Fleet {
 
     async fn send_delivery(&self, delivery: db::alerts::DueDelivery) -> anyhow::Result<()> {
         let pool = &self.inner.db.writer;
-        if !db::alerts::claim_delivery(pool, &delivery, self.now() + ATTEMPT_LEASE).await? {
+        // The lease is read on this instance's clock: instances keep theirs in step (NTP), and
+        // the lease is minutes against seconds of skew.
+        let Some(claim) =
+            db::alerts::claim_delivery(pool, &delivery, self.now() + ATTEMPT_LEASE).await?
+        else {
             return Ok(()); // another sender has this attempt
-        }
+        };
         let Some(channel) = db::alerts::channel(&self.inner.db.reader, delivery.channel_id).await?
         else {
             // The channel was removed after the alert was queued.
@@ -139,7 +143,12 @@ impl Fleet {
                 "alert delivery failed"
             );
         }
-        db::alerts::record_attempt(pool, delivery.id, &result, now, retry_at).await?;
+        if !db::alerts::record_attempt(pool, &claim, &result, now, retry_at).await? {
+            tracing::warn!(
+                delivery = delivery.id,
+                "an alert attempt outlasted its claim; another sender took the delivery over"
+            );
+        }
         Ok(())
     }
 }
