@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     send_content_security_policy();
     // The theme the viewer chose is rendered, not applied by a script: the first paint is right.
     let theme = prefs::current_theme().data_attribute();
+    prefs::provide_viewer_zone();
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme>

@@ -172,9 +172,7 @@ pub fn zone_at(at: chrono::DateTime<chrono::Utc>) -> ZoneAt {
     {
         use chrono::Offset;
         use chrono_tz::OffsetName;
-        let zone: chrono_tz::Tz = ssr::cookie(TIME_ZONE_COOKIE)
-            .and_then(|name| name.parse().ok())
-            .unwrap_or(chrono_tz::UTC);
+        let zone = ssr::viewer_zone();
         let offset = chrono::TimeZone::offset_from_utc_datetime(&zone, &at.naive_utc());
         let offset_secs = offset.fix().local_minus_utc();
         let name = offset
@@ -252,8 +250,32 @@ pub fn remember_time_zone() {
     }
 }
 
+/// Reads the viewer's zone once for the page being rendered (the shell calls it), so the
+/// dozens of times on an audit page do not each read the cookie again.
+pub fn provide_viewer_zone() {
+    #[cfg(feature = "ssr")]
+    provide_context(ssr::ViewerZone(ssr::zone_from_cookie()));
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
+    /// The zone of the page being rendered (see [`super::provide_viewer_zone`]).
+    #[derive(Clone, Copy)]
+    pub struct ViewerZone(pub chrono_tz::Tz);
+
+    /// The viewer's zone: the page's, or for a server function (no shell) the cookie's.
+    pub fn viewer_zone() -> chrono_tz::Tz {
+        leptos::prelude::use_context::<ViewerZone>()
+            .map_or_else(zone_from_cookie, |ViewerZone(zone)| zone)
+    }
+
+    /// The `tz` cookie's zone; UTC when there is none or it names no zone.
+    pub fn zone_from_cookie() -> chrono_tz::Tz {
+        cookie(super::TIME_ZONE_COOKIE)
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(chrono_tz::UTC)
+    }
+
     /// A cookie of this request, by name.
     pub fn cookie(name: &str) -> Option<String> {
         let parts = leptos::prelude::use_context::<http::request::Parts>()?;

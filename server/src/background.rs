@@ -1,5 +1,5 @@
 //! The upkeep beside the poller: what the history recorded goes to the database, uptime is
-//! recomputed, old history pruned; the audit log is archived and its chain checked. Each
+//! recomputed, old history and expired Idempotency-Keys pruned; the audit log is archived and its chain checked. Each
 //! runs under `fleet::supervise` (started in `startup`). With several instances on one
 //! PostgreSQL, pruning and the audit log's archive and check are the poller's alone: once per
 //! fleet, not once per instance.
@@ -7,7 +7,7 @@
 use fleet::Fleet;
 
 /// Writes the recorded history every [`HISTORY_FLUSH_EVERY`], recomputes uptime every 30
-/// flushes and prunes every 60. Returns only on an error (the supervisor restarts it).
+/// flushes and prunes (history, Idempotency-Keys) every 60. Returns only on an error (the supervisor restarts it).
 pub async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
     let mut round: u64 = 0;
     loop {
@@ -18,6 +18,10 @@ pub async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
             let pruned = fleet.prune_history(fleet.now()).await?;
             if pruned > 0 {
                 tracing::info!(pruned, "pruned old status history");
+            }
+            let forgotten = fleet.prune_idempotency_keys().await?;
+            if forgotten > 0 {
+                tracing::info!(forgotten, "forgot expired Idempotency-Keys");
             }
         }
         tokio::time::sleep(HISTORY_FLUSH_EVERY).await;

@@ -12,6 +12,15 @@
 //! local semaphore hands out the pool's connections in order, so a busy pool makes a command
 //! wait for its turn, while a short acquire timeout still says "database unavailable" quickly
 //! when the database is gone.
+//!
+//! The double-submit rule (the same command for a project while one is queued or on its way
+//! is refused) holds across instances too, read from the audit log: as a command joins its
+//! queue, [`watch`] notes the log's newest id and whether another instance has the same
+//! command pending; once its turn comes, [`Turn::sent_since`] asks whether the same command was
+//! written after that id. Rows are written under one advisory lock (the audit chain's), so ids
+//! are committed in order and no row can slip between the two reads. A pending row counts as
+//! on its way for as long as a command can take, by the clocks of the instances, which must
+//! agree to within a minute (as NTP keeps them).
 
 use std::{sync::Arc, time::Duration};
 
@@ -102,7 +111,63 @@ pub fn is_wait_timeout(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03"))
 }
 
+/// Where the audit log stood when a command joined its project's queue.
+#[derive(Clone, Copy, Debug)]
+pub struct Watch {
+    /// The newest row's id then.
+    pub mark: i64,
+}
+
+/// Notes where the log stands for `command` joining `project_id`'s queue. `Err(actor)` when
+/// another instance is sending the same command right now: a pending row written at or after
+/// `fresh_since` (an older one belongs to an instance that died mid-call). One statement, so
+/// both answers come from one snapshot.
+pub async fn watch(
+    pool: &super::Pool,
+    project_id: i64,
+    command: &str,
+    fresh_since: &str,
+) -> sqlx::Result<Result<Watch, String>> {
+    const SQL: &str = "SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_log),
+                (SELECT actor FROM audit_log
+                  WHERE outcome = 'pending' AND project_id = $1 AND command = $2
+                    AND action = 'command' AND at >= $3
+                  ORDER BY id LIMIT 1)";
+    let (mark, busy): (i64, Option<String>) = crate::with_pool!(pool, p => {
+        sqlx::query_as(SQL)
+            .bind(project_id)
+            .bind(command)
+            .bind(fresh_since)
+            .fetch_one(p)
+            .await
+    })?;
+    Ok(match busy {
+        Some(actor) => Err(actor),
+        None => Ok(Watch { mark }),
+    })
+}
+
 impl Turn {
+    /// Inside the turn: who, if anyone, had the same command written for the project after
+    /// `watch` (sent by another instance while this one waited).
+    pub async fn sent_since(
+        &mut self,
+        project_id: i64,
+        command: &str,
+        watch: Watch,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT actor FROM audit_log
+              WHERE project_id = $1 AND command = $2 AND action = 'command' AND id > $3
+              ORDER BY id LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(command)
+        .bind(watch.mark)
+        .fetch_optional(&mut *self.tx)
+        .await
+    }
+
     /// Ends the turn at once (dropping it ends it too: sqlx rolls back a dropped transaction
     /// when its connection goes back to the pool).
     pub async fn end(self) {

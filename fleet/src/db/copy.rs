@@ -11,7 +11,7 @@ use futures::TryStreamExt as _;
 use sqlx::{sqlite::SqliteRow, PgPool, Postgres, QueryBuilder, Row, SqlitePool};
 
 /// Every table, parents before children (foreign keys hold as rows arrive).
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 21] = [
     "users",
     "projects",
     "api_keys",
@@ -32,6 +32,7 @@ const TABLES: [&str; 20] = [
     "batch_items",
     "auto_heal_policies",
     "status_checks",
+    "idempotency_keys",
 ];
 
 /// Rows copied per table, in [`TABLES`] order.

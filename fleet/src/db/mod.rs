@@ -25,6 +25,7 @@ pub mod command_turns;
 pub mod copy;
 mod engine;
 pub mod history;
+pub mod idempotency;
 pub mod status_checks;
 pub mod users;
 

@@ -291,6 +291,24 @@ pub(super) async fn other_instances_alive(fleet: &Fleet) -> anyhow::Result<bool>
     Ok(true)
 }
 
+/// Whether the instance `instance_id` is serving from the database now (holds its
+/// [`INSTANCE_LOCK`]). Always false on SQLite, where the only instance is this one.
+pub(super) async fn instance_alive(fleet: &Fleet, instance_id: &str) -> anyhow::Result<bool> {
+    let Some(pool) = fleet.inner.db.writer.as_postgres() else {
+        return Ok(false);
+    };
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database
+         WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted
+           AND l.objsubid = 2 AND l.classid::BIGINT = $1 AND l.objid::BIGINT = $2)",
+    )
+    .bind(i64::from(INSTANCE_LOCK))
+    .bind(i64::from(instance_key(instance_id)))
+    .fetch_one(pool)
+    .await
+    .context("looking for an instance")
+}
+
 /// The instance's key in [`INSTANCE_LOCK`]'s namespace: its id, kept positive.
 fn instance_key(instance_id: &str) -> i32 {
     (u32::from_str_radix(instance_id, 16).unwrap_or(0) & 0x7fff_ffff) as i32

@@ -8,7 +8,10 @@ use pickyassist::Command;
 use super::{Fleet, FleetError};
 use crate::{
     auth::Actor,
-    db::audit::OwnedEntry,
+    db::{
+        audit::OwnedEntry,
+        command_turns::{self, Watch},
+    },
     model::{AuditAction, AuditOutcome, CommandResult, Role},
 };
 
@@ -81,6 +84,36 @@ impl Fleet {
         self.inner.client.request_timeout() * calls + std::time::Duration::from_secs(5)
     }
 
+    /// Several instances: the double-submit rule across them (see `db::command_turns`). Notes
+    /// where the audit log stands, refusing the command if another instance is sending it now.
+    async fn watch_other_instances(
+        &self,
+        project: &super::Project,
+        command: Command,
+    ) -> Result<Option<Watch>, FleetError> {
+        if self.inner.db.command_turns.is_none() {
+            return Ok(None);
+        }
+        // A pending row older than any command can take belongs to an instance that died.
+        let oldest_live = self.longest_command() + TURN_HOLD_MARGIN;
+        let fresh_since = chrono::Utc::now()
+            - chrono::TimeDelta::from_std(oldest_live).unwrap_or(chrono::TimeDelta::hours(1));
+        let watched = command_turns::watch(
+            &self.inner.db.reader,
+            project.id,
+            command.wire_name(),
+            &crate::model::stored_time(fresh_since),
+        )
+        .await
+        .map_err(|e| {
+            FleetError::Internal(anyhow::Error::new(e).context("reading the audit log"))
+        })?;
+        match watched {
+            Ok(watch) => Ok(Some(watch)),
+            Err(first) => Err(already_on_its_way(command, &project.name, &first)),
+        }
+    }
+
     /// Waits for the project's turn, then: pending audit row, the upstream call, the row
     /// completed, one verification check scheduled.
     async fn send_command(
@@ -94,11 +127,13 @@ impl Fleet {
         // The ticket is held to the end: until this command has its answer, the same command
         // for this project is refused.
         let queue = ticket.queue.clone();
+        // Before the queue, so a command sent through another instance meanwhile is seen.
+        let watch = self.watch_other_instances(&project, command).await?;
         let _turn = queue.turn.lock().await;
         let project_id = project.id;
         // Several instances: also the project's turn among them (see `db::command_turns`),
         // held until the row is completed. Without the database nothing is sent.
-        let cluster_turn = match &self.inner.db.command_turns {
+        let mut cluster_turn = match &self.inner.db.command_turns {
             Some(turns) => {
                 let hold_limit = self.inner.client.request_timeout() + TURN_HOLD_MARGIN;
                 let turn = turns.wait(project_id, self.longest_command(), hold_limit);
@@ -118,6 +153,22 @@ impl Fleet {
             }
             None => None,
         };
+        if let (Some(turn), Some(watch)) = (cluster_turn.as_mut(), watch) {
+            let sent = turn
+                .sent_since(project_id, command.wire_name(), watch)
+                .await
+                .map_err(|e| {
+                    FleetError::Internal(anyhow::Error::new(e).context("reading the audit log"))
+                })?;
+            if let Some(first) = sent {
+                return Err(FleetError::Conflict(format!(
+                    "{} for {:?} was sent by {first} through another dashboard instance while \
+                     this one waited; check its answer before sending it again",
+                    command.label(),
+                    project.name
+                )));
+            }
+        }
 
         // Written first, so a crash during the call still leaves a trace of it.
         let audit_id = self
@@ -281,10 +332,7 @@ impl CommandQueue {
     ) -> Result<QueueTicket, FleetError> {
         let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = claimed.get(&command) {
-            return Err(FleetError::Conflict(format!(
-                "{} for {project_name:?} is already on its way (sent by {first}); wait for its answer",
-                command.label()
-            )));
+            return Err(already_on_its_way(command, project_name, first));
         }
         claimed.insert(command, sender.to_owned());
         drop(claimed);
@@ -314,6 +362,13 @@ impl Drop for QueueTicket {
 /// How long past the upstream call's own time limit a command may hold its project's turn
 /// among instances (the audit row's completion and its retries) before PostgreSQL ends it.
 const TURN_HOLD_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn already_on_its_way(command: Command, project_name: &str, first: &str) -> FleetError {
+    FleetError::Conflict(format!(
+        "{} for {project_name:?} is already on its way (sent by {first}); wait for its answer",
+        command.label()
+    ))
+}
 
 fn non_empty(message: &str, fallback: &str) -> String {
     if message.trim().is_empty() {

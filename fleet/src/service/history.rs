@@ -358,7 +358,7 @@ impl Fleet {
     }
 
     fn require_project(&self, project_id: i64) -> Result<(), FleetError> {
-        if self.projects_read().iter().any(|p| p.id == project_id) {
+        if self.projects_read().contains(project_id) {
             Ok(())
         } else {
             Err(FleetError::ProjectNotFound(project_id))

@@ -1,7 +1,14 @@
 //! `Idempotency-Key`: a script that retries a command (its connection dropped, it timed out)
 //! sends the same key, and gets the first attempt's result instead of a second command. Keys
 //! belong to their caller and are kept for [`KEPT_FOR`]; a key reused for another request is
-//! refused. A retry while the first is still running waits for it.
+//! refused.
+//!
+//! Keys and their answers live in the database (`db::idempotency`), so a retry that lands on
+//! another instance, or comes after a restart, is answered too. In-process, a retry while the
+//! first is still running waits for it (a cell per key); through another instance it gets a
+//! 409 saying so, and its next retry the answer. A first request that never got its answer
+//! recorded (its instance died mid-call, or it failed after it may have been sent) may or may
+//! not have run: retries are refused and pointed at the audit log rather than sent again.
 
 use std::{
     collections::HashMap,
@@ -12,8 +19,14 @@ use std::{
 use pickyassist::Command;
 use tokio::sync::OnceCell;
 
+use chrono::{TimeDelta, Utc};
+
 use super::{Fleet, FleetError};
-use crate::{auth::Actor, model::CommandResult};
+use crate::{
+    auth::Actor,
+    db,
+    model::{stored_time, CommandResult},
+};
 
 /// How long a key's result is kept.
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
@@ -71,9 +84,7 @@ impl IdempotencyKeys {
             };
         }
         if entry.request != request {
-            return Err(FleetError::Invalid(format!(
-                "the Idempotency-Key {key:?} was used for another request; use a new key for a new command"
-            )));
+            return Err(reused_key(key));
         }
         Ok(entry.result.clone())
     }
@@ -106,10 +117,147 @@ impl Fleet {
             self.inner
                 .idempotency
                 .cell(&actor.name, key, (project_id, command), Instant::now())?;
-        cell.get_or_try_init(|| self.run_command(actor, project_id, command, confirm_name))
+        // Its own task, as a command is: a caller that hangs up still leaves the answer stored
+        // for its retry. Retries in this process wait on the cell meanwhile.
+        let fleet = self.clone();
+        let (actor, key) = (actor.clone(), key.to_owned());
+        let confirm_name = confirm_name.map(str::to_owned);
+        self.inner
+            .commands
+            .spawn(async move {
+                cell.get_or_try_init(|| async {
+                    match fleet
+                        .claim_key(&actor.name, &key, (project_id, command))
+                        .await?
+                    {
+                        Some(first) => Ok(first),
+                        None => {
+                            let request = (project_id, command, confirm_name.as_deref());
+                            fleet.run_claimed(&actor, &key, request).await
+                        }
+                    }
+                })
+                .await
+                .cloned()
+            })
             .await
-            .cloned()
+            .map_err(|e| {
+                FleetError::Internal(anyhow::Error::new(e).context("the command task failed"))
+            })?
     }
+
+    /// Claims the key in the database: `None` when it is this request's to run, or the first
+    /// request's answer.
+    async fn claim_key(
+        &self,
+        caller: &str,
+        key: &str,
+        (project_id, command): (i64, Command),
+    ) -> Result<Option<CommandResult>, FleetError> {
+        let now = Utc::now();
+        let expired_before = now - TimeDelta::from_std(KEPT_FOR).unwrap_or(TimeDelta::days(1));
+        let pool = &self.inner.db.writer;
+        let claimant = db::idempotency::Claimant {
+            caller,
+            instance: &self.inner.instance_id,
+            now: &stored_time(now),
+        };
+        let request = (project_id, command.wire_name());
+        let claim =
+            db::idempotency::claim(pool, &claimant, key, request, &stored_time(expired_before))
+                .await
+                .map_err(|e| internal(e, "claiming an Idempotency-Key"))?;
+        let taken = match claim {
+            db::idempotency::Claim::Ours => return Ok(None),
+            db::idempotency::Claim::Taken(taken) => taken,
+        };
+        if (taken.project_id, taken.command.as_str()) != request {
+            return Err(reused_key(key));
+        }
+        if let Some(result) = taken.result {
+            return serde_json::from_str(&result)
+                .map(Some)
+                .map_err(|e| internal(e, "reading a stored answer"));
+        }
+        // Unanswered. In this process retries wait on the cell, so a claim of ours without an
+        // answer ended without one. Another instance's may still be running: if that instance
+        // is alive and the claim no older than a command can take (waiting for the device's
+        // turn, then the call).
+        let running_elsewhere = if taken.instance == self.inner.instance_id {
+            false
+        } else {
+            let longest = self.longest_command() * 2 + self.inner.client.request_timeout();
+            let longest = TimeDelta::from_std(longest).unwrap_or(TimeDelta::minutes(5));
+            // Stored times sort as text.
+            taken.claimed_at >= stored_time(now - longest)
+                && super::cluster::instance_alive(self, &taken.instance)
+                    .await
+                    .map_err(|e| FleetError::Internal(e.context("looking for an instance")))?
+        };
+        Err(FleetError::Conflict(if running_elsewhere {
+            format!(
+                "the first request with the Idempotency-Key {key:?} is still running on another \
+                 dashboard instance; retry in a moment for its answer"
+            )
+        } else {
+            format!(
+                "the first request with the Idempotency-Key {key:?} was cut off and may or may \
+                 not have run; check the audit log before sending the command again, with a new \
+                 key"
+            )
+        }))
+    }
+
+    /// Runs the command whose key this request claimed and stores its answer. A command
+    /// refused before it was sent gives its key back, so a retry runs anew; after any other
+    /// failure it may have been sent, and the key stays claimed without an answer.
+    async fn run_claimed(
+        &self,
+        actor: &Actor,
+        key: &str,
+        (project_id, command, confirm_name): (i64, Command, Option<&str>),
+    ) -> Result<CommandResult, FleetError> {
+        let pool = &self.inner.db.writer;
+        let outcome = self
+            .run_command(actor, project_id, command, confirm_name)
+            .await;
+        match &outcome {
+            Ok(result) => match serde_json::to_string(result) {
+                Ok(stored) => {
+                    if let Err(e) = db::idempotency::answer(pool, &actor.name, key, &stored).await {
+                        // This process still answers retries from its cell; other instances
+                        // will say the first request was cut off, which sends nothing twice.
+                        tracing::warn!(error = %e, "could not store an Idempotency-Key's answer");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not encode a command's answer"),
+            },
+            Err(refused) if !matches!(refused, FleetError::Internal(_)) => {
+                if let Err(e) = db::idempotency::release(pool, &actor.name, key).await {
+                    tracing::warn!(error = %e, "could not give an Idempotency-Key back");
+                }
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// Forgets keys older than [`KEPT_FOR`] (the history upkeep calls this with its pruning).
+    pub async fn prune_idempotency_keys(&self) -> anyhow::Result<u64> {
+        let expired_before =
+            Utc::now() - TimeDelta::from_std(KEPT_FOR).unwrap_or(TimeDelta::days(1));
+        Ok(db::idempotency::prune(&self.inner.db.writer, &stored_time(expired_before)).await?)
+    }
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static, doing: &str) -> FleetError {
+    FleetError::Internal(anyhow::Error::new(e).context(doing.to_owned()))
+}
+
+fn reused_key(key: &str) -> FleetError {
+    FleetError::Invalid(format!(
+        "the Idempotency-Key {key:?} was used for another request; use a new key for a new command"
+    ))
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ mod guides;
 mod history;
 mod idempotency;
 mod lifecycle;
+mod project_list;
 mod projects;
 mod remediation;
 mod status;
@@ -43,6 +44,7 @@ pub use status::MAX_CARDS_PER_REQUEST;
 
 pub(crate) use status::record_upstream_call;
 
+use project_list::ProjectList;
 use projects::Project;
 
 use crate::{
@@ -74,7 +76,7 @@ struct Inner {
     poll_interval: Duration,
     board: StatusBoard,
     budget: Mutex<StatusBudget>,
-    projects: RwLock<Vec<Project>>,
+    projects: RwLock<ProjectList>,
     /// Held across a reload's read and replace, so two concurrent changes cannot leave the
     /// older list in place (a project just added would vanish until the next change).
     reload: tokio::sync::Mutex<()>,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use pickyassist::ApiToken;
 
-use super::{Fleet, FleetError};
+use super::{project_list::ProjectList, Fleet, FleetError};
 use crate::{
     auth::Actor,
     db::{self, audit::NewEntry},
@@ -249,8 +249,21 @@ pub(super) struct Project {
 
 impl Project {
     /// The list's order: by name, case aside, then by id.
-    fn order_key(&self) -> (String, i64) {
+    pub(super) fn order_key(&self) -> (String, i64) {
         (self.name.to_lowercase(), self.id)
+    }
+
+    #[cfg(test)]
+    pub(super) fn for_test(id: i64, name: &str) -> Self {
+        Project {
+            id,
+            name: name.to_owned(),
+            token: ApiToken::parse("0123456789abcdef0123").expect("a valid token"),
+            token_last4: "0123".into(),
+            upstream_project_id: None,
+            created_at: String::new(),
+            sealed_nonce: Vec::new(),
+        }
     }
 
     fn from_row(row: db::ProjectRow, token: ApiToken) -> Self {
@@ -304,12 +317,7 @@ impl Fleet {
         }
         // In our own order, not the database's (its collations differ between engines), so
         // [`Self::refresh_project`] can place a project where a reload would.
-        projects.sort_by_cached_key(Project::order_key);
-        *self
-            .inner
-            .projects
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = projects;
+        *self.projects_write() = ProjectList::new(projects);
         Ok(())
     }
 
@@ -327,28 +335,13 @@ impl Fleet {
             }
             None => None,
         };
-        let mut projects = self
-            .inner
-            .projects
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        projects.retain(|p| p.id != id);
-        if let Some(project) = project {
-            let key = project.order_key();
-            let at = projects.partition_point(|p| p.order_key() < key);
-            projects.insert(at, project);
-        }
+        self.projects_write().put(id, project);
         Ok(())
     }
 
     /// Upstream's id for a project, once stored (the list lists it; checks compare with it).
     pub(super) fn remember_upstream_id(&self, id: i64, upstream_id: &str) {
-        let mut projects = self
-            .inner
-            .projects
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(project) = projects.iter_mut().find(|p| p.id == id) {
+        if let Some(project) = self.projects_write().get_mut(id) {
             project.upstream_project_id = Some(upstream_id.to_owned());
         }
     }
@@ -361,13 +354,20 @@ impl Fleet {
     }
 
     pub(super) fn project(&self, id: i64) -> Option<Project> {
-        self.projects_read().iter().find(|p| p.id == id).cloned()
+        self.projects_read().get(id).cloned()
     }
 
-    pub(super) fn projects_read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Project>> {
+    pub(super) fn projects_read(&self) -> std::sync::RwLockReadGuard<'_, ProjectList> {
         self.inner
             .projects
             .read()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn projects_write(&self) -> std::sync::RwLockWriteGuard<'_, ProjectList> {
+        self.inner
+            .projects
+            .write()
             .unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -100,10 +100,9 @@ impl Fleet {
             )));
         }
         let projects = self.projects_read();
-        let by_id: HashMap<i64, &Project> = projects.iter().map(|p| (p.id, p)).collect();
         Ok(self.inner.board.with_statuses(|statuses| {
             ids.iter()
-                .filter_map(|id| by_id.get(id))
+                .filter_map(|id| projects.get(*id))
                 .map(|p| self.card_of(p, statuses))
                 .collect()
         }))
@@ -117,7 +116,7 @@ impl Fleet {
         project_id: i64,
     ) -> Result<RefreshOutcome, FleetError> {
         actor.require(crate::model::Role::Viewer, "refresh projects")?;
-        if !self.projects_read().iter().any(|p| p.id == project_id) {
+        if !self.projects_read().contains(project_id) {
             return Err(FleetError::ProjectNotFound(project_id));
         }
         match self.check_status(project_id).await {

@@ -4,7 +4,16 @@
 use fleet::model::Role;
 use reqwest::{header, StatusCode};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, UserClient};
+
+async fn sign_in_page(client: &UserClient) -> String {
+    client
+        .get_page("/sign-in")
+        .await
+        .text()
+        .await
+        .expect("html")
+}
 
 #[tokio::test]
 async fn the_theme_button_remembers_the_choice_and_the_server_renders_it() {
@@ -12,12 +21,7 @@ async fn the_theme_button_remembers_the_choice_and_the_server_renders_it() {
     let client = app.anonymous();
 
     // Nobody chose: the OS decides, nothing is forced.
-    let page = client
-        .get_page("/sign-in")
-        .await
-        .text()
-        .await
-        .expect("html");
+    let page = sign_in_page(&client).await;
     assert!(
         page.contains("<html lang=\"en\">"),
         "{}",
@@ -43,12 +47,7 @@ async fn the_theme_button_remembers_the_choice_and_the_server_renders_it() {
         cookie.starts_with("theme=dark;") && cookie.contains("Max-Age=31536000"),
         "{cookie}"
     );
-    let page = client
-        .get_page("/sign-in")
-        .await
-        .text()
-        .await
-        .expect("html");
+    let page = sign_in_page(&client).await;
     assert!(
         page.contains("<html lang=\"en\" data-theme=\"dark\">"),
         "the dark theme is rendered"
@@ -66,12 +65,7 @@ async fn the_theme_button_remembers_the_choice_and_the_server_renders_it() {
         .to_str()
         .expect("cookie");
     assert!(cookie.contains("Max-Age=0"), "{cookie}");
-    let page = client
-        .get_page("/sign-in")
-        .await
-        .text()
-        .await
-        .expect("html");
+    let page = sign_in_page(&client).await;
     assert!(page.contains("<html lang=\"en\">"));
 }
 
@@ -124,7 +118,7 @@ async fn audit_page_with_cookies(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let client = crate::helpers::UserClient {
+    let client = UserClient {
         http,
         address: app.address.clone(),
     };

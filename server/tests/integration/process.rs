@@ -333,6 +333,71 @@ async fn kill_9_mid_burst_loses_no_command_and_restart_marks_the_pending_ones_in
     );
 }
 
+/// `Idempotency-Key`s are kept in the database: after a restart a retry still gets the first
+/// answer, and a retry of a request cut off by `kill -9` mid-call is refused, not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_outlive_a_restart_and_a_cut_off_request_is_not_sent_again() {
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 2).await;
+    let send = |address: String, project: i64, key: &'static str| {
+        let api_key = seeded.key.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{address}/api/v1/projects/{project}/commands"))
+                .bearer_auth(api_key)
+                .header("idempotency-key", key)
+                .json(&json!({"command": "restart"}))
+                .send()
+                .await
+                .expect("command");
+            let status = response.status().as_u16();
+            (
+                status,
+                response
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let mut server = ServerProcess::start(&server_env(&sim, &seeded));
+    let (p0, p1) = (seeded.project_ids[0], seeded.project_ids[1]);
+    let answered = send(server.address.clone(), p0, "answered").await;
+    assert_eq!(answered.0, 200, "{}", answered.1);
+    set_latency(&sim, 3000).await;
+    let cut_off = tokio::spawn(send(server.address.clone(), p1, "cut-off"));
+    wait_for_sim_commands(&sim, 2).await;
+    server.kill_hard();
+    cut_off.abort();
+    set_latency(&sim, 0).await;
+
+    let restarted = ServerProcess::start(&server_env(&sim, &seeded));
+    let again = send(restarted.address.clone(), p0, "answered").await;
+    assert_eq!(again.0, 200, "{}", again.1);
+    assert_eq!(
+        again.1["audit_id"], answered.1["audit_id"],
+        "the first answer"
+    );
+    let retry = send(restarted.address.clone(), p1, "cut-off").await;
+    assert_eq!(retry.0, 409, "{}", retry.1);
+    assert!(
+        retry.1["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cut off"),
+        "{}",
+        retry.1
+    );
+    // The key names its request in the database too: another project with it is refused.
+    let reused = send(restarted.address.clone(), p1, "answered").await;
+    assert_eq!(reused.0, 422, "{}", reused.1);
+    assert_eq!(
+        sim_commands(&sim).await["totals"]["device_action"],
+        2,
+        "nothing sent again"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_taking_requests_but_finishes_the_commands_in_flight() {
     let sim = start_sim().await;

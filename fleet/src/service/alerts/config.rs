@@ -772,8 +772,7 @@ impl Fleet {
 
     fn project_name_of(&self, project_id: i64) -> Result<String, FleetError> {
         self.projects_read()
-            .iter()
-            .find(|p| p.id == project_id)
+            .get(project_id)
             .map(|p| p.name.clone())
             .ok_or(FleetError::ProjectNotFound(project_id))
     }

@@ -362,7 +362,7 @@ impl Fleet {
         let mut found = Vec::with_capacity(ids.len());
         let mut unknown = Vec::new();
         for id in ids {
-            match projects.iter().find(|p| p.id == *id) {
+            match projects.get(*id) {
                 Some(p) => found.push((p.id, p.name.clone())),
                 None => unknown.push(id.to_string()),
             }
