@@ -17,8 +17,8 @@ use pickyassist::ApiToken;
 use crate::{
     helpers::on_postgres,
     process::{
-        command_rows, seed, server_env, set_latency, start_sim, wait_for_sim_commands,
-        ServerProcess,
+        command_rows, seed, server_env, set_latency, sim_commands, start_sim,
+        wait_for_sim_commands, ServerProcess,
     },
 };
 
@@ -75,12 +75,7 @@ async fn the_poller(instances: &[Option<ServerProcess>], within: Duration) -> us
 }
 
 async fn status_calls(sim: &pickyassist_sim::SimHandle) -> u64 {
-    let stats: Value = reqwest::get(sim.control_url.join("stats").expect("url"))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("stats json");
+    let stats = sim_commands(sim).await;
     stats["totals"]["device_status"].as_u64().unwrap_or(0)
 }
 
@@ -315,12 +310,7 @@ async fn a_thousand_concurrent_commands_over_two_instances_leave_a_thousand_audi
         not_success.len(),
         &not_success[..not_success.len().min(5)]
     );
-    let stats: Value = reqwest::get(sim.control_url.join("stats").expect("url"))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("stats json");
+    let stats = sim_commands(&sim).await;
     assert_eq!(stats["totals"]["device_action"], 1000, "each sent once");
 }
 
@@ -476,12 +466,7 @@ async fn the_same_command_through_two_instances_is_sent_once() {
 
     let rows = command_rows(&seeded.database.url).await;
     assert_eq!(rows.len(), 3, "refused commands leave no row: {rows:?}");
-    let stats: Value = reqwest::get(sim.control_url.join("stats").expect("url"))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("stats json");
+    let stats = sim_commands(&sim).await;
     assert_eq!(stats["totals"]["device_action"], 3, "{stats}");
 }
 
@@ -558,12 +543,7 @@ async fn a_retry_with_the_same_idempotency_key_through_another_instance_gets_the
     assert_eq!(other.status(), 422);
 
     assert_eq!(command_rows(&seeded.database.url).await.len(), 1);
-    let stats: Value = reqwest::get(sim.control_url.join("stats").expect("url"))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("stats json");
+    let stats = sim_commands(&sim).await;
     assert_eq!(stats["totals"]["device_action"], 1, "{stats}");
 }
 

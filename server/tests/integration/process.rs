@@ -236,7 +236,8 @@ pub async fn set_latency(sim: &SimHandle, ms: u64) {
         .expect("fault accepted");
 }
 
-async fn sim_commands(sim: &SimHandle) -> serde_json::Value {
+/// The simulator's call counts (`/stats`).
+pub async fn sim_commands(sim: &SimHandle) -> serde_json::Value {
     reqwest::get(sim.control_url.join("stats").expect("url"))
         .await
         .expect("stats")
