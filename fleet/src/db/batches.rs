@@ -10,14 +10,17 @@ use crate::{
 pub struct NewBatch<'a> {
     pub command: &'a str,
     pub created_by: &'a str,
+    /// The instance that runs it.
+    pub instance: &'a str,
     pub retry_of: Option<i64>,
     pub projects: &'a [(i64, String)],
 }
 
 /// Inserts the batch and its items (all queued), in one transaction; returns its id.
 pub async fn insert(pool: &Pool, batch: &NewBatch<'_>) -> sqlx::Result<i64> {
-    const BATCH: &str = "INSERT INTO batches (command, created_by, created_at, status, retry_of)
-         VALUES ($1, $2, $3, 'running', $4) RETURNING id";
+    const BATCH: &str =
+        "INSERT INTO batches (command, created_by, created_at, status, retry_of, instance)
+         VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id";
     const ITEM: &str =
         "INSERT INTO batch_items (batch_id, position, project_id, project_name, state, updated_at)
          VALUES ($1, $2, $3, $4, 'queued', $5)";
@@ -29,6 +32,7 @@ pub async fn insert(pool: &Pool, batch: &NewBatch<'_>) -> sqlx::Result<i64> {
             .bind(batch.created_by)
             .bind(&now)
             .bind(batch.retry_of)
+            .bind(batch.instance)
             .fetch_one(&mut *c)
             .await?;
         for (position, (project_id, name)) in batch.projects.iter().enumerate() {
@@ -52,6 +56,42 @@ pub async fn set_audit_id(pool: &Pool, batch_id: i64, audit_id: i64) -> sqlx::Re
     with_pool!(pool, p => {
         sqlx::query(SQL).bind(audit_id).bind(batch_id).execute(p).await.map(|_| ())
     })
+}
+
+/// Notes that `by` asked a running batch to stop. True only for the first asking while it
+/// runs: false if it has ended, or someone asked already.
+pub async fn request_cancel(pool: &Pool, batch_id: i64, by: &str) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE batches SET cancel_requested_by = $1, cancel_requested_at = $2
+         WHERE id = $3 AND status = 'running' AND cancel_requested_at IS NULL";
+    let now = now_text();
+    Ok(with_pool!(pool, p => {
+        sqlx::query(SQL)
+            .bind(by)
+            .bind(&now)
+            .bind(batch_id)
+            .execute(p)
+            .await?
+            .rows_affected()
+    }) == 1)
+}
+
+/// Whether someone asked the batch to stop.
+pub async fn cancel_requested(pool: &Pool, batch_id: i64) -> sqlx::Result<bool> {
+    const SQL: &str = "SELECT cancel_requested_at FROM batches WHERE id = $1";
+    let asked: Option<Option<String>> = with_pool!(pool, p => {
+        sqlx::query_scalar(SQL).bind(batch_id).fetch_optional(p).await?
+    });
+    Ok(matches!(asked, Some(Some(_))))
+}
+
+/// A batch that still runs: the instance running it (`None` for batches from before
+/// instances were recorded) and its audit row. `None` once it has ended.
+pub async fn running_on(
+    pool: &Pool,
+    batch_id: i64,
+) -> sqlx::Result<Option<(Option<String>, Option<i64>)>> {
+    const SQL: &str = "SELECT instance, audit_id FROM batches WHERE id = $1 AND status = 'running'";
+    with_pool!(pool, p => sqlx::query_as(SQL).bind(batch_id).fetch_optional(p).await)
 }
 
 /// One item's new state. `message`, `checked` and `audit_id` keep their value when `None`.
@@ -119,24 +159,33 @@ pub async fn finish(pool: &Pool, batch_id: i64, status: BatchStatus) -> sqlx::Re
     })
 }
 
-/// At start-up: batches still running belong to a dashboard that stopped. Their items that
-/// had no answer become interrupted (a command on its way may or may not have run; its own
-/// audit row says so), and the batches too. Returns the batches' ids.
-pub async fn interrupt_running(conn: Conn<'_>) -> sqlx::Result<Vec<i64>> {
+/// At start-up: batches still running belong to a dashboard that stopped; each is
+/// [`interrupt`]ed. Returns the batches' ids.
+pub async fn interrupt_running(mut conn: Conn<'_>) -> sqlx::Result<Vec<i64>> {
     const RUNNING: &str = "SELECT id FROM batches WHERE status = 'running'";
+    let ids: Vec<i64> = with_conn!(conn.reborrow(), c => {
+        sqlx::query_scalar(RUNNING).fetch_all(&mut *c).await?
+    });
+    for id in &ids {
+        interrupt(conn.reborrow(), *id).await?;
+    }
+    Ok(ids)
+}
+
+/// A batch whose instance stopped: its items that had no answer become interrupted (a command
+/// on its way may or may not have run; its own audit row says so), and the batch too. Items
+/// already `sent` stay so: upstream took the command; only its check never ran.
+pub async fn interrupt(conn: Conn<'_>, batch_id: i64) -> sqlx::Result<()> {
     const ITEMS: &str = "UPDATE batch_items SET state = 'interrupted', updated_at = $1,
                     message = COALESCE(message, 'the dashboard stopped before this one had its answer')
              WHERE batch_id = $2 AND state IN ('queued', 'sending')";
-    const BATCH: &str = "UPDATE batches SET status = 'interrupted', finished_at = $1 WHERE id = $2";
+    const BATCH: &str = "UPDATE batches SET status = 'interrupted', finished_at = $1
+             WHERE id = $2 AND status = 'running'";
     let now = now_text();
     with_conn!(conn, c => {
-        let ids: Vec<i64> = sqlx::query_scalar(RUNNING).fetch_all(&mut *c).await?;
-        for id in &ids {
-            sqlx::query(ITEMS).bind(&now).bind(id).execute(&mut *c).await?;
-            // Items already `sent` stay so: upstream took the command; only its check never ran.
-            sqlx::query(BATCH).bind(&now).bind(id).execute(&mut *c).await?;
-        }
-        Ok(ids)
+        sqlx::query(ITEMS).bind(&now).bind(batch_id).execute(&mut *c).await?;
+        sqlx::query(BATCH).bind(&now).bind(batch_id).execute(&mut *c).await?;
+        Ok(())
     })
 }
 

@@ -7,6 +7,8 @@
 //! - **Status everywhere.** Whoever checks a project (the poller, or an instance where someone
 //!   pressed Refresh or sent a command) publishes the new status with `NOTIFY`; every other
 //!   instance puts it on its own board, so each browser's event stream sees it.
+//! - **Bulk commands everywhere.** The instance running a batch publishes its progress; every
+//!   other instance passes it to its own event streams.
 //! - **Changes everywhere.** What instances keep in memory (the projects with their decrypted
 //!   tokens, the alert configuration, auto-heal policies) is read again when another instance
 //!   says it changed.
@@ -20,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{postgres::PgListener, Connection as _, PgConnection};
 
 use super::Fleet;
-use crate::model::StatusView;
+use crate::model::{BatchProgress, StatusView};
 
 /// The advisory lock the poller holds (session level, on its own connection).
 const POLLER_LOCK: i64 = 0x7069_636b_0002;
@@ -30,6 +32,7 @@ const STATUS_CHANNEL: &str = "picky_fleet_status";
 /// The least time between two reloads of the project list for changes made elsewhere.
 const PROJECTS_RELOAD_PAUSE: Duration = Duration::from_millis(250);
 const CHANGE_CHANNEL: &str = "picky_fleet_change";
+const BATCH_CHANNEL: &str = "picky_fleet_batch";
 /// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; a status with a long history
 /// strip is sent without the strip (the receiving instance keeps the one it had).
 const MAX_PAYLOAD: usize = 7900;
@@ -48,6 +51,12 @@ struct StatusNote {
     from: String,
     project_id: i64,
     status: StatusView,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BatchNote {
+    from: String,
+    progress: BatchProgress,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -173,6 +182,37 @@ impl Fleet {
         }
     }
 
+    /// Tells the other instances a batch's progress (PostgreSQL only).
+    pub(super) async fn publish_batch_progress(&self, progress: &BatchProgress) {
+        let Some(pool) = self.inner.db.writer.as_postgres() else {
+            return;
+        };
+        let mut note = BatchNote {
+            from: self.inner.instance_id.clone(),
+            progress: progress.clone(),
+        };
+        let mut payload = serde_json::to_string(&note).unwrap_or_default();
+        if payload.len() > MAX_PAYLOAD {
+            // A long upstream message: the counts and states go, the words are cut.
+            if let Some(message) = note.progress.item.as_mut().and_then(|i| i.message.as_mut()) {
+                let cut = message
+                    .char_indices()
+                    .nth(500)
+                    .map_or(message.len(), |(i, _)| i);
+                message.truncate(cut);
+            }
+            payload = serde_json::to_string(&note).unwrap_or_default();
+        }
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(BATCH_CHANNEL)
+            .bind(&payload)
+            .execute(pool)
+            .await
+        {
+            tracing::warn!(batch_id = progress.batch_id, error = %e, "could not tell the other instances a batch's progress");
+        }
+    }
+
     /// Tells the other instances to read `change` again (PostgreSQL only).
     pub(super) async fn publish_change(&self, change: Change) {
         let Some(pool) = self.inner.db.writer.as_postgres() else {
@@ -203,7 +243,7 @@ impl Fleet {
             .await
             .context("connecting to listen")?;
         listener
-            .listen_all([STATUS_CHANNEL, CHANGE_CHANNEL])
+            .listen_all([STATUS_CHANNEL, CHANGE_CHANNEL, BATCH_CHANNEL])
             .await
             .context("listening")?;
         // Whatever changed before the listener was up.
@@ -237,6 +277,13 @@ impl Fleet {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "an unreadable status note"),
+                },
+                BATCH_CHANNEL => match serde_json::from_str::<BatchNote>(note.payload()) {
+                    Ok(n) if n.from != self.inner.instance_id => {
+                        self.pass_on_batch_progress(n.progress)
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "an unreadable batch note"),
                 },
                 CHANGE_CHANNEL => match serde_json::from_str::<ChangeNote>(note.payload()) {
                     Ok(n) if n.from != self.inner.instance_id => match n.change {

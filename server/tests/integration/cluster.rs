@@ -25,7 +25,7 @@ use crate::{
 // Two seconds: three debug servers and PostgreSQL share two cores with the rest of the suite.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-fn instance_env(
+pub(crate) fn instance_env(
     sim: &pickyassist_sim::SimHandle,
     seeded: &crate::process::Seeded,
     poll_interval: Duration,
@@ -51,7 +51,7 @@ async fn health(instance: &ServerProcess) -> Value {
 
 /// Waits until exactly one of `instances` (`None`: killed) says it is the poller; returns
 /// its index. Never two at once.
-async fn the_poller(instances: &[Option<ServerProcess>], within: Duration) -> usize {
+pub(crate) async fn the_poller(instances: &[Option<ServerProcess>], within: Duration) -> usize {
     let deadline = Instant::now() + within;
     loop {
         let mut pollers = Vec::new();

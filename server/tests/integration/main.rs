@@ -16,6 +16,7 @@ mod autoheal;
 mod batches;
 mod cli;
 mod cluster;
+mod cluster_batches;
 mod commands;
 mod database_outage;
 mod events;

@@ -23,8 +23,8 @@ use crate::{
     auth::Actor,
     db::{self, audit::OwnedEntry},
     model::{
-        AuditAction, AuditOutcome, BatchFilter, BatchProgress, BatchRequest, BatchView, Health,
-        ItemState, Role,
+        AuditAction, AuditOutcome, BatchFilter, BatchProgress, BatchRequest, BatchStatus,
+        BatchView, Health, ItemState, Role,
     },
 };
 
@@ -168,21 +168,33 @@ impl Fleet {
     }
 
     /// Stops a running batch: what was not sent yet is not sent. Commands on their way finish.
+    /// The request is written to the batch's row, so it works through any instance: the one
+    /// running the batch reads it before sending each next project. A batch whose instance has
+    /// stopped (with other instances still serving, so no start-up has settled it) is settled
+    /// here.
     pub async fn cancel_batch(
         &self,
         actor: &Actor,
         batch_id: i64,
     ) -> Result<BatchView, FleetError> {
         actor.require(Role::Operator, "cancel bulk commands")?;
-        let token = self.inner.batches.running().get(&batch_id).cloned();
-        let Some(token) = token else {
+        let asked = db::batches::request_cancel(&self.inner.db.writer, batch_id, &actor.name)
+            .await
+            .map_err(|e| internal(e, "cancelling a batch"))?;
+        if !asked {
             let batch = self.read_batch(batch_id).await?;
-            return Err(FleetError::Conflict(format!(
-                "batch {batch_id} is {} already; there is nothing to cancel",
-                batch.status.label().to_lowercase()
-            )));
-        };
-        token.cancel();
+            return Err(FleetError::Conflict(
+                if batch.status == BatchStatus::Running {
+                    format!("batch {batch_id} is being cancelled already")
+                } else {
+                    format!(
+                        "batch {batch_id} is {} already; there is nothing to cancel",
+                        batch.status.label().to_lowercase()
+                    )
+                },
+            ));
+        }
+        let token = self.inner.batches.running().get(&batch_id).cloned();
         self.audit(
             actor,
             db::audit::NewEntry {
@@ -193,7 +205,57 @@ impl Fleet {
             },
         )
         .await?;
+        match token {
+            Some(token) => token.cancel(),
+            None => self.settle_orphaned_batch(batch_id).await?,
+        }
         self.read_batch(batch_id).await
+    }
+
+    /// A batch asked to stop that no instance here runs: if the instance that ran it has
+    /// stopped, nothing will settle it, so this does (as a restart would).
+    async fn settle_orphaned_batch(&self, batch_id: i64) -> Result<(), FleetError> {
+        let db = &self.inner.db.writer;
+        let Some((instance, audit_id)) = db::batches::running_on(db, batch_id)
+            .await
+            .map_err(|e| internal(e, "reading a batch"))?
+        else {
+            return Ok(());
+        };
+        let alive = match &instance {
+            // This instance's, and no longer in `running`: it is finishing.
+            Some(id) if *id == self.inner.instance_id => true,
+            Some(id) => super::cluster::instance_alive(self, id)
+                .await
+                .map_err(|e| internal(e, "looking for the batch's instance"))?,
+            None => super::cluster::other_instances_alive(self)
+                .await
+                .map_err(|e| internal(e, "looking for other instances"))?,
+        };
+        if alive {
+            return Ok(()); // it reads the request before its next project
+        }
+        let settle = |e: sqlx::Error| internal(e, "settling a batch");
+        let mut tx = db.begin().await.map_err(settle)?;
+        db::batches::interrupt(tx.conn(), batch_id)
+            .await
+            .map_err(settle)?;
+        tx.commit().await.map_err(settle)?;
+        if let Some(audit_id) = audit_id {
+            let detail =
+                "the dashboard instance running it stopped; cancelled, and marked interrupted";
+            self.inner
+                .audit_writer
+                .complete(audit_id, AuditOutcome::Interrupted, Some(detail.into()), 0)
+                .await
+                .map_err(|e| FleetError::Internal(e.context("completing a batch's audit row")))?;
+        }
+        tracing::warn!(
+            batch_id,
+            ?instance,
+            "a cancelled batch's instance had stopped; marked interrupted"
+        );
+        Ok(())
     }
 
     pub async fn batch(&self, actor: &Actor, batch_id: i64) -> Result<BatchView, FleetError> {
@@ -258,6 +320,7 @@ impl Fleet {
             &db::batches::NewBatch {
                 command: command.wire_name(),
                 created_by: &actor.name,
+                instance: &self.inner.instance_id,
                 retry_of,
                 projects: &projects,
             },
@@ -405,8 +468,15 @@ impl Fleet {
         Ok(found)
     }
 
-    /// The batch's progress to whoever follows the event stream.
-    fn publish_progress(&self, progress: BatchProgress) {
+    /// The batch's progress to whoever follows the event stream, here and on every other
+    /// instance.
+    async fn publish_progress(&self, progress: BatchProgress) {
+        self.publish_batch_progress(&progress).await;
+        self.pass_on_batch_progress(progress);
+    }
+
+    /// Progress to this instance's event streams.
+    pub(super) fn pass_on_batch_progress(&self, progress: BatchProgress) {
         // No subscribers is fine: nobody is watching.
         let _ = self.inner.batches.progress.send(progress);
     }

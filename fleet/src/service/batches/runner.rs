@@ -4,7 +4,8 @@
 //! next status check taken after that answer (the verification the command schedules, within
 //! the status budget), which confirms what it did.
 //!
-//! Cancelling stops what has not started; commands on their way finish. At shutdown the
+//! Cancelling stops what has not started; commands on their way finish. A cancel through
+//! another instance is read from the batch's row before each project. At shutdown the
 //! rest is marked interrupted, as a restart finds it.
 
 use std::{sync::Arc, time::Duration};
@@ -58,7 +59,7 @@ impl Fleet {
                     Err(_) => break,
                 },
             };
-            if run.cancel.is_cancelled() {
+            if run.cancel.is_cancelled() || self.cancel_asked_elsewhere(&run).await {
                 break;
             }
             let fleet = self.clone();
@@ -79,6 +80,23 @@ impl Fleet {
             }
         }
         self.finish_batch(&run).await;
+    }
+
+    /// Whether a cancel came through another instance (written to the batch's row); if so the
+    /// batch's token is cancelled as a local cancel would. A failed read is logged and taken
+    /// as no: the batch goes on, as it would have before the cancel.
+    async fn cancel_asked_elsewhere(&self, run: &Run) -> bool {
+        match store::cancel_requested(&self.inner.db.reader, run.batch_id).await {
+            Ok(true) => {
+                run.cancel.cancel();
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!(batch_id = run.batch_id, error = %e, "could not read whether a batch was cancelled");
+                false
+            }
+        }
     }
 
     /// One project: sending, then sent or failed, then (if sent) confirmed by its check.
@@ -188,7 +206,8 @@ impl Fleet {
                 audit_id,
                 updated_at: crate::model::stored_time(chrono::Utc::now()),
             }),
-        });
+        })
+        .await;
     }
 
     /// Settles what never started (or never recorded its end), records how the batch ended,
@@ -248,7 +267,8 @@ impl Fleet {
             status,
             counts,
             item: None,
-        });
+        })
+        .await;
         tracing::info!(
             batch_id = run.batch_id,
             status = status.as_str(),
