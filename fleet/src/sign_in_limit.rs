@@ -11,6 +11,10 @@
 //! Clients are keyed by address, IPv6 ones by their /64 (one customer's network hands out a
 //! whole /64, so one machine can change address within it at will); see [`client_key`].
 //!
+//! With several instances on PostgreSQL, what this lets through is counted again fleet-wide
+//! (`crate::db::sign_in_limits`), with the same rules: this stays the first gate, so a flood
+//! it refuses costs the database nothing.
+//!
 //! A refused attempt costs no hashing and writes no audit row of its own: [`RefusedAttempts`]
 //! counts them per limited username or client, and the audit log gets one summary row per
 //! window ("37 attempts refused…"), so a loop of anonymous requests cannot grow the database
@@ -27,6 +31,8 @@ use std::{
 use governor::{clock::Clock, clock::DefaultClock, DefaultKeyedRateLimiter, Quota};
 
 pub struct SignInLimiter {
+    per_user: u32,
+    per_client: u32,
     by_user: DefaultKeyedRateLimiter<String>,
     by_client: DefaultKeyedRateLimiter<String>,
     /// When each client (by [`client_key`]) last failed a sign-in.
@@ -61,6 +67,8 @@ impl SignInLimiter {
         let quota =
             |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         Self {
+            per_user: per_user.max(1),
+            per_client: per_client.max(1),
             by_user: DefaultKeyedRateLimiter::keyed(quota(per_user)),
             by_client: DefaultKeyedRateLimiter::keyed(quota(per_client)),
             failures: Mutex::default(),
@@ -68,10 +76,15 @@ impl SignInLimiter {
         }
     }
 
+    /// Attempts a minute: per username, per client.
+    pub fn quotas(&self) -> (u32, u32) {
+        (self.per_user, self.per_client)
+    }
+
     /// Takes one attempt for this username and client, or says which limit refused it and
     /// how long to wait. The username's limit counts only attempts from clients that failed
     /// recently (and from unknown clients).
-    pub fn check(&self, username: &str, client: Option<IpAddr>) -> Result<(), Refusal> {
+    pub fn check(&self, username: &str, client: Option<IpAddr>) -> Result<Passed, Refusal> {
         self.check_at(username, client, Instant::now())
     }
 
@@ -80,7 +93,7 @@ impl SignInLimiter {
         username: &str,
         client: Option<IpAddr>,
         now: Instant,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Passed, Refusal> {
         for limiter in [&self.by_user, &self.by_client] {
             if limiter.len() > FORGET_ABOVE {
                 limiter.retain_recent();
@@ -106,15 +119,19 @@ impl SignInLimiter {
                     limited: Limited::Username(username.clone()),
                 })?;
         }
-        if let Some(client) = client {
+        if let Some(client) = &client {
             self.by_client
-                .check_key(&client)
+                .check_key(client)
                 .map_err(|not_until| Refusal {
                     wait: not_until.wait_time_from(clock_now),
-                    limited: Limited::Client(client),
+                    limited: Limited::Client(client.clone()),
                 })?;
         }
-        Ok(())
+        Ok(Passed {
+            username,
+            client,
+            suspect,
+        })
     }
 
     /// Notes a failed sign-in (wrong password, unknown or disabled user) from `client`.
@@ -152,6 +169,17 @@ impl SignInLimiter {
             .get(key)
             .is_some_and(|at| now.saturating_duration_since(*at) < RECENTLY)
     }
+}
+
+/// An attempt the limits let through, as they saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passed {
+    /// Trimmed and lower-cased.
+    pub username: String,
+    /// The client's key ([`client_key`]), if its address is known.
+    pub client: Option<String>,
+    /// Whether the username's limit applied (the client failed recently, or is unknown).
+    pub suspect: bool,
 }
 
 /// An attempt the limits refused.
@@ -290,6 +318,25 @@ mod tests {
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn what_passes_says_how_it_was_counted_for_the_fleet_wide_limits() {
+        let limiter = SignInLimiter::new(3, 100);
+        let clean = limiter.check(" Alice ", ip("10.0.0.7")).unwrap();
+        assert_eq!(clean.username, "alice");
+        assert_eq!(clean.client.as_deref(), Some("10.0.0.7"));
+        assert!(
+            !clean.suspect,
+            "a clean address is not under the username limit"
+        );
+        limiter.record_failure(ip("10.0.0.7"));
+        assert!(limiter.check("alice", ip("10.0.0.7")).unwrap().suspect);
+        assert!(
+            limiter.check("alice", None).unwrap().suspect,
+            "unknown clients are"
+        );
+        assert_eq!(limiter.quotas(), (3, 100));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use fleet::Fleet;
 
 /// Writes the recorded history every [`HISTORY_FLUSH_EVERY`], recomputes uptime every 30
-/// flushes and prunes (history, Idempotency-Keys) every 60. Returns only on an error (the supervisor restarts it).
+/// flushes and prunes (history, Idempotency-Keys, fleet-wide sign-in limits) every 60. Returns only on an error (the supervisor restarts it).
 pub async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
     let mut round: u64 = 0;
     loop {
@@ -23,6 +23,7 @@ pub async fn history_upkeep(fleet: Fleet) -> anyhow::Result<()> {
             if forgotten > 0 {
                 tracing::info!(forgotten, "forgot expired Idempotency-Keys");
             }
+            fleet.prune_sign_in_limits().await?;
         }
         tokio::time::sleep(HISTORY_FLUSH_EVERY).await;
         fleet.flush_history().await?;

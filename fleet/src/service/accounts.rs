@@ -3,8 +3,9 @@
 use super::{Fleet, FleetError};
 use crate::{
     auth::{hash_password, verify_password, Actor, Password},
-    db::{audit::NewEntry, users},
+    db::{audit::NewEntry, sign_in_limits, users},
     model::{AuditAction, AuditOutcome, CurrentUser, Role, UserView, Username},
+    sign_in_limit::{client_key, Refusal},
 };
 
 impl Fleet {
@@ -35,7 +36,7 @@ impl Fleet {
             .collect();
         // Before any work: a limited attempt costs no password hashing and writes no row of
         // its own (it is counted; see `sign_in_limit`).
-        if let Err(refusal) = self.inner.sign_in_limiter.check(&attempted, client) {
+        if let Err(refusal) = self.take_sign_in_attempt(&attempted, client).await? {
             let retry_after_secs = refusal.wait.as_secs().max(1);
             let closed = self
                 .inner
@@ -65,7 +66,7 @@ impl Fleet {
         let client_detail = client.map(|c| format!("from {c}"));
         match (row, failure) {
             (Some(row), None) => {
-                self.inner.sign_in_limiter.record_success(client);
+                self.record_sign_in(client, false).await;
                 let user = CurrentUser {
                     id: row.id,
                     username: row.username.clone(),
@@ -83,7 +84,7 @@ impl Fleet {
                 Ok(user)
             }
             (_, reason) => {
-                self.inner.sign_in_limiter.record_failure(client);
+                self.record_sign_in(client, true).await;
                 let detail = match (&client_detail, reason) {
                     (Some(c), Some(r)) => format!("{r} {c}"),
                     (None, Some(r)) => r.to_owned(),
@@ -93,6 +94,59 @@ impl Fleet {
                     .await?;
                 Err(FleetError::BadCredentials)
             }
+        }
+    }
+
+    /// This instance's limits, then (on PostgreSQL) the same limits fleet-wide.
+    async fn take_sign_in_attempt(
+        &self,
+        attempted: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Result<(), Refusal>, FleetError> {
+        let passed = match self.inner.sign_in_limiter.check(attempted, client) {
+            Ok(passed) => passed,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(pool) = self.inner.db.writer.as_postgres() else {
+            return Ok(Ok(()));
+        };
+        let (per_user, per_client) = self.inner.sign_in_limiter.quotas();
+        let attempt = sign_in_limits::Attempt {
+            client: passed.client.as_deref(),
+            username: &passed.username,
+            failed_here: passed.suspect,
+        };
+        let quotas = sign_in_limits::Quotas {
+            per_user,
+            per_client,
+        };
+        sign_in_limits::take(pool, &attempt, quotas)
+            .await
+            .map_err(internal)
+    }
+
+    /// A finished attempt, for the limits here and (on PostgreSQL) on every instance. A failed
+    /// write is logged: the sign-in's answer and audit row stand without it.
+    async fn record_sign_in(&self, client: Option<std::net::IpAddr>, failed: bool) {
+        let limiter = &self.inner.sign_in_limiter;
+        if failed {
+            limiter.record_failure(client);
+        } else {
+            limiter.record_success(client);
+        }
+        let (Some(pool), Some(ip)) = (self.inner.db.writer.as_postgres(), client) else {
+            return;
+        };
+        if let Err(e) = sign_in_limits::record(pool, &client_key(ip), failed).await {
+            tracing::warn!(error = %e, "could not record a sign-in for the fleet-wide limits");
+        }
+    }
+
+    /// Forgets fleet-wide sign-in limits that are full again (PostgreSQL; nothing on SQLite).
+    pub async fn prune_sign_in_limits(&self) -> Result<u64, FleetError> {
+        match self.inner.db.writer.as_postgres() {
+            Some(pool) => sign_in_limits::prune(pool).await.map_err(internal),
+            None => Ok(0),
         }
     }
 

@@ -17,6 +17,7 @@ mod batches;
 mod cli;
 mod cluster;
 mod cluster_batches;
+mod cluster_sign_in;
 mod commands;
 mod database_outage;
 mod events;
