@@ -1,7 +1,7 @@
 //! Builds the application from [`Settings`]: database, key, upstream (real or the built-in
-//! simulator), the fleet service, the poller and the router. Just over 600 lines: the
-//! background tasks' bodies live in `background`; what is left is their wiring and shutdown,
-//! which `run_until_stopped` keeps in one place on purpose (start and stop side by side).
+//! simulator), the fleet service, the background tasks and the server, and their shutdown
+//! (start and stop side by side). The tasks' bodies live in `background`, the router in
+//! `routes`, the simulator and demo fleet in `demo`.
 
 use std::{
     future::IntoFuture,
@@ -12,34 +12,29 @@ use std::{
 
 use crate::session_store::Sessions;
 use anyhow::Context;
-use app::{shell, App};
-use axum::http::{header, HeaderValue};
-use axum::{routing::get, Router};
+use axum::Router;
 use fleet::{
     clock::{Clock, SystemClock},
     crypto::TokenCipher,
-    db,
-    model::ProjectName,
-    poller,
+    db, poller,
     service::FleetDeps,
     Fleet,
 };
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
-use pickyassist::{ApiToken, Client, ClientConfig};
-use pickyassist_sim::{SimConfig, SimHandle, Simulator, DEMO_FLEET};
+use pickyassist::{Client, ClientConfig};
+use pickyassist_sim::SimHandle;
 use tokio::net::TcpListener;
 use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    set_header::SetResponseHeaderLayer,
 };
 use tower_sessions::{
     cookie::SameSite, session_store::ExpiredDeletion, Expiry, SessionManagerLayer,
 };
 use url::Url;
 
-use crate::{config::Settings, state::AppState};
+use crate::config::Settings;
+pub use crate::routes::router;
 
 pub struct Application {
     listener: TcpListener,
@@ -92,7 +87,7 @@ impl Application {
         let (upstream, simulator) = match &settings.upstream_url {
             Some(url) => (url.clone(), None),
             None => {
-                let handle = start_simulator(settings.sim_addr).await?;
+                let handle = crate::demo::start_simulator(settings.sim_addr).await?;
                 (handle.base_url.clone(), Some(handle))
             }
         };
@@ -112,7 +107,7 @@ impl Application {
         let mut demo_admin_password = None;
         if simulator.is_some() {
             if fleet.project_ids().is_empty() {
-                seed_demo_fleet(&fleet).await?;
+                crate::demo::seed_demo_fleet(&fleet).await?;
             }
             demo_admin_password = fleet
                 .create_demo_admin(settings.demo_admin_password.as_deref())
@@ -155,32 +150,35 @@ impl Application {
         if let Err(e) = compressing {
             tracing::warn!(error = %e, "could not start compressing the assets; they are served as they are");
         }
-        let router =
-            with_security_headers(router(fleet.clone(), leptos_options, session_store.clone()))
-                .layer(crate::assets::compression())
-                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-                .layer(
-                    tower::ServiceBuilder::new()
-                        .layer(axum::middleware::from_fn(
-                            crate::telemetry::keep_only_plain_request_ids,
-                        ))
-                        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                        .layer(crate::telemetry::request_trace_layer())
-                        .layer(PropagateRequestIdLayer::x_request_id())
-                        .layer(axum::middleware::from_fn_with_state(
-                            fleet.clone(),
-                            crate::outage::explain_database_outage,
-                        ))
-                        .layer(sessions)
-                        .layer(axum::middleware::from_fn_with_state(
-                            settings.trusted_proxies.clone(),
-                            crate::client_addr::resolve_client,
-                        ))
-                        .layer(axum::middleware::from_fn_with_state(
-                            fleet.clone(),
-                            crate::auth::resolve_actor,
-                        )),
-                );
+        let router = crate::routes::with_security_headers(router(
+            fleet.clone(),
+            leptos_options,
+            session_store.clone(),
+        ))
+        .layer(crate::assets::compression())
+        .layer(RequestBodyLimitLayer::new(crate::routes::MAX_BODY_BYTES))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(
+                    crate::telemetry::keep_only_plain_request_ids,
+                ))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(crate::telemetry::request_trace_layer())
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn_with_state(
+                    fleet.clone(),
+                    crate::outage::explain_database_outage,
+                ))
+                .layer(sessions)
+                .layer(axum::middleware::from_fn_with_state(
+                    settings.trusted_proxies.clone(),
+                    crate::client_addr::resolve_client,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    fleet.clone(),
+                    crate::auth::resolve_actor,
+                )),
+        );
         Ok(Self {
             listener,
             router,
@@ -423,61 +421,6 @@ impl Application {
 /// How long a shutdown waits for requests and commands in progress.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-pub fn router(fleet: Fleet, leptos_options: LeptosOptions, sessions: Sessions) -> Router {
-    crate::metrics::handle(); // install the recorder before the first request records anything
-
-    // Server functions have their own routes, outside the page render threads and deadline
-    // (see `server_fns`); the page routes leave their paths out.
-    let routes = generate_route_list_with_exclusions(App, Some(crate::server_fns::paths()));
-    let state = AppState {
-        fleet: fleet.clone(),
-        leptos_options,
-        sessions,
-    };
-    let server_fns = crate::server_fns::routes(&state, fleet.longest_command());
-    let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, move || provide_context(fleet.clone()), {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        // The fallback renders the app too (its "not found" page): it gets the same thread.
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(
-            crate::pages::render_on_one_thread,
-        ))
-        // Live data for a signed-in user: kept, but asked for again each time.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ));
-    // `/pkg` by its own file service: Leptos's fallback serves files but drops the request's
-    // `If-Modified-Since`, so a reload would download the wasm again instead of a 304.
-    let pkg_dir = PathBuf::from(state.leptos_options.site_root.as_ref())
-        .join(state.leptos_options.site_pkg_dir.as_ref());
-
-    let (api, openapi) = crate::api::routes();
-    let openapi = std::sync::Arc::new(openapi);
-    Router::new()
-        .merge(api)
-        .route(
-            "/api/v1/openapi.json",
-            get(move || {
-                let openapi = openapi.clone();
-                async move { axum::Json(openapi.as_ref().clone()) }
-            }),
-        )
-        .route(
-            "/alerts/acknowledge",
-            get(crate::ack_link::show).post(crate::ack_link::acknowledge),
-        )
-        .route("/healthz", get(crate::health::healthz))
-        .route("/metrics", get(crate::metrics::render))
-        .merge(server_fns)
-        .merge(crate::assets::pkg_routes(&pkg_dir))
-        .merge(pages)
-        .with_state(state)
-}
-
 /// Opens what every entry point needs: the database (migrated), the token key and the fleet
 /// service talking to `upstream`. Starts nothing: no HTTP server, no poller, no simulator, no
 /// demo data. The admin CLI uses it as it is; [`Application::build`] adds the rest.
@@ -530,57 +473,9 @@ pub async fn open_fleet_with_clock(
     Ok((fleet, database))
 }
 
-/// Every request body we accept is small (forms, JSON commands); anything bigger is refused
-/// with 413 before a handler reads it.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Headers on every response: no MIME sniffing, no framing (clickjacking), no referrer to other
-/// sites, and a policy that allows only our own scripts, styles and connections. Pages replace
-/// the policy with one that also allows their nonce-carrying inline scripts (`app::shell`).
-fn with_security_headers(router: Router) -> Router {
-    let set =
-        |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
-    router
-        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(set(header::REFERRER_POLICY, "same-origin"))
-        .layer(set(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
-             base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-        ))
-}
-
 /// The key file sits next to the database: `data/picky-fleet.db` → `data/picky-fleet.key`.
 fn key_file_for(db_path: &std::path::Path) -> PathBuf {
     db_path.with_extension("key")
-}
-
-async fn start_simulator(addr: SocketAddr) -> anyhow::Result<SimHandle> {
-    let sim = Simulator::new(SimConfig::default());
-    match pickyassist_sim::spawn(sim.clone(), addr).await {
-        Ok(handle) => Ok(handle),
-        Err(e) => {
-            tracing::warn!(%addr, error = %e, "simulator port taken; using an ephemeral port");
-            let any_port = SocketAddr::new(addr.ip(), 0);
-            pickyassist_sim::spawn(sim, any_port)
-                .await
-                .context("could not start the built-in simulator")
-        }
-    }
-}
-
-async fn seed_demo_fleet(fleet: &Fleet) -> anyhow::Result<()> {
-    for demo in DEMO_FLEET {
-        let name = ProjectName::parse(demo.name).context("demo project name")?;
-        let token = ApiToken::parse(demo.token).context("demo project token")?;
-        fleet
-            .add_project(&fleet::auth::Actor::cli(), name, token)
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding demo project {}: {e}", demo.name))?;
-    }
-    tracing::info!(projects = DEMO_FLEET.len(), "added the demo fleet");
-    Ok(())
 }
 
 async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {

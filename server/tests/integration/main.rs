@@ -16,8 +16,6 @@ mod autoheal;
 mod batches;
 mod cli;
 mod cluster;
-mod cluster_batches;
-mod cluster_sign_in;
 mod commands;
 mod database_outage;
 mod events;

@@ -30,6 +30,7 @@ use crate::{
     model::{parse_time, AlertKind, AlertRule, Health, Quiet},
 };
 
+mod acknowledge;
 mod checks;
 mod config;
 mod incidents;
