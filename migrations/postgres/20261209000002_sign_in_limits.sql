@@ -13,7 +13,8 @@ CREATE TABLE sign_in_limits (
 );
 
 -- Takes one attempt from `limit_key`'s quota (`per_minute`, that many at once); returns 0, or
--- the milliseconds until an attempt is free. The row lock serialises instances.
+-- the milliseconds until an attempt is free. The upsert locks the row (and so serialises
+-- instances) in one statement, so a prune between two statements cannot leave it missing.
 CREATE FUNCTION picky_fleet_take_sign_in_quota(limit_key TEXT, per_minute INTEGER)
 RETURNS BIGINT
 LANGUAGE plpgsql VOLATILE
@@ -24,8 +25,9 @@ DECLARE
     tolerance INTERVAL := (GREATEST(per_minute, 1) - 1) * emission;
     arrival TIMESTAMPTZ;
 BEGIN
-    INSERT INTO sign_in_limits (key, tat) VALUES (limit_key, now_at) ON CONFLICT (key) DO NOTHING;
-    SELECT GREATEST(tat, now_at) INTO arrival FROM sign_in_limits WHERE key = limit_key FOR UPDATE;
+    INSERT INTO sign_in_limits AS l (key, tat) VALUES (limit_key, now_at)
+    ON CONFLICT (key) DO UPDATE SET tat = l.tat
+    RETURNING GREATEST(l.tat, now_at) INTO arrival;
     IF arrival - tolerance > now_at THEN
         RETURN CEIL(EXTRACT(EPOCH FROM arrival - tolerance - now_at) * 1000);
     END IF;
@@ -38,6 +40,10 @@ $$;
 -- instance (or is unknown), then the client's. An attempt from a clean client marks it as
 -- failing until it succeeds, so parallel guesses get one past the username limit, not one per
 -- instance. Returns which limit refused ('username' or 'client') and the wait, or NULL and 0.
+--
+-- Rows are locked in one order, the client's first and then the username's, so two attempts
+-- never wait for each other crosswise; and the client's row is locked before it is read, so
+-- two parallel attempts from one clean client cannot both read it clean.
 CREATE FUNCTION picky_fleet_take_sign_in_attempt(
     client TEXT, username TEXT, per_client INTEGER, per_user INTEGER,
     recently_ms BIGINT, failed_here BOOLEAN)
@@ -46,15 +52,19 @@ LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
     now_at TIMESTAMPTZ := clock_timestamp();
-    suspect BOOLEAN := failed_here OR client IS NULL;
+    suspect BOOLEAN := TRUE;
+    last_failed TIMESTAMPTZ;
     wait BIGINT;
 BEGIN
-    IF NOT suspect THEN
-        SELECT COALESCE(failed_at > now_at - recently_ms * INTERVAL '1 millisecond', FALSE)
-        INTO suspect FROM sign_in_limits WHERE key = 'c:' || client;
-        suspect := COALESCE(suspect, FALSE);
-        INSERT INTO sign_in_limits (key, tat, failed_at) VALUES ('c:' || client, now_at, now_at)
-        ON CONFLICT (key) DO UPDATE SET failed_at = now_at;
+    IF client IS NOT NULL THEN
+        INSERT INTO sign_in_limits AS l (key, tat) VALUES ('c:' || client, now_at)
+        ON CONFLICT (key) DO UPDATE SET tat = l.tat
+        RETURNING l.failed_at INTO last_failed;
+        suspect := failed_here
+            OR COALESCE(last_failed > now_at - recently_ms * INTERVAL '1 millisecond', FALSE);
+        IF NOT suspect THEN
+            UPDATE sign_in_limits SET failed_at = now_at WHERE key = 'c:' || client;
+        END IF;
     END IF;
     IF suspect THEN
         wait := picky_fleet_take_sign_in_quota('u:' || username, per_user);

@@ -73,12 +73,17 @@ pub async fn record(pool: &PgPool, client: &str, failed: bool) -> sqlx::Result<(
     Ok(())
 }
 
-/// Forgets keys whose quota is full again and whose failure is no longer recent.
+/// Forgets keys whose quota is full again and whose failure is no longer recent. Rows an
+/// attempt holds are skipped (their turn comes next time), so pruning never waits on, or
+/// deadlocks with, a sign-in.
 pub async fn prune(pool: &PgPool) -> sqlx::Result<u64> {
     let recently_ms = crate::sign_in_limit::RECENTLY.as_millis() as i64;
     Ok(sqlx::query(
-        "DELETE FROM sign_in_limits WHERE tat < clock_timestamp()
-           AND (failed_at IS NULL OR failed_at < clock_timestamp() - $1 * INTERVAL '1 millisecond')",
+        "DELETE FROM sign_in_limits WHERE key IN (
+             SELECT key FROM sign_in_limits WHERE tat < clock_timestamp()
+               AND (failed_at IS NULL
+                    OR failed_at < clock_timestamp() - $1 * INTERVAL '1 millisecond')
+             FOR UPDATE SKIP LOCKED)",
     )
     .bind(recently_ms)
     .execute(pool)

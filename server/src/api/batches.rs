@@ -52,6 +52,8 @@ pub async fn get(
 }
 
 /// Cancels a running batch: what was not sent yet is not sent; commands on their way finish.
+/// Asking again while it stops answers with the batch as it is; a batch that has ended
+/// answers 409.
 #[utoipa::path(post, path = "/api/v1/batches/{id}/cancel", tag = "batches",
     params(("id" = i64, Path, description = "The batch's id")),
     responses((status = 200, body = BatchView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

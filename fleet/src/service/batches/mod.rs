@@ -4,7 +4,8 @@
 //!
 //! Here: who may, what is a valid batch (no empty, unknown or repeated projects, at most
 //! the cap, a destructive command confirmed by the count typed), starting, cancelling and
-//! retrying, and reading. `runner` sends the items and records each one's progress.
+//! retrying, and reading. `runner` sends the items and records each one's progress;
+//! `orphans` settles batches whose instance stopped.
 //!
 //! Audit: one row for the batch (pending while it runs, then completed with the counts) and
 //! one per project, each carrying the batch's id.
@@ -28,6 +29,7 @@ use crate::{
     },
 };
 
+mod orphans;
 mod runner;
 
 /// Commands sent at once per batch, unless the setting says otherwise.
@@ -59,6 +61,14 @@ impl BatchState {
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancellationToken>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn nothing_to_cancel(batch: &BatchView) -> FleetError {
+    FleetError::Conflict(format!(
+        "batch {} is {} already; there is nothing to cancel",
+        batch.id,
+        batch.status.label().to_lowercase()
+    ))
 }
 
 fn internal(e: impl Into<anyhow::Error>, doing: &str) -> FleetError {
@@ -169,93 +179,80 @@ impl Fleet {
 
     /// Stops a running batch: what was not sent yet is not sent. Commands on their way finish.
     /// The request is written to the batch's row, so it works through any instance: the one
-    /// running the batch reads it before sending each next project. A batch whose instance has
-    /// stopped (with other instances still serving, so no start-up has settled it) is settled
-    /// here.
+    /// running the batch reads it before sending each next project. Asking again while it
+    /// stops answers with the batch as it is (and settles it if its instance died meanwhile);
+    /// a batch that has ended answers 409.
     pub async fn cancel_batch(
         &self,
         actor: &Actor,
         batch_id: i64,
     ) -> Result<BatchView, FleetError> {
         actor.require(Role::Operator, "cancel bulk commands")?;
-        let asked = db::batches::request_cancel(&self.inner.db.writer, batch_id, &actor.name)
+        let batch = self.read_batch(batch_id).await?;
+        if batch.status != BatchStatus::Running {
+            return Err(nothing_to_cancel(&batch));
+        }
+        let asked_before = db::batches::cancel_requested(&self.inner.db.writer, batch_id)
             .await
-            .map_err(|e| internal(e, "cancelling a batch"))?;
-        if !asked {
+            .map_err(|e| internal(e, "reading a batch"))?;
+        if !asked_before && !self.ask_to_cancel(actor, batch_id).await? {
             let batch = self.read_batch(batch_id).await?;
-            return Err(FleetError::Conflict(
-                if batch.status == BatchStatus::Running {
-                    format!("batch {batch_id} is being cancelled already")
-                } else {
-                    format!(
-                        "batch {batch_id} is {} already; there is nothing to cancel",
-                        batch.status.label().to_lowercase()
-                    )
-                },
-            ));
+            if batch.status != BatchStatus::Running {
+                return Err(nothing_to_cancel(&batch)); // it ended a moment ago
+            }
         }
         let token = self.inner.batches.running().get(&batch_id).cloned();
-        self.audit(
-            actor,
-            db::audit::NewEntry {
-                action: Some(AuditAction::BatchCancelled),
-                detail: Some(&format!("batch {batch_id}")),
-                batch_id: Some(batch_id),
-                ..Default::default()
-            },
-        )
-        .await?;
         match token {
             Some(token) => token.cancel(),
-            None => self.settle_orphaned_batch(batch_id).await?,
+            None => {
+                self.settle_batch_if_orphaned(batch_id)
+                    .await
+                    .map_err(|e| internal(e, "settling a batch"))?;
+            }
         }
         self.read_batch(batch_id).await
     }
 
-    /// A batch asked to stop that no instance here runs: if the instance that ran it has
-    /// stopped, nothing will settle it, so this does (as a restart would).
-    async fn settle_orphaned_batch(&self, batch_id: i64) -> Result<(), FleetError> {
-        let db = &self.inner.db.writer;
-        let Some((instance, audit_id)) = db::batches::running_on(db, batch_id)
+    /// Writes the cancel request to the batch's row, between a pending audit row and its
+    /// completion: a cancel is never without its row, and the row says how it went (a batch
+    /// that ended meanwhile, or another cancel that came first, completes it as rejected).
+    /// True if this request is the one written.
+    async fn ask_to_cancel(&self, actor: &Actor, batch_id: i64) -> Result<bool, FleetError> {
+        let writer = &self.inner.audit_writer;
+        let audit_id = writer
+            .append(OwnedEntry {
+                actor: actor.name.clone(),
+                action: Some(AuditAction::BatchCancelled),
+                outcome: Some(AuditOutcome::Pending),
+                detail: Some(format!("batch {batch_id}")),
+                request_id: actor.request_id.clone(),
+                batch_id: Some(batch_id),
+                ..Default::default()
+            })
             .await
-            .map_err(|e| internal(e, "reading a batch"))?
-        else {
-            return Ok(());
+            .map_err(|e| FleetError::Internal(e.context("writing an audit row")))?;
+        let asked = db::batches::request_cancel(&self.inner.db.writer, batch_id, &actor.name).await;
+        let (outcome, detail) = match &asked {
+            Ok(true) => (AuditOutcome::Success, None),
+            Ok(false) => (
+                AuditOutcome::Rejected,
+                Some(format!(
+                    "batch {batch_id}: it had ended, or was being cancelled already"
+                )),
+            ),
+            Err(_) => (
+                AuditOutcome::Rejected,
+                Some(format!(
+                    "batch {batch_id}: the request could not be written"
+                )),
+            ),
         };
-        let alive = match &instance {
-            // This instance's, and no longer in `running`: it is finishing.
-            Some(id) if *id == self.inner.instance_id => true,
-            Some(id) => super::cluster::instance_alive(self, id)
-                .await
-                .map_err(|e| internal(e, "looking for the batch's instance"))?,
-            None => super::cluster::other_instances_alive(self)
-                .await
-                .map_err(|e| internal(e, "looking for other instances"))?,
-        };
-        if alive {
-            return Ok(()); // it reads the request before its next project
+        if let Err(e) = writer.complete(audit_id, outcome, detail, 0).await {
+            // The row stays pending (and reads as interrupted after a restart); the cancel
+            // itself went through or not as `asked` says.
+            tracing::error!(batch_id, error = %format!("{e:#}"), "could not complete a cancel's audit row");
         }
-        let settle = |e: sqlx::Error| internal(e, "settling a batch");
-        let mut tx = db.begin().await.map_err(settle)?;
-        db::batches::interrupt(tx.conn(), batch_id)
-            .await
-            .map_err(settle)?;
-        tx.commit().await.map_err(settle)?;
-        if let Some(audit_id) = audit_id {
-            let detail =
-                "the dashboard instance running it stopped; cancelled, and marked interrupted";
-            self.inner
-                .audit_writer
-                .complete(audit_id, AuditOutcome::Interrupted, Some(detail.into()), 0)
-                .await
-                .map_err(|e| FleetError::Internal(e.context("completing a batch's audit row")))?;
-        }
-        tracing::warn!(
-            batch_id,
-            ?instance,
-            "a cancelled batch's instance had stopped; marked interrupted"
-        );
-        Ok(())
+        asked.map_err(|e| internal(e, "cancelling a batch"))
     }
 
     pub async fn batch(&self, actor: &Actor, batch_id: i64) -> Result<BatchView, FleetError> {
@@ -274,25 +271,6 @@ impl Fleet {
     /// Every batch's progress as it happens (for the event stream).
     pub fn subscribe_batches(&self) -> broadcast::Receiver<BatchProgress> {
         self.inner.batches.progress.subscribe()
-    }
-
-    /// At start-up: batches that were running when the dashboard stopped are marked
-    /// interrupted, with their items that had no answer.
-    pub async fn mark_interrupted_batches(&self) -> anyhow::Result<usize> {
-        // As for commands: another instance's batches may be running.
-        if super::cluster::other_instances_alive(self).await? {
-            return Ok(0);
-        }
-        let mut tx = self.inner.db.writer.begin().await?;
-        let ids = db::batches::interrupt_running(tx.conn()).await?;
-        tx.commit().await?;
-        if !ids.is_empty() {
-            tracing::warn!(
-                batches = ?ids,
-                "bulk commands were running when the dashboard last stopped; marked interrupted"
-            );
-        }
-        Ok(ids.len())
     }
 
     async fn read_batch(&self, batch_id: i64) -> Result<BatchView, FleetError> {

@@ -5,10 +5,13 @@
 //! the status budget), which confirms what it did.
 //!
 //! Cancelling stops what has not started; commands on their way finish. A cancel through
-//! another instance is read from the batch's row before each project. At shutdown the
-//! rest is marked interrupted, as a restart finds it.
+//! another instance is read from the batch's row before each project and at each heartbeat:
+//! while a batch runs, its instance notes the time in the batch's row every
+//! [`BATCH_HEARTBEAT`], which is how other instances tell it from a batch whose instance died
+//! (see `orphans`). At shutdown the rest is marked interrupted, as a restart
+//! finds it.
 
-use std::{sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use pickyassist::Command;
 use tokio::{
@@ -38,6 +41,9 @@ pub(super) struct Run {
 /// round, and a little for the check itself. Past it the item stays "sent".
 const CHECK_GRACE: Duration = Duration::from_secs(15);
 
+/// How often a running batch's instance notes that it is alive in the batch's row.
+pub(super) const BATCH_HEARTBEAT: Duration = Duration::from_secs(2);
+
 /// One item's place and name.
 struct Item<'a> {
     position: usize,
@@ -48,6 +54,25 @@ struct Item<'a> {
 impl Fleet {
     pub(super) async fn run_batch(&self, run: Run) {
         let run = Arc::new(run);
+        tokio::select! {
+            () = self.send_items(&run) => {}
+            never = self.keep_beating(&run) => match never {},
+        }
+        self.finish_batch(&run).await;
+    }
+
+    /// The batch's heartbeat, for as long as its items run; a cancel asked through another
+    /// instance is seen here too, so a batch waiting for slow commands stops queueing soon.
+    async fn keep_beating(&self, run: &Run) -> Infallible {
+        let mut beats = tokio::time::interval(BATCH_HEARTBEAT);
+        beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            beats.tick().await;
+            self.cancel_asked_elsewhere(run).await;
+        }
+    }
+
+    async fn send_items(&self, run: &Arc<Run>) {
         let permits = Arc::new(Semaphore::new(self.inner.batches.concurrency));
         let mut items = JoinSet::new();
         for (position, (project_id, name)) in run.projects.iter().enumerate() {
@@ -59,7 +84,7 @@ impl Fleet {
                     Err(_) => break,
                 },
             };
-            if run.cancel.is_cancelled() || self.cancel_asked_elsewhere(&run).await {
+            if run.cancel.is_cancelled() || self.cancel_asked_elsewhere(run).await {
                 break;
             }
             let fleet = self.clone();
@@ -79,21 +104,21 @@ impl Fleet {
                 tracing::error!(batch_id = run.batch_id, error = %e, "a batch item's task failed");
             }
         }
-        self.finish_batch(&run).await;
     }
 
-    /// Whether a cancel came through another instance (written to the batch's row); if so the
-    /// batch's token is cancelled as a local cancel would. A failed read is logged and taken
-    /// as no: the batch goes on, as it would have before the cancel.
+    /// A heartbeat, which also reads whether a cancel came through another instance (written
+    /// to the batch's row) or another instance settled the batch; if so the batch's token is
+    /// cancelled as a local cancel would. A failed write is logged and taken as no: the batch
+    /// goes on, as it would have before the cancel.
     async fn cancel_asked_elsewhere(&self, run: &Run) -> bool {
-        match store::cancel_requested(&self.inner.db.reader, run.batch_id).await {
+        match store::beat(&self.inner.db.writer, run.batch_id).await {
             Ok(true) => {
                 run.cancel.cancel();
                 true
             }
             Ok(false) => false,
             Err(e) => {
-                tracing::warn!(batch_id = run.batch_id, error = %e, "could not read whether a batch was cancelled");
+                tracing::warn!(batch_id = run.batch_id, error = %e, "could not note a batch's heartbeat");
                 false
             }
         }
@@ -187,8 +212,13 @@ impl Fleet {
             audit_id,
         };
         let db = &self.inner.db.writer;
-        if let Err(e) = store::update_item(db, run.batch_id, item.position, &update).await {
-            tracing::error!(batch_id = run.batch_id, project_id = item.project_id, error = %e, "could not record a batch item");
+        match store::update_item(db, run.batch_id, item.position, &update).await {
+            Ok(true) => {}
+            // Settled by another instance that took this one for dead: its word stands.
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(batch_id = run.batch_id, project_id = item.project_id, error = %e, "could not record a batch item");
+            }
         }
         let counts = store::counts(&self.inner.db.reader, run.batch_id)
             .await
@@ -234,8 +264,21 @@ impl Fleet {
         } else {
             BatchStatus::Finished
         };
-        if let Err(e) = store::finish(db, run.batch_id, status).await {
-            tracing::error!(batch_id = run.batch_id, error = %e, "could not finish a batch");
+        match store::finish(db, run.batch_id, status).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Another instance took this one for dead and settled the batch (and its
+                // audit row): its word stands, and there is nothing more to announce.
+                tracing::warn!(
+                    batch_id = run.batch_id,
+                    "a batch was settled elsewhere before it finished here"
+                );
+                self.batch_finished(run.batch_id);
+                return;
+            }
+            Err(e) => {
+                tracing::error!(batch_id = run.batch_id, error = %e, "could not finish a batch");
+            }
         }
         let counts = store::counts(&self.inner.db.reader, run.batch_id)
             .await

@@ -109,3 +109,81 @@ async fn guesses_spread_over_two_instances_meet_the_limits_of_one() {
         "the address's limit across instances"
     );
 }
+
+/// The database's own limit, asked directly: it refills at its rate, says how long to wait,
+/// and takes many parallel attempts of one client (some after failures, some clean) without
+/// a deadlock between the client's row and the username's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_limit_refills_at_its_rate_and_takes_parallel_attempts() {
+    use fleet::{
+        db::sign_in_limits::{take, Attempt, Quotas},
+        sign_in_limit::Limited,
+    };
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = crate::helpers::test_database(dir.path()).await;
+    let db = fleet::db::connect(&database.url).await.expect("connects");
+    let pool = db.writer.as_postgres().expect("PostgreSQL").clone();
+    let quotas = Quotas {
+        per_user: 20,
+        per_client: 1_000,
+    };
+    let after_a_failure = Attempt {
+        client: Some("c1"),
+        username: "ann",
+        failed_here: true,
+    };
+    for n in 0..20 {
+        let taken = take(&pool, &after_a_failure, quotas).await.expect("asks");
+        assert!(taken.is_ok(), "attempt {n} of 20 a minute: {taken:?}");
+    }
+    let refusal = take(&pool, &after_a_failure, quotas)
+        .await
+        .expect("asks")
+        .expect_err("the 21st within a minute is refused");
+    assert_eq!(refusal.limited, Limited::Username("ann".into()));
+    assert!(
+        refusal.wait > Duration::ZERO && refusal.wait <= Duration::from_secs(3),
+        "one attempt comes back every 3 s: {:?}",
+        refusal.wait
+    );
+    tokio::time::sleep(refusal.wait + Duration::from_millis(50)).await;
+    let taken = take(&pool, &after_a_failure, quotas).await.expect("asks");
+    assert!(taken.is_ok(), "refilled after the wait: {taken:?}");
+
+    // A clean client's first attempt skips the username limit; its second, before the first
+    // has ended, is under it (so parallel guesses get one past it, not one each).
+    let clean = Attempt {
+        client: Some("c2"),
+        username: "ann",
+        failed_here: false,
+    };
+    assert!(take(&pool, &clean, quotas).await.expect("asks").is_ok());
+    let second = take(&pool, &clean, quotas).await.expect("asks");
+    assert!(
+        matches!(&second, Err(r) if r.limited == Limited::Username("ann".into())),
+        "{second:?}"
+    );
+
+    // Parallel attempts of one client, mixed: each gets an answer (no deadlock error).
+    let answers = futures::future::join_all((0..40).map(|n| {
+        let pool = pool.clone();
+        async move {
+            let attempt = Attempt {
+                client: Some("c3"),
+                username: if n % 2 == 0 { "bob" } else { "cat" },
+                failed_here: n % 3 == 0,
+            };
+            take(&pool, &attempt, quotas).await
+        }
+    }))
+    .await;
+    let mut answered = 0;
+    for answer in answers {
+        let _refused_or_not = answer.expect("every parallel attempt is answered");
+        answered += 1;
+    }
+    assert_eq!(answered, 40);
+}
