@@ -50,7 +50,8 @@ enum Op {
         detail: Option<String>,
         latency_ms: i64,
     },
-    InterruptPending,
+    /// Every pending row (`None`), or only these.
+    InterruptPending(Option<Vec<i64>>),
     Archive(ArchiveRequest),
     /// Tests: a task that dies, to be restarted.
     #[cfg(test)]
@@ -139,7 +140,16 @@ impl AuditWriter {
     /// At start-up: completes (as interrupted) and seals the rows of commands that were in
     /// flight when the dashboard last stopped. Returns how many.
     pub async fn interrupt_pending(&self) -> anyhow::Result<u64> {
-        match self.ask(Op::InterruptPending).await? {
+        match self.ask(Op::InterruptPending(None)).await? {
+            Answer::Count(n) => Ok(n),
+            _ => unreachable_answer(),
+        }
+    }
+
+    /// The same for the rows `ids` only (commands of an instance that died while others
+    /// serve); rows completed meanwhile are left as they are. Returns how many.
+    pub async fn interrupt_pending_rows(&self, ids: Vec<i64>) -> anyhow::Result<u64> {
+        match self.ask(Op::InterruptPending(Some(ids))).await? {
             Answer::Count(n) => Ok(n),
             _ => unreachable_answer(),
         }
@@ -369,9 +379,22 @@ async fn apply(
                 }
                 Ok(Answer::Completed(row.is_some()))
             }
-            Op::InterruptPending => {
+            Op::InterruptPending(only) => {
+                let pending = match only {
+                    None => audit_chain::genuine_pending(conn.reborrow(), key, None).await?,
+                    Some(ids) => {
+                        let mut genuine = Vec::with_capacity(ids.len());
+                        for id in ids {
+                            genuine.extend(
+                                audit_chain::genuine_pending(conn.reborrow(), key, Some(id))
+                                    .await?,
+                            );
+                        }
+                        genuine
+                    }
+                };
                 let mut interrupted = 0;
-                for id in audit_chain::genuine_pending(conn.reborrow(), key, None).await? {
+                for id in pending {
                     if let Some(row) = audit::interrupt(conn.reborrow(), id).await? {
                         *head = audit_chain::store(conn.reborrow(), key, head, &row).await?;
                         interrupted += 1;

@@ -30,6 +30,7 @@ mod guides;
 mod history;
 mod idempotency;
 mod lifecycle;
+mod orphans;
 mod project_list;
 mod projects;
 mod remediation;

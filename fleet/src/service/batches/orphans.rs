@@ -1,7 +1,7 @@
 //! Batches whose instance stopped. At start-up on SQLite (or with no other instance on
 //! PostgreSQL) every batch still marked running is one: it is marked interrupted. With other
 //! instances serving, one that dies leaves its batches running with nobody to finish them;
-//! the poller settles them once their heartbeat (see `runner`) has been silent for
+//! the poller settles them (see `service::orphans`) once their heartbeat (see `runner`) has been silent for
 //! [`silent_for`] and their instance's lock is gone. Both, because a lock can drop for a
 //! moment while its connection is re-made, and two machines' clocks may differ a little.
 
@@ -21,20 +21,6 @@ fn silent_for() -> chrono::Duration {
 }
 
 impl Fleet {
-    /// The poller's watch over other instances' batches (PostgreSQL only; returns at once on
-    /// SQLite). Returns only on an error (the supervisor restarts it).
-    pub async fn watch_orphaned_batches(&self) -> anyhow::Result<()> {
-        if self.inner.db.writer.as_postgres().is_none() {
-            return Ok(());
-        }
-        loop {
-            tokio::time::sleep(super::runner::BATCH_HEARTBEAT * 2).await;
-            if self.is_poller() {
-                self.settle_orphaned_batches().await?;
-            }
-        }
-    }
-
     /// At start-up: batches that were running when the dashboard stopped are marked
     /// interrupted, with their items that had no answer.
     pub async fn mark_interrupted_batches(&self) -> anyhow::Result<usize> {

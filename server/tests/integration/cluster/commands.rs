@@ -317,3 +317,54 @@ async fn a_retry_with_the_same_idempotency_key_through_another_instance_gets_the
     let stats = sim_commands(&sim).await;
     assert_eq!(stats["totals"]["device_action"], 1, "{stats}");
 }
+
+/// A command on its way through an instance that is killed: the instance left completes its
+/// pending row as interrupted (the project's turn is free, so the command is on its way
+/// nowhere), without waiting for a restart that finds no other instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_cut_off_by_a_kill_9_is_marked_interrupted_by_the_instance_left() {
+    if !on_postgres() {
+        return;
+    }
+    let sim = start_sim().await;
+    let seeded = seed(&sim, 1).await;
+    let env = instance_env(&sim, &seeded, Duration::from_secs(3600));
+    let mut instances: Vec<Option<ServerProcess>> =
+        (0..2).map(|_| Some(ServerProcess::start(&env))).collect();
+    the_poller(&instances, Duration::from_secs(10)).await;
+    set_latency(&sim, 8000).await;
+    let a = instances[0].as_ref().expect("a").address.clone();
+    let (project, key) = (seeded.project_ids[0], seeded.key.clone());
+    let command = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{a}/api/v1/projects/{project}/commands"))
+            .bearer_auth(key)
+            .json(&json!({"command": "delete-message-queue"}))
+            .send()
+            .await
+    });
+    wait_for_sim_commands(&sim, 1).await;
+    pending_row(&seeded.database.url).await;
+    if let Some(mut a) = instances[0].take() {
+        a.kill_hard();
+    }
+    assert!(command.await.expect("task").is_err(), "A died mid-call");
+
+    // At least 10 s old, a look every 4 s, and B taking the poller's place if A held it.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let rows = loop {
+        let rows = command_rows(&seeded.database.url).await;
+        if rows.iter().all(|(_, outcome, _)| outcome != "pending") {
+            break rows;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dead instance's command is still pending: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].1, "interrupted", "{rows:?}");
+    let b = instances[1].as_ref().expect("b");
+    assert!(b.output().contains("marked interrupted"), "{}", b.output());
+}

@@ -1,0 +1,62 @@
+//! What an instance that died leaves behind while other instances serve (PostgreSQL only):
+//! a start-up that finds no other instance settles everything still marked running or pending,
+//! but with others serving there may be no such start for a long time. So the poller looks
+//! every few seconds:
+//! - **Bulk commands** still running on a dead instance (see `batches::orphans`).
+//! - **Commands** whose audit row is still pending though no session holds their project's
+//!   turn (see `db::command_turns::orphaned_commands`): completed as interrupted, as a
+//!   restart would, so the log does not show them on their way for good.
+
+use std::time::Duration;
+
+use super::Fleet;
+use crate::db::command_turns;
+
+/// How often the poller looks.
+const WATCH_EVERY: Duration = Duration::from_secs(4);
+/// Pending rows younger than this are left alone (a margin: the turn rule alone is enough).
+const PENDING_AT_LEAST: Duration = Duration::from_secs(10);
+
+impl Fleet {
+    /// The poller's watch (returns at once on SQLite). Returns only on an error (the
+    /// supervisor restarts it).
+    pub async fn watch_orphans(&self) -> anyhow::Result<()> {
+        if self.inner.db.writer.as_postgres().is_none() {
+            return Ok(());
+        }
+        loop {
+            tokio::time::sleep(WATCH_EVERY).await;
+            if self.is_poller() {
+                self.settle_orphaned_batches().await?;
+                self.settle_orphaned_commands().await?;
+            }
+        }
+    }
+
+    /// Completes, as interrupted, the rows of commands that were on their way through an
+    /// instance that died. Returns how many.
+    pub async fn settle_orphaned_commands(&self) -> anyhow::Result<u64> {
+        let Some(pool) = self.inner.db.writer.as_postgres() else {
+            return Ok(0);
+        };
+        let before = chrono::Utc::now()
+            - chrono::TimeDelta::from_std(PENDING_AT_LEAST).unwrap_or(chrono::TimeDelta::zero());
+        let orphaned =
+            command_turns::orphaned_commands(pool, &crate::model::stored_time(before)).await?;
+        if orphaned.is_empty() {
+            return Ok(0);
+        }
+        let interrupted = self
+            .inner
+            .audit_writer
+            .interrupt_pending_rows(orphaned)
+            .await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "commands were on their way through an instance that stopped; marked interrupted"
+            );
+        }
+        Ok(interrupted)
+    }
+}
