@@ -180,8 +180,9 @@ impl Turn {
 
 /// Pending command rows written before `written_before` whose project's turn no session
 /// holds: the row is written after the turn is taken and completed before it ends, so such a
-/// command is on its way nowhere; its instance died (its connection, and with it the turn,
-/// went away). `written_before` only keeps this to rows of some age.
+/// command is on its way nowhere. `written_before` must be older than any command can take:
+/// a turn can also end under a live instance (its connection dropped), which still completes
+/// the row.
 pub async fn orphaned_commands(pool: &PgPool, written_before: &str) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT a.id FROM audit_log AS a
@@ -190,12 +191,12 @@ pub async fn orphaned_commands(pool: &PgPool, written_before: &str) -> sqlx::Res
             AND NOT EXISTS (
                 SELECT 1 FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database
                  WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted
-                   AND l.objsubid = 2 AND l.classid::BIGINT = $2
-                   AND l.objid::BIGINT = a.project_id % 2147483647)
+                   AND l.objsubid = 2 AND l.classid = CAST($2 AS INTEGER)::oid
+                   AND l.objid = CAST(a.project_id % 2147483647 AS INTEGER)::oid)
           ORDER BY a.id",
     )
     .bind(written_before)
-    .bind(i64::from(LOCK_NAMESPACE))
+    .bind(LOCK_NAMESPACE)
     .fetch_all(pool)
     .await
 }

@@ -84,6 +84,12 @@ impl Fleet {
         self.inner.client.request_timeout() * calls + std::time::Duration::from_secs(5)
     }
 
+    /// A pending command row older than this belongs to an instance that died: no command
+    /// takes longer, and the server ends its project's turn by then.
+    pub(super) fn oldest_live_command(&self) -> std::time::Duration {
+        self.longest_command() + TURN_HOLD_MARGIN
+    }
+
     /// Several instances: the double-submit rule across them (see `db::command_turns`). Notes
     /// where the audit log stands, refusing the command if another instance is sending it now.
     async fn watch_other_instances(
@@ -94,8 +100,7 @@ impl Fleet {
         if self.inner.db.command_turns.is_none() {
             return Ok(None);
         }
-        // A pending row older than any command can take belongs to an instance that died.
-        let oldest_live = self.longest_command() + TURN_HOLD_MARGIN;
+        let oldest_live = self.oldest_live_command();
         let fresh_since = chrono::Utc::now()
             - chrono::TimeDelta::from_std(oldest_live).unwrap_or(chrono::TimeDelta::hours(1));
         let watched = command_turns::watch(

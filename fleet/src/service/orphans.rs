@@ -3,9 +3,12 @@
 //! but with others serving there may be no such start for a long time. So the poller looks
 //! every few seconds:
 //! - **Bulk commands** still running on a dead instance (see `batches::orphans`).
-//! - **Commands** whose audit row is still pending though no session holds their project's
-//!   turn (see `db::command_turns::orphaned_commands`): completed as interrupted, as a
-//!   restart would, so the log does not show them on their way for good.
+//! - **Commands** whose audit row is still pending though no command can take that long
+//!   (`oldest_live_command`, the age at which the double-submit rule also takes a row for
+//!   dead) and no session holds their project's turn (see
+//!   `db::command_turns::orphaned_commands`): completed as interrupted, as a restart would, so
+//!   the log does not show them on their way for good. The age matters: a turn can end while
+//!   its instance lives (its connection dropped), and that instance still completes the row.
 
 use std::time::Duration;
 
@@ -14,8 +17,6 @@ use crate::db::command_turns;
 
 /// How often the poller looks.
 const WATCH_EVERY: Duration = Duration::from_secs(4);
-/// Pending rows younger than this are left alone (a margin: the turn rule alone is enough).
-const PENDING_AT_LEAST: Duration = Duration::from_secs(10);
 
 impl Fleet {
     /// The poller's watch (returns at once on SQLite). Returns only on an error (the
@@ -40,7 +41,8 @@ impl Fleet {
             return Ok(0);
         };
         let before = chrono::Utc::now()
-            - chrono::TimeDelta::from_std(PENDING_AT_LEAST).unwrap_or(chrono::TimeDelta::zero());
+            - chrono::TimeDelta::from_std(self.oldest_live_command())
+                .unwrap_or(chrono::TimeDelta::hours(1));
         let orphaned =
             command_turns::orphaned_commands(pool, &crate::model::stored_time(before)).await?;
         if orphaned.is_empty() {

@@ -328,11 +328,14 @@ async fn a_command_cut_off_by_a_kill_9_is_marked_interrupted_by_the_instance_lef
     }
     let sim = start_sim().await;
     let seeded = seed(&sim, 1).await;
-    let env = instance_env(&sim, &seeded, Duration::from_secs(3600));
+    let mut env = instance_env(&sim, &seeded, Duration::from_secs(3600));
+    // A 3 s upstream timeout: no command takes longer than 5 × 3 + 5 s, and its turn ends
+    // 30 s after its call at most, so its row is taken for dead after 50 s.
+    env.push(("PICKY_FLEET_UPSTREAM_TIMEOUT_SECS", "3".into()));
     let mut instances: Vec<Option<ServerProcess>> =
         (0..2).map(|_| Some(ServerProcess::start(&env))).collect();
     the_poller(&instances, Duration::from_secs(10)).await;
-    set_latency(&sim, 8000).await;
+    set_latency(&sim, 2500).await;
     let a = instances[0].as_ref().expect("a").address.clone();
     let (project, key) = (seeded.project_ids[0], seeded.key.clone());
     let command = tokio::spawn(async move {
@@ -350,8 +353,8 @@ async fn a_command_cut_off_by_a_kill_9_is_marked_interrupted_by_the_instance_lef
     }
     assert!(command.await.expect("task").is_err(), "A died mid-call");
 
-    // At least 10 s old, a look every 4 s, and B taking the poller's place if A held it.
-    let deadline = Instant::now() + Duration::from_secs(40);
+    // 50 s old, a look every 4 s, and B taking the poller's place if A held it.
+    let deadline = Instant::now() + Duration::from_secs(75);
     let rows = loop {
         let rows = command_rows(&seeded.database.url).await;
         if rows.iter().all(|(_, outcome, _)| outcome != "pending") {
