@@ -229,23 +229,16 @@ pub async fn interrupt(
                     message = COALESCE(message, 'the dashboard stopped before this one had its answer')
              WHERE batch_id = $2 AND state IN ('queued', 'sending')";
     const BATCH: &str = "UPDATE batches SET status = 'interrupted', finished_at = $1
-             WHERE id = $2 AND status = 'running'";
-    const SILENT_BATCH: &str = "UPDATE batches SET status = 'interrupted', finished_at = $1
              WHERE id = $2 AND status = 'running'
-               AND (heartbeat_at IS NULL OR heartbeat_at < $3)";
+               AND ($3 IS NULL OR heartbeat_at IS NULL OR heartbeat_at < $3)";
     let now = now_text();
     with_conn!(conn, c => {
-        let batch = match silent_since {
-            None => sqlx::query(BATCH).bind(&now).bind(batch_id).execute(&mut *c).await?,
-            Some(since) => {
-                sqlx::query(SILENT_BATCH)
-                    .bind(&now)
-                    .bind(batch_id)
-                    .bind(since)
-                    .execute(&mut *c)
-                    .await?
-            }
-        };
+        let batch = sqlx::query(BATCH)
+            .bind(&now)
+            .bind(batch_id)
+            .bind(silent_since)
+            .execute(&mut *c)
+            .await?;
         if batch.rows_affected() == 0 {
             return Ok(false);
         }

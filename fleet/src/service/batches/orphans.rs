@@ -1,9 +1,9 @@
 //! Batches whose instance stopped. At start-up on SQLite (or with no other instance on
 //! PostgreSQL) every batch still marked running is one: it is marked interrupted. With other
 //! instances serving, one that dies leaves its batches running with nobody to finish them;
-//! the poller settles them (see `service::orphans`) once their heartbeat (see `runner`) has been silent for
-//! [`silent_for`] and their instance's lock is gone. Both, because a lock can drop for a
-//! moment while its connection is re-made, and two machines' clocks may differ a little.
+//! the poller settles them (see `service::orphans`) once their heartbeat (see `runner`) has
+//! been silent for [`silent_for`] and their instance's lock is gone. Both, because a lock can
+//! drop for a moment while its connection is re-made, and two machines' clocks may differ.
 
 use anyhow::Context;
 

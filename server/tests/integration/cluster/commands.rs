@@ -319,8 +319,8 @@ async fn a_retry_with_the_same_idempotency_key_through_another_instance_gets_the
 }
 
 /// A command on its way through an instance that is killed: the instance left completes its
-/// pending row as interrupted (the project's turn is free, so the command is on its way
-/// nowhere), without waiting for a restart that finds no other instance.
+/// pending row as interrupted (older than any command can take, its project's turn free),
+/// without waiting for a restart that finds no other instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_cut_off_by_a_kill_9_is_marked_interrupted_by_the_instance_left() {
     if !on_postgres() {
@@ -336,16 +336,8 @@ async fn a_command_cut_off_by_a_kill_9_is_marked_interrupted_by_the_instance_lef
         (0..2).map(|_| Some(ServerProcess::start(&env))).collect();
     the_poller(&instances, Duration::from_secs(10)).await;
     set_latency(&sim, 2500).await;
-    let a = instances[0].as_ref().expect("a").address.clone();
-    let (project, key) = (seeded.project_ids[0], seeded.key.clone());
-    let command = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{a}/api/v1/projects/{project}/commands"))
-            .bearer_auth(key)
-            .json(&json!({"command": "delete-message-queue"}))
-            .send()
-            .await
-    });
+    let a = instances[0].as_ref().expect("a");
+    let command = command_in_background(a, seeded.project_ids[0], &seeded.key);
     wait_for_sim_commands(&sim, 1).await;
     pending_row(&seeded.database.url).await;
     if let Some(mut a) = instances[0].take() {

@@ -48,6 +48,22 @@ fn instance_env(
     env
 }
 
+/// Sends delete-message-queue to `project` through `instance`, in a task of its own.
+fn command_in_background(
+    instance: &ServerProcess,
+    project: i64,
+    key: &str,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let request = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/projects/{project}/commands",
+            instance.address
+        ))
+        .bearer_auth(key)
+        .json(&json!({"command": "delete-message-queue"}));
+    tokio::spawn(request.send())
+}
+
 async fn health(instance: &ServerProcess) -> Value {
     reqwest::get(format!("{}/healthz", instance.address))
         .await
@@ -359,23 +375,14 @@ async fn an_instance_starting_leaves_another_instances_commands_in_flight_alone(
     the_poller(&instances, Duration::from_secs(10)).await;
     // A command on its way through A (upstream answers in 3 s) when B starts.
     set_latency(&sim, 3000).await;
-    let a = instances[0].as_ref().expect("a").address.clone();
-    let (project, key) = (seeded.project_ids[0], seeded.key.clone());
-    let command = tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("{a}/api/v1/projects/{project}/commands"))
-            .bearer_auth(key)
-            .json(&json!({"command": "delete-message-queue"}))
-            .send()
-            .await
-            .expect("command")
-            .status()
-    });
+    let a = instances[0].as_ref().expect("a");
+    let command = command_in_background(a, seeded.project_ids[0], &seeded.key);
     wait_for_sim_commands(&sim, 1).await;
     instances.push(Some(ServerProcess::start(&instance_env(
         &sim, &seeded, hour,
     ))));
-    assert_eq!(command.await.expect("command task"), 200);
+    let answer = command.await.expect("command task").expect("command");
+    assert_eq!(answer.status(), 200);
     // A's row was not taken for one left by a crash: it completed as it happened.
     let rows = command_rows(&seeded.database.url).await;
     assert_eq!(rows.len(), 1);
