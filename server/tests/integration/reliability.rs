@@ -47,13 +47,16 @@ async fn a_dead_upstream_gets_one_probe_per_interval_and_recovery_shows_at_once(
     let app = fast_polling_app().await;
     app.sim_global_fault(Some(json!({"kind": "connection_drop"})))
         .await;
+    // The cards change one by one during the round; the outage is declared once it ends.
     wait_until(
-        "every card shows upstream unreachable",
+        "every card shows upstream unreachable and the outage is declared",
         Duration::from_secs(5),
-        || healths(&app).iter().all(|h| *h == Health::Unreachable),
+        || {
+            healths(&app).iter().all(|h| *h == Health::Unreachable)
+                && app.fleet.upstream_outage()
+        },
     )
     .await;
-    assert!(app.fleet.upstream_outage());
 
     let before = app.sim_stats().await.totals.device_status;
     tokio::time::sleep(Duration::from_secs(6)).await;
