@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context};
+use futures::StreamExt as _;
 use pickyassist::DeviceState;
 use pickyassist_sim::{NewProject, SimConfig, SimHandle, Simulator};
 use rand::Rng;
@@ -13,6 +14,9 @@ use serde_json::json;
 use url::Url;
 
 use crate::server::Server;
+
+/// Projects added through the API at once.
+const ADDS_AT_ONCE: usize = 8;
 
 /// A project known to both the simulator and one dashboard.
 #[derive(Debug, Clone)]
@@ -105,26 +109,31 @@ impl Upstream {
         struct Created {
             id: i64,
         }
-        // One at a time: the dashboard's in-memory project list is rebuilt after each add, and
-        // concurrent adds can leave it without a project that was just added.
-        let mut projects = Vec::with_capacity(count);
-        for (upstream_id, name, token) in wanted {
-            let response = server
-                .http
-                .post(server.url("/api/v1/projects"))
-                .bearer_auth(&server.key)
-                .json(&json!({"name": name, "token": token}))
-                .send()
-                .await
-                .context("POST /api/v1/projects")?;
-            let created: Created = crate::http::json(response, "POST /api/v1/projects").await?;
-            projects.push(Project {
-                id: created.id,
-                name,
-                upstream_id,
-                token,
-            });
-        }
+        // A few at a time, as a provisioning script would: each add waits for its audit row's
+        // commit, so one at a time spends most of a 10,000-project run waiting on fsync.
+        let added = futures::stream::iter(wanted.into_iter().map(
+            |(upstream_id, name, token)| async move {
+                let response = server
+                    .http
+                    .post(server.url("/api/v1/projects"))
+                    .bearer_auth(&server.key)
+                    .json(&json!({"name": name, "token": token}))
+                    .send()
+                    .await
+                    .context("POST /api/v1/projects")?;
+                let created: Created = crate::http::json(response, "POST /api/v1/projects").await?;
+                anyhow::Ok(Project {
+                    id: created.id,
+                    name,
+                    upstream_id,
+                    token,
+                })
+            },
+        ))
+        .buffer_unordered(ADDS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+        let mut projects = added.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
         if projects.len() != count {
             bail!("added {} of {count} projects", projects.len());
         }

@@ -96,8 +96,7 @@ test("in the dark theme, as an operator, the pages have no accessibility violati
       await operator.getByRole("button", { name: /Theme: system/ }).click();
       await expect(operator.locator("html")).toHaveAttribute("data-theme", "dark");
     }
-    const background = await operator.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    expect(background, `dark by ${how}`).toBe("rgb(13, 17, 23)");
+    await expect(operator.locator("body"), `dark by ${how}`).toHaveCSS("background-color", "rgb(13, 17, 23)");
     await noViolations(operator, `fleet, dark by ${how}`);
     const first = operator.locator("article.card").first();
     await first.getByText("Commands", { exact: true }).click();

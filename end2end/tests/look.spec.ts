@@ -33,8 +33,7 @@ test("the theme button cycles system, dark, light and the server renders the cho
   await page.getByRole("button", { name: /Theme: system/ }).click();
   await expect(html).toHaveAttribute("data-theme", "dark");
   // Rendered by the server, so already right before any script: the body is dark.
-  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-  expect(background).toBe("rgb(13, 17, 23)");
+  await expect(page.locator("body")).toHaveCSS("background-color", "rgb(13, 17, 23)");
   await page.getByRole("button", { name: /Theme: dark/ }).click();
   await expect(html).toHaveAttribute("data-theme", "light");
   await page.getByRole("button", { name: /Theme: light/ }).click();

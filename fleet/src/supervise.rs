@@ -23,7 +23,9 @@ where
     loop {
         report(true);
         let started = tokio::time::Instant::now();
-        let ended = tokio::spawn(task()).await;
+        // Aborting the supervisor aborts the task too (a plain `JoinHandle` would detach it):
+        // at shutdown the poller lock's connection must close, not linger to the process's end.
+        let ended = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(task())).await;
         let why = match ended {
             Ok(Ok(())) => "it returned".to_owned(),
             Ok(Err(error)) => format!("{error:#}"),

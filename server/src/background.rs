@@ -42,9 +42,10 @@ type ClusterTask =
     std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'static>>;
 
 /// Several instances on PostgreSQL (fleet's `service::cluster`): one holds the poller lock,
-/// every one follows the others' status and changes, and the poller settles the commands
-/// and bulk commands of instances that died. Nothing to start on SQLite.
-pub fn spawn_cluster_tasks(fleet: &Fleet) -> Option<[tokio::task::JoinHandle<()>; 3]> {
+/// every one follows the others' status and changes and sends its own statuses in batches,
+/// and the poller settles the commands and bulk commands of instances that died. Nothing to
+/// start on SQLite.
+pub fn spawn_cluster_tasks(fleet: &Fleet) -> Option<[tokio::task::JoinHandle<()>; 4]> {
     (fleet.pool().engine() == fleet::db::Engine::Postgres).then(|| {
         let supervised = |name: &'static str, task: fn(Fleet) -> ClusterTask| {
             let fleet = fleet.clone();
@@ -63,6 +64,9 @@ pub fn spawn_cluster_tasks(fleet: &Fleet) -> Option<[tokio::task::JoinHandle<()>
             }),
             supervised("cluster_follow", |fleet| {
                 Box::pin(async move { fleet.follow_other_instances().await })
+            }),
+            supervised("status_notes", |fleet| {
+                Box::pin(async move { fleet.send_status_notes().await })
             }),
             supervised("orphans", |fleet| {
                 Box::pin(async move { fleet.watch_orphans().await })

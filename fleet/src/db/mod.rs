@@ -26,6 +26,7 @@ pub mod copy;
 mod engine;
 pub mod history;
 pub mod idempotency;
+pub mod notify;
 pub mod sign_in_limits;
 pub mod status_checks;
 pub mod users;

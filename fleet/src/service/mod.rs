@@ -126,6 +126,8 @@ struct Inner {
     instance_id: String,
     /// Whether this instance polls: always on SQLite; on PostgreSQL, while it holds the lock.
     is_poller: AtomicBool,
+    /// Status notes on their way to the other instances ([`cluster`]).
+    status_outbox: cluster::StatusOutbox,
 }
 
 pub struct FleetDeps {
@@ -207,6 +209,7 @@ impl Fleet {
                 auto_heal: Default::default(),
                 instance_id,
                 is_poller: AtomicBool::new(alone),
+                status_outbox: Default::default(),
             }),
         };
         fleet.reload_projects().await?;

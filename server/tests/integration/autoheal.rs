@@ -126,6 +126,54 @@ impl Setup {
             .filter_map(|r| r.command.or(Some(r.action.as_str().to_owned())))
             .collect()
     }
+
+    /// Waits until what auto-heal sent is `expected`: its commands run in tasks of their own,
+    /// so the poll that decided one returns before the command's audit row is written.
+    async fn healed_eventually(&self, expected: &[&str], why: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let healed = self.healed().await;
+            if healed == expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{why}: auto-heal sent {healed:?}, expected {expected:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until auto-heal's call for a person on this project is resolved.
+    async fn call_resolved(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, body) = self
+                .admin
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/alerts?project_id={}", self.id),
+                    None,
+                )
+                .await;
+            let page: Value = serde_json::from_str(&body).expect("json");
+            let call = page["alerts"]
+                .as_array()
+                .expect("alerts")
+                .iter()
+                .find(|a| a["kind"] == "auto_heal")
+                .cloned()
+                .expect("auto-heal's alert");
+            if call["status"] == "resolved" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the call for a person is still {call}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +186,7 @@ async fn auto_heal_restarts_then_restarts_the_server_within_its_caps_then_calls_
         "not before ten minutes in TIMEOUT"
     );
     s.minutes(2).await;
-    assert_eq!(s.healed().await, ["restart"]);
+    s.healed_eventually(&["restart"], "after ten minutes").await;
     let card = s.app.fleet.fleet_snapshot();
     let line = card
         .cards
@@ -148,22 +196,23 @@ async fn auto_heal_restarts_then_restarts_the_server_within_its_caps_then_calls_
         .expect("the card says");
     assert!(line.starts_with("Auto-heal restarted the app at"), "{line}");
     s.minutes(5).await;
-    assert_eq!(s.healed().await, ["restart", "restart-server"]);
+    s.healed_eventually(&["restart", "restart-server"], "five minutes on")
+        .await;
     s.minutes(40).await;
     assert_eq!(s.healed().await.len(), 2, "one restart an hour");
     s.minutes(140).await;
-    assert_eq!(
-        s.healed().await,
-        [
+    s.healed_eventually(
+        &[
             "restart",
             "restart-server",
             "restart",
             "restart-server",
             "restart",
-            "auto_heal_gave_up"
+            "auto_heal_gave_up",
         ],
-        "two restart-servers a day, then a person"
-    );
+        "two restart-servers a day, then a person",
+    )
+    .await;
     assert_eq!(
         s.app.sim_stats().await.projects[&GREEN_LEAF].device_action,
         5
@@ -194,23 +243,7 @@ async fn auto_heal_restarts_then_restarts_the_server_within_its_caps_then_calls_
     // Someone fixes it: the alert that called them resolves with the recovery.
     s.app.sim_state(GREEN_LEAF, "CONNECTED").await;
     s.minutes(1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let (_, body) = s
-        .admin
-        .call(
-            Method::GET,
-            &format!("/api/v1/alerts?project_id={}", s.id),
-            None,
-        )
-        .await;
-    let page: Value = serde_json::from_str(&body).expect("json");
-    let call = page["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .find(|a| a["kind"] == "auto_heal")
-        .expect("auto-heal's alert");
-    assert_eq!(call["status"], "resolved", "{call}");
+    s.call_resolved().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +272,7 @@ async fn a_muted_project_is_left_alone_and_bad_policies_are_refused() {
         .expect("the card says why");
     assert!(line.contains("paused: muted"), "{line}");
     s.minutes(31).await;
-    assert_eq!(s.healed().await, ["restart"], "the mute ended");
+    s.healed_eventually(&["restart"], "the mute ended").await;
     // A maintenance window from now on suspends it again: no restart-server follows.
     let now = s.app.fleet.now();
     let (status, body) = s

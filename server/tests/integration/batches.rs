@@ -103,19 +103,32 @@ async fn a_batch_over_fifty_projects_reports_each_result_and_a_retry_resends_onl
         batch.items
     );
 
-    // Audit: one row per project and one for the batch, all carrying its id.
-    let rows = app
-        .fleet
-        .audit_page(
-            &Actor::cli(),
-            &AuditFilter {
-                limit: PageSize::new(500).expect("size"),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("audit")
-        .entries;
+    // Audit: one row per project and one for the batch, all carrying its id. The batch's own
+    // row is completed just after the batch's end is written.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        let rows = app
+            .fleet
+            .audit_page(
+                &Actor::cli(),
+                &AuditFilter {
+                    limit: PageSize::new(500).expect("size"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("audit")
+            .entries;
+        let completed = rows.iter().any(|r| {
+            r.batch_id == Some(batch.id)
+                && r.action == AuditAction::Batch
+                && r.outcome != AuditOutcome::Pending
+        });
+        if completed || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let of_batch: Vec<_> = rows
         .iter()
         .filter(|r| r.batch_id == Some(batch.id))

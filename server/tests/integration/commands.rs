@@ -371,8 +371,16 @@ async fn the_same_command_twice_at_once_runs_once_and_the_second_names_the_first
     app.sim_fault(demo.project_id, json!({"kind": "latency", "ms": 500}))
         .await;
     let first = run(&otto, id, "delete-message-queue", None);
+    // Sent once the first is on its way: its pending row is written when it holds the turn.
     let second = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while command_rows(&app, id).await.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first never started"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         run(&olga, id, "delete-message-queue", None).await
     };
     let (first, second) = tokio::join!(first, second);

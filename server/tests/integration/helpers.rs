@@ -348,8 +348,11 @@ impl TestApp {
     /// Waits until the start-up poll round has reached every demo project.
     pub async fn wait_for_first_poll(&self) {
         for _ in 0..100 {
+            // The cards fill in during the round; the round is recorded once it ends.
             let view = self.fleet.fleet_snapshot();
-            if view.cards.iter().all(|c| c.status.checked_at.is_some()) {
+            if view.cards.iter().all(|c| c.status.checked_at.is_some())
+                && self.fleet.last_poll_round_age().is_some()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

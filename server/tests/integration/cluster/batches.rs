@@ -200,22 +200,34 @@ async fn a_batch_whose_instance_was_killed_is_settled_by_the_instance_left() {
         view["counts"]["interrupted"].as_u64().unwrap_or(0) >= 1,
         "{view}"
     );
-    let (status, audit) = call(
-        reqwest::Method::GET,
-        format!("{}/api/v1/audit?limit=500", b.address),
-        &key,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{audit}");
+    // The batch's row is completed just after its status is written.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (audit, own) = loop {
+        let (status, audit) = call(
+            reqwest::Method::GET,
+            format!("{}/api/v1/audit?limit=500", b.address),
+            &key,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{audit}");
+        let own = audit["entries"]
+            .as_array()
+            .and_then(|rows| {
+                rows.iter()
+                    .find(|r| r["batch_id"] == batch && r["action"] == "batch")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no audit row of the batch: {audit}"));
+        if own["outcome"] != "pending" || Instant::now() > deadline {
+            break (audit, own);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let rows: Vec<&Value> = audit["entries"]
         .as_array()
         .map(|rows| rows.iter().filter(|r| r["batch_id"] == batch).collect())
         .unwrap_or_default();
-    let own = rows
-        .iter()
-        .find(|r| r["action"] == "batch")
-        .unwrap_or_else(|| panic!("no audit row of the batch: {audit}"));
     assert_eq!(own["outcome"], "interrupted", "{own}");
     let cancels = rows
         .iter()

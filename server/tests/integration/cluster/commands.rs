@@ -85,8 +85,9 @@ async fn a_thousand_concurrent_commands_over_two_instances_leave_a_thousand_audi
     assert_eq!(stats["totals"]["device_action"], 1000, "each sent once");
 }
 
-/// Three commands for one device, sent 100 ms apart alternately through two instances while
-/// upstream takes 400 ms to answer each: upstream gets them one at a time, in the order sent.
+/// Three commands for one device, sent alternately through two instances while upstream takes
+/// 400 ms to answer each, each once the one before is in line: upstream gets them one at a
+/// time, in the order sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_for_one_device_through_two_instances_go_upstream_one_at_a_time_in_order() {
     if !on_postgres() {
@@ -106,8 +107,10 @@ async fn commands_for_one_device_through_two_instances_go_upstream_one_at_a_time
     let requests = sent.iter().enumerate().map(|(i, command)| {
         let address = instances[i % 2].as_ref().expect("running").address.clone();
         let key = seeded.key.clone();
+        let url = seeded.database.url.clone();
         async move {
-            tokio::time::sleep(Duration::from_millis(100 * i as u64)).await;
+            // Each goes once the one before is in line (see `in_line`).
+            in_line(&url, i as i64).await;
             let response = reqwest::Client::new()
                 .post(format!("{address}/api/v1/projects/{project}/commands"))
                 .bearer_auth(key)
@@ -158,6 +161,40 @@ async fn pending_row(database_url: &str) {
     {
         assert!(Instant::now() < deadline, "no command became pending");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the `before` commands sent earlier to one device are in line for it: each has
+/// its row (written once it holds the device's turn), or all but the last have and the last
+/// waits in PostgreSQL's queue for the turn's lock, first come first served.
+async fn in_line(database_url: &str, before: i64) {
+    use sqlx::Connection as _;
+    if before == 0 {
+        return;
+    }
+    let mut conn = sqlx::PgConnection::connect(database_url)
+        .await
+        .expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (rows, waiting): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM audit_log WHERE action = 'command'),
+                    (SELECT COUNT(*) FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database
+                     WHERE d.datname = current_database() AND l.locktype = 'advisory'
+                       AND NOT l.granted AND l.classid::BIGINT = $1)",
+        )
+        .bind(0x7066_0005_i64) // fleet's db::command_turns::LOCK_NAMESPACE
+        .fetch_one(&mut conn)
+        .await
+        .expect("rows and locks");
+        if rows >= before || (rows == before - 1 && waiting > 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{rows} command rows and {waiting} waiting, expected {before} in line"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -279,8 +316,11 @@ async fn a_retry_with_the_same_idempotency_key_through_another_instance_gets_the
             (status, response.json::<Value>().await.unwrap_or_default())
         }
     };
-    let (first, early_retry) =
-        tokio::join!(send(0, Duration::ZERO), send(1, Duration::from_millis(300)));
+    // The retry goes once the first is on its way (its pending row written after its claim).
+    let (first, early_retry) = tokio::join!(send(0, Duration::ZERO), async {
+        pending_row(&seeded.database.url).await;
+        send(1, Duration::ZERO).await
+    });
     assert_eq!(first.0, 200, "{}", first.1);
     assert_eq!(early_retry.0, 409, "{}", early_retry.1);
     assert!(
@@ -345,21 +385,24 @@ async fn a_command_cut_off_by_a_kill_9_is_marked_interrupted_by_the_instance_lef
     }
     assert!(command.await.expect("task").is_err(), "A died mid-call");
 
-    // 50 s old, a look every 4 s, and B taking the poller's place if A held it.
+    // 50 s old, a look every 4 s, and B taking the poller's place if A held it. B says so in
+    // its log just after the rows are written.
+    let b = instances[1].as_ref().expect("b");
     let deadline = Instant::now() + Duration::from_secs(75);
     let rows = loop {
         let rows = command_rows(&seeded.database.url).await;
-        if rows.iter().all(|(_, outcome, _)| outcome != "pending") {
+        if rows.iter().all(|(_, outcome, _)| outcome != "pending")
+            && b.output().contains("marked interrupted")
+        {
             break rows;
         }
         assert!(
             Instant::now() < deadline,
-            "the dead instance's command is still pending: {rows:?}"
+            "the dead instance's command is still pending ({rows:?}) or B has not said so: {}",
+            b.output()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].1, "interrupted", "{rows:?}");
-    let b = instances[1].as_ref().expect("b");
-    assert!(b.output().contains("marked interrupted"), "{}", b.output());
 }

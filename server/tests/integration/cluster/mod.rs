@@ -390,3 +390,37 @@ async fn an_instance_starting_leaves_another_instances_commands_in_flight_alone(
     let b = instances[1].as_ref().expect("b");
     assert!(!b.output().contains("marked interrupted"), "{}", b.output());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_sent_in_one_statement_all_arrive_in_order() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let database = crate::helpers::test_database(dir.path()).await;
+    let pool = sqlx::PgPool::connect(&database.url).await.expect("pool");
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .expect("listener");
+    listener.listen("notes_in_order").await.expect("listen");
+    // A round's worth, out of numeric order so a sort by payload could not pass for order, and
+    // one payload repeated (later, and after another): PostgreSQL delivers it once.
+    let mut sent: Vec<String> = (0..1500)
+        .map(|n| format!("{}", (n * 7919) % 1500))
+        .collect();
+    sent.push(sent[0].clone());
+    fleet::db::notify::notify_all(&pool, "notes_in_order", &sent)
+        .await
+        .expect("notify");
+    let mut received = Vec::new();
+    while received.len() < 1500 {
+        let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} notes arrived", received.len()))
+            .expect("note");
+        received.push(note.payload().to_owned());
+    }
+    assert_eq!(received, sent[..1500]);
+    let more = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
+    assert!(more.is_err(), "the repeat arrived too: {more:?}");
+}

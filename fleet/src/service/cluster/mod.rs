@@ -5,8 +5,9 @@
 //!   by and try again every few seconds. When the poller dies its connection closes, PostgreSQL
 //!   releases the lock, and a standby takes it within one retry: well inside two intervals.
 //! - **Status everywhere.** Whoever checks a project (the poller, or an instance where someone
-//!   pressed Refresh or sent a command) publishes the new status with `NOTIFY`; every other
-//!   instance puts it on its own board, so each browser's event stream sees it.
+//!   pressed Refresh or sent a command) publishes the new status with `NOTIFY`, up to 500
+//!   in one statement ([`status_notes`]); every other instance puts it on its own board,
+//!   so each browser's event stream sees it.
 //! - **Bulk commands everywhere.** The instance running a batch publishes its progress; every
 //!   other instance passes it to its own event streams.
 //! - **Changes everywhere.** What instances keep in memory (the projects with their decrypted
@@ -23,6 +24,10 @@ use sqlx::{postgres::PgListener, Connection as _, PgConnection};
 
 use super::Fleet;
 use crate::model::{BatchProgress, StatusView};
+
+mod status_notes;
+
+pub(super) use status_notes::StatusOutbox;
 
 /// The advisory lock the poller holds (session level, on its own connection).
 const POLLER_LOCK: i64 = 0x7069_636b_0002;
@@ -143,43 +148,6 @@ impl Fleet {
             "this instance is the poller now"
         );
         Ok(())
-    }
-
-    /// Tells the other instances a project's new status (PostgreSQL only).
-    pub(super) async fn publish_status(&self, project_id: i64, status: &StatusView) {
-        let Some(pool) = self.inner.db.writer.as_postgres() else {
-            return;
-        };
-        let mut note = StatusNote {
-            from: self.inner.instance_id.clone(),
-            project_id,
-            status: status.clone(),
-        };
-        let mut payload = serde_json::to_string(&note).unwrap_or_default();
-        if payload.len() > MAX_PAYLOAD {
-            note.status.history = None;
-            payload = serde_json::to_string(&note).unwrap_or_default();
-        }
-        if payload.len() > MAX_PAYLOAD {
-            // Still too long (a long upstream message): the state and times go, the words are cut.
-            note.status.advice = None;
-            if let Some(detail) = note.status.detail.as_mut() {
-                let cut = detail
-                    .char_indices()
-                    .nth(500)
-                    .map_or(detail.len(), |(i, _)| i);
-                detail.truncate(cut);
-            }
-            payload = serde_json::to_string(&note).unwrap_or_default();
-        }
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(STATUS_CHANNEL)
-            .bind(&payload)
-            .execute(pool)
-            .await
-        {
-            tracing::warn!(project_id, error = %e, "could not tell the other instances a status");
-        }
     }
 
     /// Tells the other instances a batch's progress (PostgreSQL only).
