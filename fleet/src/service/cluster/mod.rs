@@ -42,6 +42,15 @@ const BATCH_CHANNEL: &str = "picky_fleet_batch";
 /// strip is sent without the strip (the receiving instance keeps the one it had).
 const MAX_PAYLOAD: usize = 7900;
 
+/// Cuts an upstream message that would not fit in a note to its first 500 characters.
+fn cut_words(message: &mut String) {
+    let cut = message
+        .char_indices()
+        .nth(500)
+        .map_or(message.len(), |(i, _)| i);
+    message.truncate(cut);
+}
+
 /// What another instance may have to read again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,11 +172,7 @@ impl Fleet {
         if payload.len() > MAX_PAYLOAD {
             // A long upstream message: the counts and states go, the words are cut.
             if let Some(message) = note.progress.item.as_mut().and_then(|i| i.message.as_mut()) {
-                let cut = message
-                    .char_indices()
-                    .nth(500)
-                    .map_or(message.len(), |(i, _)| i);
-                message.truncate(cut);
+                cut_words(message);
             }
             payload = serde_json::to_string(&note).unwrap_or_default();
         }

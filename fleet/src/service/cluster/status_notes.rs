@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
-use super::{StatusNote, MAX_PAYLOAD, STATUS_CHANNEL};
+use super::{cut_words, StatusNote, MAX_PAYLOAD, STATUS_CHANNEL};
 use crate::{db, model::StatusView, service::Fleet};
 
 /// Notes waiting at most: two rounds of a 10,000-project fleet.
@@ -121,11 +121,7 @@ impl Fleet {
             // Still too long (a long upstream message): the state and times go, the words are cut.
             note.status.advice = None;
             if let Some(detail) = note.status.detail.as_mut() {
-                let cut = detail
-                    .char_indices()
-                    .nth(500)
-                    .map_or(detail.len(), |(i, _)| i);
-                detail.truncate(cut);
+                cut_words(detail);
             }
             payload = serde_json::to_string(&note).unwrap_or_default();
         }
