@@ -84,10 +84,13 @@ impl Fleet {
         self.inner.client.request_timeout() * calls + std::time::Duration::from_secs(5)
     }
 
-    /// A pending command row older than this belongs to an instance that died: no command
-    /// takes longer, and the server ends its project's turn by then.
-    pub(super) fn oldest_live_command(&self) -> std::time::Duration {
-        self.longest_command() + TURN_HOLD_MARGIN
+    /// When the oldest command that may still be on its way was written, as the audit log
+    /// stores times. A pending row written earlier belongs to an instance that died: no
+    /// command takes longer, and the server ends its project's turn by then.
+    pub(super) fn oldest_live_command_written(&self) -> String {
+        let age = chrono::TimeDelta::from_std(self.longest_command() + TURN_HOLD_MARGIN)
+            .unwrap_or(chrono::TimeDelta::hours(1));
+        crate::model::stored_time(chrono::Utc::now() - age)
     }
 
     /// Several instances: the double-submit rule across them (see `db::command_turns`). Notes
@@ -100,14 +103,11 @@ impl Fleet {
         if self.inner.db.command_turns.is_none() {
             return Ok(None);
         }
-        let oldest_live = self.oldest_live_command();
-        let fresh_since = chrono::Utc::now()
-            - chrono::TimeDelta::from_std(oldest_live).unwrap_or(chrono::TimeDelta::hours(1));
         let watched = command_turns::watch(
             &self.inner.db.reader,
             project.id,
             command.wire_name(),
-            &crate::model::stored_time(fresh_since),
+            &self.oldest_live_command_written(),
         )
         .await
         .map_err(|e| {

@@ -4,8 +4,8 @@
 //! every few seconds:
 //! - **Bulk commands** still running on a dead instance (see `batches::orphans`).
 //! - **Commands** whose audit row is still pending though no command can take that long
-//!   (`oldest_live_command`, the age at which the double-submit rule also takes a row for
-//!   dead) and no session holds their project's turn (see
+//!   (`oldest_live_command_written`, the cutoff at which the double-submit rule also takes a
+//!   row for dead) and no session holds their project's turn (see
 //!   `db::command_turns::orphaned_commands`): completed as interrupted, as a restart would, so
 //!   the log does not show them on their way for good. The age matters: a turn can end while
 //!   its instance lives (its connection dropped), and that instance still completes the row.
@@ -19,11 +19,11 @@ use crate::db::command_turns;
 const WATCH_EVERY: Duration = Duration::from_secs(4);
 
 impl Fleet {
-    /// The poller's watch (returns at once on SQLite). Returns only on an error (the
+    /// The poller's watch (nothing to watch on SQLite). Returns only on an error (the
     /// supervisor restarts it).
     pub async fn watch_orphans(&self) -> anyhow::Result<()> {
         if self.inner.db.writer.as_postgres().is_none() {
-            return Ok(());
+            return std::future::pending().await;
         }
         loop {
             tokio::time::sleep(WATCH_EVERY).await;
@@ -40,11 +40,8 @@ impl Fleet {
         let Some(pool) = self.inner.db.writer.as_postgres() else {
             return Ok(0);
         };
-        let before = chrono::Utc::now()
-            - chrono::TimeDelta::from_std(self.oldest_live_command())
-                .unwrap_or(chrono::TimeDelta::hours(1));
         let orphaned =
-            command_turns::orphaned_commands(pool, &crate::model::stored_time(before)).await?;
+            command_turns::orphaned_commands(pool, &self.oldest_live_command_written()).await?;
         if orphaned.is_empty() {
             return Ok(0);
         }

@@ -176,12 +176,7 @@ impl Fleet {
             }
             payload = serde_json::to_string(&note).unwrap_or_default();
         }
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(BATCH_CHANNEL)
-            .bind(&payload)
-            .execute(pool)
-            .await
-        {
+        if let Err(e) = crate::db::notify::notify_all(pool, BATCH_CHANNEL, &[payload]).await {
             tracing::warn!(batch_id = progress.batch_id, error = %e, "could not tell the other instances a batch's progress");
         }
     }
@@ -196,12 +191,7 @@ impl Fleet {
             change,
         };
         let payload = serde_json::to_string(&note).unwrap_or_default();
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANGE_CHANNEL)
-            .bind(&payload)
-            .execute(pool)
-            .await
-        {
+        if let Err(e) = crate::db::notify::notify_all(pool, CHANGE_CHANNEL, &[payload]).await {
             tracing::warn!(?change, error = %e, "could not tell the other instances a change");
         }
     }
